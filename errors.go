@@ -1,0 +1,60 @@
+package pkjwt
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrConfig is wrapped by every error about an invalid Config or profile.
+var ErrConfig = errors.New("invalid configuration")
+
+// ErrTokenResponse is wrapped when a token endpoint answers 2xx with a body
+// that is not a usable token response (not JSON, no access_token, a token
+// type other than Bearer, a body over the size limit).
+var ErrTokenResponse = errors.New("malformed token response")
+
+// TokenError is a token endpoint's error response (RFC 6749 §5.2), with the
+// HTTP status and the message_id NHS England adds. Test for it with
+// errors.As. Its text never contains the assertion or any token.
+type TokenError struct {
+	// StatusCode is the HTTP status of the response.
+	StatusCode int
+	// Code is the RFC 6749 "error" member, e.g. "invalid_client".
+	Code string
+	// Description is "error_description".
+	Description string
+	// URI is "error_uri".
+	URI string
+	// MessageID is NHS England's "message_id", to quote to their support.
+	MessageID string
+	// Body is a short excerpt of a response that was not an RFC 6749 error
+	// object (an HTML error page, say), with any echo of the assertion
+	// removed.
+	Body string
+}
+
+// Error implements error.
+func (e *TokenError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pkjwt: token endpoint answered %d", e.StatusCode)
+	if e.Code != "" {
+		fmt.Fprintf(&b, " %s", e.Code)
+	}
+	if e.Description != "" {
+		fmt.Fprintf(&b, ": %s", e.Description)
+	}
+	if e.MessageID != "" {
+		fmt.Fprintf(&b, " (message_id %s)", e.MessageID)
+	}
+	if e.Code == "" && e.Body != "" {
+		fmt.Fprintf(&b, ": %q", e.Body)
+	}
+	return b.String()
+}
+
+// Retryable reports whether the same request, with a fresh assertion, may
+// succeed later: 429 and 5xx responses.
+func (e *TokenError) Retryable() bool {
+	return e.StatusCode == 429 || e.StatusCode >= 500
+}

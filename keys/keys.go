@@ -1,0 +1,219 @@
+// Package keys holds the signing keys of a pkjwt client: their identifiers
+// (RFC 7638 thumbprints), their life-cycle state, a Ring that decides which key
+// signs and which keys are published, and a directory store that keeps private
+// keys as PKCS#8 PEM files written atomically with mode 0600.
+//
+// A Key wraps any crypto.Signer, so a key whose private half lives in a
+// hardware module or a cloud key service signs through the same code path as a
+// key loaded from a PEM file.
+package keys
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// Errors returned by this package. They are wrapped with context; test for
+// them with errors.Is.
+var (
+	// ErrKeyTooSmall is returned for an RSA key shorter than MinRSABits.
+	ErrKeyTooSmall = errors.New("RSA key is too small")
+	// ErrEncryptedPEM is returned for a password-protected PEM private key.
+	ErrEncryptedPEM = errors.New("PEM private key is encrypted")
+	// ErrMalformed is returned for a file that is not a PEM private key
+	// (garbage, truncated, or the wrong PEM block).
+	ErrMalformed = errors.New("malformed private key")
+	// ErrAlgorithmMismatch is returned when a key cannot sign with the
+	// requested algorithm (for example an EC key under RS512).
+	ErrAlgorithmMismatch = errors.New("key type does not match algorithm")
+	// ErrUnsupportedAlgorithm is returned for an algorithm pkjwt does not sign
+	// client assertions with (HMAC, none, EdDSA, ...).
+	ErrUnsupportedAlgorithm = errors.New("unsupported signing algorithm")
+	// ErrKidMismatch is returned when a stored key's file name (its kid) is not
+	// the RFC 7638 thumbprint of the key inside.
+	ErrKidMismatch = errors.New("kid does not match the key's RFC 7638 thumbprint")
+	// ErrNoSigningKey is returned by a Ring with no key that may sign now.
+	ErrNoSigningKey = errors.New("no active signing key")
+	// ErrNotFound is returned when a kid is not in a store or ring.
+	ErrNotFound = errors.New("key not found")
+)
+
+// MinRSABits is the smallest RSA modulus pkjwt generates or accepts.
+const MinRSABits = 2048
+
+// DefaultRSABits is the RSA modulus size NHS England documents for signed JWT
+// authentication, and pkjwt's default.
+const DefaultRSABits = 4096
+
+// DefaultAlgorithm is the JWS algorithm NHS England requires.
+const DefaultAlgorithm = "RS512"
+
+// State is the life-cycle state of a key.
+type State string
+
+// Key states. A pending key is published but does not sign yet (it waits for
+// relying parties' JWKS caches to pick it up); an active key may sign; a
+// retired key is still published for a grace period but never signs.
+const (
+	StatePending State = "pending"
+	StateActive  State = "active"
+	StateRetired State = "retired"
+)
+
+// Valid reports whether s is one of the known states.
+func (s State) Valid() bool {
+	switch s {
+	case StatePending, StateActive, StateRetired:
+		return true
+	}
+	return false
+}
+
+// Key is one signing key: its kid, the JWS algorithm it signs with, the
+// signer holding the private half, and its life-cycle metadata.
+type Key struct {
+	// ID is the key id ("kid"), normally the RFC 7638 thumbprint.
+	ID string
+	// Algorithm is the JWS algorithm, e.g. "RS512".
+	Algorithm string
+	// Signer signs digests; it may be a local *rsa.PrivateKey or a remote
+	// key service. Its Public method gives the public half.
+	Signer crypto.Signer
+	// State is the life-cycle state.
+	State State
+	// Created is when the key was made.
+	Created time.Time
+	// NotBefore, when set, is the earliest time the key may sign.
+	NotBefore time.Time
+}
+
+// Public returns the public half of the key.
+func (k *Key) Public() crypto.PublicKey { return k.Signer.Public() }
+
+// SigningKey returns k itself, so that a single Key can be used wherever a
+// key source is expected.
+func (k *Key) SigningKey() (*Key, error) { return k, nil }
+
+// CanSign reports whether k may sign at time now.
+func (k *Key) CanSign(now time.Time) bool {
+	return k.State == StateActive && !now.Before(k.NotBefore)
+}
+
+// Bits returns the modulus size of an RSA key or the curve size of an EC key.
+func (k *Key) Bits() int {
+	switch p := k.Public().(type) {
+	case *rsa.PublicKey:
+		return p.N.BitLen()
+	case *ecdsa.PublicKey:
+		return p.Curve.Params().BitSize
+	}
+	return 0
+}
+
+// Thumbprint returns the RFC 7638 JWK thumbprint of pub, hashed with SHA-256
+// and base64url-encoded without padding: the kid pkjwt gives every key.
+func Thumbprint(pub crypto.PublicKey) (string, error) {
+	jwk := jose.JSONWebKey{Key: pub}
+	sum, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("keys: thumbprint: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(sum), nil
+}
+
+// CheckAlgorithm reports whether a key with public half pub can sign with
+// alg. Only RS256/384/512, PS256/384/512 (RSA, at least MinRSABits) and
+// ES256/384 (P-256, P-384) are accepted.
+func CheckAlgorithm(pub crypto.PublicKey, alg string) error {
+	switch alg {
+	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+		p, ok := pub.(*rsa.PublicKey)
+		if !ok {
+			return fmt.Errorf("keys: %s needs an RSA key, got %s: %w", alg, keyType(pub), ErrAlgorithmMismatch)
+		}
+		if p.N.BitLen() < MinRSABits {
+			return fmt.Errorf("keys: %d-bit RSA key, at least %d bits required: %w", p.N.BitLen(), MinRSABits, ErrKeyTooSmall)
+		}
+		return nil
+	case "ES256", "ES384":
+		p, ok := pub.(*ecdsa.PublicKey)
+		want := elliptic.P256()
+		if alg == "ES384" {
+			want = elliptic.P384()
+		}
+		if !ok || p.Curve != want {
+			return fmt.Errorf("keys: %s needs an EC %s key, got %s: %w", alg, want.Params().Name, keyType(pub), ErrAlgorithmMismatch)
+		}
+		return nil
+	}
+	return fmt.Errorf("keys: %q: %w (use RS256/384/512, PS256/384/512, ES256 or ES384)", alg, ErrUnsupportedAlgorithm)
+}
+
+func keyType(pub crypto.PublicKey) string {
+	switch p := pub.(type) {
+	case *rsa.PublicKey:
+		return "RSA"
+	case *ecdsa.PublicKey:
+		return "EC " + p.Curve.Params().Name
+	}
+	return fmt.Sprintf("%T", pub)
+}
+
+// New wraps signer as a Key for alg, checking that the key can sign with alg
+// and giving it its RFC 7638 kid. The key starts active.
+func New(signer crypto.Signer, alg string, created time.Time) (*Key, error) {
+	if signer == nil {
+		return nil, fmt.Errorf("keys: nil signer: %w", ErrMalformed)
+	}
+	if err := CheckAlgorithm(signer.Public(), alg); err != nil {
+		return nil, err
+	}
+	kid, err := Thumbprint(signer.Public())
+	if err != nil {
+		return nil, err
+	}
+	return &Key{ID: kid, Algorithm: alg, Signer: signer, State: StateActive, Created: created.UTC()}, nil
+}
+
+// Generate makes a new key for alg with crypto/rand. For RSA algorithms bits
+// is the modulus size (0 means DefaultRSABits; fewer than MinRSABits is
+// refused); for ES256/ES384 bits is ignored.
+func Generate(alg string, bits int) (*Key, error) {
+	if alg == "" {
+		alg = DefaultAlgorithm
+	}
+	var signer crypto.Signer
+	var err error
+	switch alg {
+	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+		if bits == 0 {
+			bits = DefaultRSABits
+		}
+		if bits < MinRSABits {
+			return nil, fmt.Errorf("keys: %d bits requested, at least %d required: %w", bits, MinRSABits, ErrKeyTooSmall)
+		}
+		if bits > 16384 {
+			return nil, fmt.Errorf("keys: %d bits requested, at most 16384 supported: %w", bits, ErrUnsupportedAlgorithm)
+		}
+		signer, err = rsa.GenerateKey(rand.Reader, bits)
+	case "ES256":
+		signer, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "ES384":
+		signer, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	default:
+		return nil, fmt.Errorf("keys: %q: %w (use RS256/384/512, PS256/384/512, ES256 or ES384)", alg, ErrUnsupportedAlgorithm)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keys: generate %s key: %w", alg, err)
+	}
+	return New(signer, alg, time.Now())
+}

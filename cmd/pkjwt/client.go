@@ -1,0 +1,94 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/pkjwt/pkjwt"
+	"github.com/pkjwt/pkjwt/keys"
+)
+
+// clientFlags are the flags of every command that gets a token.
+type clientFlags struct {
+	config   *string
+	profile  *string
+	tokenURL *string
+	clientID *string
+	dir      *string
+	kid      *string
+	audience *string
+	lifetime *time.Duration
+	apiURL   *string
+	timeout  *time.Duration
+}
+
+func addClientFlags(fs *flag.FlagSet) *clientFlags {
+	return &clientFlags{
+		config:   fs.String("config", "", "YAML file of flag values (keys are flag names)"),
+		profile:  fs.String("profile", "generic", "environment: nhs-sandbox, nhs-int, nhs-prod, local (the emulator), generic"),
+		tokenURL: fs.String("token-url", "", "token endpoint (default: the profile's)"),
+		clientID: fs.String("client-id", "", "client id: iss and sub of the assertion (NHS: the app's API key)"),
+		dir:      dirFlag(fs),
+		kid:      fs.String("kid", "", "sign with this key (default: the newest active key in --dir)"),
+		audience: fs.String("audience", "", "aud claim (default: the token URL, exactly)"),
+		lifetime: fs.Duration("lifetime", pkjwt.DefaultLifetime, "assertion lifetime (exp - iat)"),
+		apiURL:   fs.String("api-url", "", "API base URL that relative call URLs resolve against (default: the profile's)"),
+		timeout:  fs.Duration("timeout", pkjwt.DefaultTimeout, "timeout of each HTTP exchange"),
+	}
+}
+
+// profile resolves --profile; "local" honours --token-url's origin.
+func (cf *clientFlags) resolveProfile() (pkjwt.Profile, error) {
+	p, err := pkjwt.LookupProfile(*cf.profile)
+	if err != nil {
+		return p, usagef("%v", err)
+	}
+	if *cf.apiURL != "" {
+		p.APIBaseURL = *cf.apiURL
+	}
+	return p, nil
+}
+
+// tokenSource builds the token source the flags describe.
+func (cf *clientFlags) tokenSource() (*pkjwt.TokenSource, error) {
+	p, err := cf.resolveProfile()
+	if err != nil {
+		return nil, err
+	}
+	if *cf.clientID == "" {
+		return nil, usagef("--client-id is required (or PKJWT_CLIENT_ID)")
+	}
+	if *cf.tokenURL == "" && p.TokenURL == "" {
+		return nil, usagef("--token-url is required with the %s profile", p.Name)
+	}
+	ring, err := (keys.Dir{Path: *cf.dir}).LoadRing()
+	if err != nil {
+		return nil, err
+	}
+	if ring.Len() == 0 {
+		return nil, usagef("no keys in %s; create one with 'pkjwt keys generate --dir %s'", *cf.dir, *cf.dir)
+	}
+	var src pkjwt.KeySource = ring
+	if *cf.kid != "" {
+		k, err := ring.Lookup(*cf.kid)
+		if err != nil {
+			return nil, usagef("--kid: %v", err)
+		}
+		src = k
+	}
+	ts, err := pkjwt.NewTokenSource(pkjwt.Config{
+		Profile:    p,
+		ClientID:   *cf.clientID,
+		TokenURL:   *cf.tokenURL,
+		Audience:   *cf.audience,
+		Keys:       src,
+		Lifetime:   *cf.lifetime,
+		HTTPClient: &http.Client{Timeout: *cf.timeout},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w", err)
+	}
+	return ts, nil
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+
+	"github.com/pkjwt/pkjwt/jwks"
+	"github.com/pkjwt/pkjwt/keys"
+)
+
+func cmdJWKS() *command {
+	return &command{
+		name:    "jwks",
+		args:    "[--dir DIR]",
+		summary: "print the JWKS (public keys) of a key directory",
+		detail: `Prints the JSON Web Key Set of every key in DIR: for each key exactly kty, use,
+alg, kid and the public parameters (n, e). Nothing private is ever printed.
+These are the same bytes 'pkjwt serve' serves at /.well-known/jwks.json.`,
+		run: func(ctx context.Context, e *env, c *command, args []string) error {
+			fs := newFlags(e, c)
+			dir := dirFlag(fs)
+			if err := parseFlags(e, c, fs, args); err != nil {
+				return err
+			}
+			if err := noArgs(fs); err != nil {
+				return err
+			}
+			ring, err := (keys.Dir{Path: *dir}).LoadRing()
+			if err != nil {
+				return err
+			}
+			if ring.Len() == 0 {
+				return usagef("no keys in %s; create one with 'pkjwt keys generate --dir %s'", *dir, *dir)
+			}
+			b, err := jwks.MarshalRing(ring)
+			if err != nil {
+				return err
+			}
+			_, err = e.stdout.Write(b)
+			return err
+		},
+	}
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pkjwt/pkjwt"
+)
+
+// tokenOutput is what "pkjwt token" prints.
+type tokenOutput struct {
+	TokenType   string    `json:"token_type"`
+	ExpiresIn   int64     `json:"expires_in"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	IssuedAt    time.Time `json:"issued_at"`
+	Scope       string    `json:"scope"`
+	KeyID       string    `json:"kid"`
+	TokenURL    string    `json:"token_url"`
+	AccessToken string    `json:"access_token,omitempty"`
+}
+
+func cmdToken() *command {
+	return &command{
+		name:    "token",
+		args:    "[--profile P] [--token-url U] [--client-id C] [--dir DIR] [--show-token]",
+		summary: "get an access token and print its metadata as JSON",
+		detail: `Signs a client assertion with the newest active key in DIR, posts it to the
+token endpoint with the client credentials grant, and prints token_type,
+expires_in, expires_at, issued_at, scope and the kid that signed. The access
+token itself is printed only with --show-token. On an error response it prints
+the server's error, error_description and message_id and exits 1.`,
+		run: func(ctx context.Context, e *env, c *command, args []string) error {
+			fs := newFlags(e, c)
+			cf := addClientFlags(fs)
+			show := fs.Bool("show-token", false, "also print the access token (it is a secret: keep it out of logs)")
+			if err := parseFlags(e, c, fs, args); err != nil {
+				return err
+			}
+			if err := noArgs(fs); err != nil {
+				return err
+			}
+			ts, err := cf.tokenSource()
+			if err != nil {
+				return err
+			}
+			tok, err := ts.TokenContext(ctx)
+			if err != nil {
+				return explainTokenError(err)
+			}
+			info := pkjwt.Info(tok)
+			out := tokenOutput{TokenType: info.TokenType, ExpiresIn: info.ExpiresIn, ExpiresAt: info.Expiry.UTC(),
+				IssuedAt: info.IssuedAt.UTC(), Scope: info.Scope, KeyID: info.KeyID, TokenURL: ts.TokenURL()}
+			if *show {
+				out.AccessToken = tok.AccessToken
+			}
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(out)
+		},
+	}
+}
+
+// explainTokenError turns a token error into the text the CLI prints.
+func explainTokenError(err error) error {
+	var te *pkjwt.TokenError
+	if !errors.As(err, &te) {
+		return err
+	}
+	msg := fmt.Sprintf("token endpoint answered HTTP %d", te.StatusCode)
+	if te.Code != "" {
+		msg += fmt.Sprintf("\n  error: %s", te.Code)
+	}
+	if te.Description != "" {
+		msg += fmt.Sprintf("\n  error_description: %s", te.Description)
+	}
+	if te.MessageID != "" {
+		msg += fmt.Sprintf("\n  message_id: %s", te.MessageID)
+	}
+	if te.Code == "" && te.Body != "" {
+		msg += fmt.Sprintf("\n  body: %q", te.Body)
+	}
+	return errors.New(msg)
+}

@@ -1,0 +1,468 @@
+package emulator
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+//go:embed patients/patients.json
+var patientsJSON []byte
+
+// spineSystem is the code system of every PDS error coding.
+const spineSystem = "https://fhir.nhs.uk/R4/CodeSystem/Spine-ErrorOrWarningCode"
+
+// requestIDPattern is PDS's X-Request-ID format.
+var requestIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// patientIndex is the embedded synthetic data set. It is never modified
+// after loadPatients.
+type patientIndex struct {
+	byID        map[string]json.RawMessage
+	order       []string
+	search      map[string]patientSearchFields
+	invalidated map[string]bool
+	versions    map[string]string
+}
+
+type patientSearchFields struct {
+	family    string
+	given     []string
+	birthDate string
+	gender    string
+}
+
+// loadPatients parses the embedded data set.
+func loadPatients() (*patientIndex, error) {
+	var doc struct {
+		Patients    []json.RawMessage `json:"patients"`
+		Invalidated []string          `json:"invalidated"`
+	}
+	if err := json.Unmarshal(patientsJSON, &doc); err != nil {
+		return nil, fmt.Errorf("emulator: embedded patients: %w", err)
+	}
+	p := &patientIndex{
+		byID: map[string]json.RawMessage{}, search: map[string]patientSearchFields{},
+		invalidated: map[string]bool{}, versions: map[string]string{},
+	}
+	for _, raw := range doc.Patients {
+		var pt struct {
+			ID   string `json:"id"`
+			Meta struct {
+				VersionID string `json:"versionId"`
+			} `json:"meta"`
+			Name []struct {
+				Family string   `json:"family"`
+				Given  []string `json:"given"`
+			} `json:"name"`
+			BirthDate string `json:"birthDate"`
+			Gender    string `json:"gender"`
+		}
+		if err := json.Unmarshal(raw, &pt); err != nil {
+			return nil, fmt.Errorf("emulator: embedded patient: %w", err)
+		}
+		if !validNHSNumber(pt.ID) {
+			return nil, fmt.Errorf("emulator: embedded patient %s: invalid NHS number", pt.ID)
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, raw); err != nil {
+			return nil, fmt.Errorf("emulator: embedded patient %s: %w", pt.ID, err)
+		}
+		p.byID[pt.ID] = compact.Bytes()
+		p.order = append(p.order, pt.ID)
+		p.versions[pt.ID] = pt.Meta.VersionID
+		f := patientSearchFields{birthDate: pt.BirthDate, gender: pt.Gender}
+		if len(pt.Name) > 0 {
+			f.family = pt.Name[0].Family
+			f.given = pt.Name[0].Given
+		}
+		p.search[pt.ID] = f
+	}
+	for _, id := range doc.Invalidated {
+		if !validNHSNumber(id) {
+			return nil, fmt.Errorf("emulator: embedded invalidated %s: invalid NHS number", id)
+		}
+		p.invalidated[id] = true
+	}
+	return p, nil
+}
+
+// validNHSNumber applies the NHS number check digit (modulus 11): weights
+// 10..2 on digits 1–9, check = 11 − (sum mod 11), 11 → 0, 10 → invalid.
+func validNHSNumber(s string) bool {
+	if len(s) != 10 {
+		return false
+	}
+	sum := 0
+	for i := 0; i < 10; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		if i < 9 {
+			sum += int(s[i]-'0') * (10 - i)
+		}
+	}
+	check := 11 - sum%11
+	if check == 11 {
+		check = 0
+	}
+	return check != 10 && check == int(s[9]-'0')
+}
+
+// OperationOutcome is a FHIR OperationOutcome as PDS returns it.
+type OperationOutcome struct {
+	ResourceType string                  `json:"resourceType"`
+	Issue        []OperationOutcomeIssue `json:"issue"`
+}
+
+// OperationOutcomeIssue is one issue of an OperationOutcome.
+type OperationOutcomeIssue struct {
+	Severity    string           `json:"severity"`
+	Code        string           `json:"code"`
+	Details     *CodeableConcept `json:"details,omitempty"`
+	Diagnostics string           `json:"diagnostics,omitempty"`
+}
+
+// CodeableConcept is a FHIR CodeableConcept.
+type CodeableConcept struct {
+	Coding []Coding `json:"coding"`
+}
+
+// Coding is a FHIR Coding.
+type Coding struct {
+	System  string `json:"system"`
+	Version string `json:"version,omitempty"`
+	Code    string `json:"code"`
+	Display string `json:"display,omitempty"`
+}
+
+// pdsError is one row of nhs-spec.md §3.4.
+type pdsError struct {
+	status      int
+	severity    string
+	issueCode   string
+	code        string
+	display     string
+	diagnostics string
+}
+
+func (e pdsError) outcome() OperationOutcome {
+	return OperationOutcome{ResourceType: "OperationOutcome", Issue: []OperationOutcomeIssue{{
+		Severity: e.severity, Code: e.issueCode,
+		Details: &CodeableConcept{Coding: []Coding{{
+			System: spineSystem, Version: "1", Code: e.code, Display: e.display,
+		}}},
+		Diagnostics: e.diagnostics,
+	}}}
+}
+
+// The rows of nhs-spec.md §3.4, strings copied character for character.
+func errAccessDenied(diag string) pdsError {
+	return pdsError{http.StatusUnauthorized, "error", "forbidden", "ACCESS_DENIED", "Access Denied - Unauthorised", diag}
+}
+
+var (
+	errInvalidResourceID = pdsError{http.StatusBadRequest, "error", "value", "INVALID_RESOURCE_ID", "Resource Id is invalid", ""}
+	errResourceNotFound  = pdsError{http.StatusNotFound, "information", "not-found", "RESOURCE_NOT_FOUND", "Resource not found", ""}
+	errInvalidated       = pdsError{http.StatusNotFound, "error", "processing", "INVALIDATED_RESOURCE",
+		"Resource that has been marked as invalid was requested - invalid resources cannot be retrieved", ""}
+	errMissingRequestID = pdsError{http.StatusBadRequest, "error", "required", "MISSING_VALUE", "Required value is missing",
+		"Invalid request with error - X-Request-ID header must be supplied to access this resource"}
+	errAppRestrictedMethod = pdsError{http.StatusForbidden, "error", "forbidden", "INVALID_METHOD",
+		"Cannot update resource with application-restricted access token",
+		"Your app has insufficient permissions to use this method. Please contact support."}
+	errMaxResults = pdsError{http.StatusForbidden, "error", "token", "INVALID_VALUE",
+		"Cannot retrieve more than one result with application-restricted access token",
+		"Your app has insufficient permissions to perform this search. Please contact support."}
+	// errMissingNHSNumber: nhs-spec.md gives only the status and code; the
+	// issue code and display are the emulator's [I].
+	errMissingNHSNumber = pdsError{http.StatusBadRequest, "error", "not-supported", "UNSUPPORTED_SERVICE", "Unsupported Service", ""}
+	// errInvalidSearch: not in nhs-spec.md; the emulator's answer to a
+	// search with none of family, given, birthdate [I].
+	errInvalidSearch = pdsError{http.StatusBadRequest, "error", "value", "INVALID_SEARCH_DATA", "Search data is invalid",
+		"Invalid search data provided - 'family', 'given' or 'birthdate' must be supplied"}
+	// errNoPDSScope: a valid token whose app lacks PDSScope. Apigee answers
+	// with its "no apiproduct match" fault; the emulator keeps the 401
+	// ACCESS_DENIED shape of the other token errors [I].
+	errNoPDSScope = errAccessDenied("Invalid API call as no apiproduct match found")
+)
+
+func errInvalidRequestID(v string) pdsError {
+	return pdsError{http.StatusBadRequest, "error", "value", "INVALID_VALUE", "Provided value is invalid",
+		"Invalid value - '" + v + "' in header 'X-Request-ID'"}
+}
+
+func errUnsupported(suffix string) pdsError {
+	return pdsError{http.StatusBadRequest, "error", "value", "UNSUPPORTED_REQUEST", "The request is not one that is supported.",
+		"Unsupported path - '" + suffix + "'"}
+}
+
+func errRateLimited(msg string) pdsError {
+	return pdsError{http.StatusTooManyRequests, "error", "value", "TOO_MANY_REQUESTS", "Too many requests", msg}
+}
+
+// writePDSError writes an OperationOutcome.
+func (s *Server) writePDSError(w http.ResponseWriter, r *http.Request, e pdsError) {
+	desc := e.code
+	if e.diagnostics != "" {
+		desc += ": " + e.diagnostics
+	}
+	setRequestFailure(r, desc)
+	writeJSON(w, e.status, "application/fhir+json", e.outcome())
+}
+
+// mirrorIDs copies X-Request-ID and X-Correlation-ID to the response.
+func mirrorIDs(w http.ResponseWriter, r *http.Request) {
+	if v := r.Header.Get("X-Request-ID"); v != "" {
+		w.Header().Set("X-Request-ID", v)
+	}
+	if v := r.Header.Get("X-Correlation-ID"); v != "" {
+		w.Header().Set("X-Correlation-ID", v)
+	}
+}
+
+// authenticate checks the bearer token (nhs-spec.md §3.4 401 rows) and, if
+// scope is not empty, that the token carries it.
+func (s *Server) authenticate(r *http.Request, scope string) (tokenInfo, *pdsError) {
+	vals, present := r.Header["Authorization"]
+	if !present {
+		e := errAccessDenied("Missing Authorization header")
+		return tokenInfo{}, &e
+	}
+	h := ""
+	if len(vals) > 0 {
+		h = vals[0]
+	}
+	if h == "" {
+		e := errAccessDenied("Empty Authorization header")
+		return tokenInfo{}, &e
+	}
+	scheme, tok, _ := strings.Cut(h, " ")
+	if scheme != "Bearer" {
+		e := errAccessDenied("Invalid token type '" + scheme + "', must be 'Bearer'")
+		return tokenInfo{}, &e
+	}
+	tok = strings.TrimSpace(tok)
+	if tok == "" {
+		e := errAccessDenied("Missing access token")
+		return tokenInfo{}, &e
+	}
+	now := s.now()
+	info, ok := s.tokens.lookup(tok, now)
+	if !ok {
+		e := errAccessDenied("Invalid Access Token")
+		return tokenInfo{}, &e
+	}
+	setRequestApp(r, info.AppName)
+	if !now.Before(info.Expires) {
+		e := errAccessDenied("Access Token expired")
+		return tokenInfo{}, &e
+	}
+	if scope != "" && !info.hasScope(scope) {
+		e := errNoPDSScope
+		return tokenInfo{}, &e
+	}
+	return info, nil
+}
+
+// rateLimit applies the PDS quota; it sets Retry-After when it refuses.
+func (s *Server) rateLimitPDS(w http.ResponseWriter, info tokenInfo) *pdsError {
+	ok, wait := s.pdsLimit.allow(info.APIKey, s.now())
+	if ok {
+		return nil
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+	e := errRateLimited(s.pdsLimit.quotaMessage(info.AppName))
+	return &e
+}
+
+// servePDS serves the PDS API. suffix is the path below base (Apigee's
+// proxy.pathsuffix). The checks run in the live proxy's order: access
+// token, rate limit, X-Request-ID format, path and application-restricted
+// rules, missing X-Request-ID (a backend check), then the resource.
+func (s *Server) servePDS(w http.ResponseWriter, r *http.Request, base, suffix string, sandbox bool) {
+	mirrorIDs(w, r)
+	if !sandbox {
+		info, e := s.authenticate(r, PDSScope)
+		if e != nil {
+			s.writePDSError(w, r, *e)
+			return
+		}
+		if e := s.rateLimitPDS(w, info); e != nil {
+			s.writePDSError(w, r, *e)
+			return
+		}
+	}
+	reqIDs, hasReqID := r.Header["X-Request-Id"]
+	if hasReqID {
+		v := ""
+		if len(reqIDs) > 0 {
+			v = reqIDs[0]
+		}
+		if !requestIDPattern.MatchString(v) {
+			s.writePDSError(w, r, errInvalidRequestID(v))
+			return
+		}
+	}
+	var id string
+	switch {
+	case suffix == "/Patient":
+	case suffix == "/Patient/":
+		if !hasReqID {
+			s.writePDSError(w, r, errMissingRequestID)
+			return
+		}
+		s.writePDSError(w, r, errMissingNHSNumber)
+		return
+	case strings.HasPrefix(suffix, "/Patient/") && !strings.Contains(suffix[len("/Patient/"):], "/"):
+		id = suffix[len("/Patient/"):]
+	default:
+		s.writePDSError(w, r, errUnsupported(suffix))
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPatch, http.MethodPost, http.MethodPut, http.MethodDelete:
+		s.writePDSError(w, r, errAppRestrictedMethod)
+		return
+	default:
+		s.writePDSError(w, r, errUnsupported(suffix))
+		return
+	}
+	if id == "" {
+		q := r.URL.Query()
+		if mr, ok := q["_max-results"]; ok && (len(mr) != 1 || mr[0] != "1") {
+			s.writePDSError(w, r, errMaxResults)
+			return
+		}
+		if !hasReqID {
+			s.writePDSError(w, r, errMissingRequestID)
+			return
+		}
+		s.searchPatients(w, r, base, q)
+		return
+	}
+	if !hasReqID {
+		s.writePDSError(w, r, errMissingRequestID)
+		return
+	}
+	if !validNHSNumber(id) {
+		s.writePDSError(w, r, errInvalidResourceID)
+		return
+	}
+	if s.patients.invalidated[id] {
+		s.writePDSError(w, r, errInvalidated)
+		return
+	}
+	body, ok := s.patients.byID[id]
+	if !ok {
+		s.writePDSError(w, r, errResourceNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/fhir+json")
+	w.Header().Set("ETag", `W/"`+s.patients.versions[id]+`"`)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(append([]byte(nil), body...), '\n'))
+}
+
+// bundle is a FHIR searchset Bundle.
+type bundle struct {
+	ResourceType string        `json:"resourceType"`
+	Type         string        `json:"type"`
+	Timestamp    string        `json:"timestamp"`
+	Total        int           `json:"total"`
+	Entry        []bundleEntry `json:"entry,omitempty"`
+}
+
+type bundleEntry struct {
+	FullURL  string          `json:"fullUrl"`
+	Search   bundleSearch    `json:"search"`
+	Resource json.RawMessage `json:"resource"`
+}
+
+type bundleSearch struct {
+	Score float64 `json:"score"`
+}
+
+// searchPatients answers GET /Patient with at most one match (application-
+// restricted access is limited to _max-results=1). family and given match
+// case-insensitively (given matches any given name); birthdate matches
+// exactly, with an optional "eq" prefix; gender matches exactly.
+func (s *Server) searchPatients(w http.ResponseWriter, r *http.Request, base string, q map[string][]string) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return strings.TrimSpace(v[0])
+		}
+		return ""
+	}
+	family, given, birth, gender := get("family"), get("given"), strings.TrimPrefix(get("birthdate"), "eq"), get("gender")
+	if family == "" && given == "" && birth == "" {
+		s.writePDSError(w, r, errInvalidSearch)
+		return
+	}
+	b := bundle{ResourceType: "Bundle", Type: "searchset", Timestamp: s.now().UTC().Format("2006-01-02T15:04:05+00:00")}
+	for _, id := range s.patients.order {
+		f := s.patients.search[id]
+		if family != "" && !strings.EqualFold(f.family, family) {
+			continue
+		}
+		if birth != "" && f.birthDate != birth {
+			continue
+		}
+		if gender != "" && f.gender != gender {
+			continue
+		}
+		if given != "" {
+			found := false
+			for _, g := range f.given {
+				if strings.EqualFold(g, given) {
+					found = true
+				}
+			}
+			if !found {
+				continue
+			}
+		}
+		b.Entry = append(b.Entry, bundleEntry{
+			FullURL: publicBase(r, s.publicURL) + base + "/Patient/" + id, Search: bundleSearch{Score: 1},
+			Resource: s.patients.byID[id],
+		})
+		break
+	}
+	b.Total = len(b.Entry)
+	writeJSON(w, http.StatusOK, "application/fhir+json", b)
+}
+
+// publicBase is the advertised base URL, or the request's own.
+func publicBase(r *http.Request, configured string) string {
+	if configured != "" {
+		return configured
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// serveHello is the application-restricted Hello World endpoint: any valid
+// token is accepted.
+func (s *Server) serveHello(w http.ResponseWriter, r *http.Request) {
+	mirrorIDs(w, r)
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		setRequestFailure(r, "method not allowed")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	if _, e := s.authenticate(r, ""); e != nil {
+		s.writePDSError(w, r, *e)
+		return
+	}
+	writeJSON(w, http.StatusOK, "application/json", map[string]string{"message": "Hello Application!"})
+}

@@ -1,0 +1,256 @@
+package emulator
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// Store bounds and lifetimes.
+const (
+	// DefaultMaxJTIs is the default bound of the jti store.
+	DefaultMaxJTIs = 100_000
+	// DefaultMaxTokens is the default bound of the token store.
+	DefaultMaxTokens = 100_000
+	// JTITTL is how long NHS remembers a (sub, jti) pair: 30 days
+	// (PopulateCache.JTIClaim, 2592000 s).
+	JTITTL = 30 * 24 * time.Hour
+	// ExpiredTokenGrace is how long an expired token is kept so that the PDS
+	// API can answer "Access Token expired" rather than "Invalid Access
+	// Token". After it the token is purged.
+	ExpiredTokenGrace = time.Hour
+)
+
+// fifo is a queue of keys in insertion order, backed by a slice that is
+// compacted when half of it is consumed.
+type fifo[K comparable] struct {
+	items []K
+	head  int
+}
+
+func (q *fifo[K]) push(k K) { q.items = append(q.items, k) }
+
+func (q *fifo[K]) len() int { return len(q.items) - q.head }
+
+func (q *fifo[K]) front() (K, bool) {
+	var zero K
+	if q.head >= len(q.items) {
+		return zero, false
+	}
+	return q.items[q.head], true
+}
+
+func (q *fifo[K]) pop() {
+	var zero K
+	q.items[q.head] = zero
+	q.head++
+	if q.head > 1024 && q.head*2 > len(q.items) {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items = q.items[:n]
+		q.head = 0
+	}
+}
+
+// jtiKey identifies a (sub, jti) pair.
+type jtiKey struct {
+	sub, jti string
+}
+
+type jtiEntry struct {
+	storedAt     time.Time
+	assertionExp time.Time // the assertion's exp; after it the entry no longer guards a replay
+}
+
+// jtiStore remembers (sub, jti) pairs for JTITTL, like NHS.
+//
+// It holds at most max entries. When it is full, the oldest entry is
+// evicted only if its assertion has expired: such an entry can no longer
+// protect against a replay (an expired assertion fails row 9 before row 17),
+// it only serves NHS's 30-day diagnostic memory. If the oldest entry's
+// assertion is still valid (at most 310 s), the new request is refused with
+// a 503 (RuleStoreFull) instead: the emulator never forgets a jti that could
+// still be replayed. Because every stored assertion expires within 310 s of
+// being stored, a full store frees up within about five minutes.
+type jtiStore struct {
+	mu      sync.Mutex
+	max     int
+	entries map[jtiKey]jtiEntry
+	order   fifo[jtiKey]
+}
+
+func newJTIStore(max int) *jtiStore {
+	return &jtiStore{max: max, entries: make(map[jtiKey]jtiEntry)}
+}
+
+// jtiResult is the outcome of jtiStore.add.
+type jtiResult int
+
+const (
+	jtiStored jtiResult = iota
+	jtiSeen
+	jtiFull
+)
+
+// seen reports whether (sub, jti) is stored and younger than JTITTL.
+func (s *jtiStore) seen(sub, jti string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[jtiKey{sub, jti}]
+	return ok && now.Sub(e.storedAt) < JTITTL
+}
+
+// add stores (sub, jti) unless it is already stored (jtiSeen) or the store
+// is full of live entries (jtiFull).
+func (s *jtiStore) add(sub, jti string, assertionExp, now time.Time) jtiResult {
+	k := jtiKey{sub, jti}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.purgeLocked(now)
+	if e, ok := s.entries[k]; ok && now.Sub(e.storedAt) < JTITTL {
+		return jtiSeen
+	}
+	for len(s.entries) >= s.max {
+		old, ok := s.order.front()
+		if !ok {
+			break
+		}
+		e, present := s.entries[old]
+		if present && !now.After(e.assertionExp) {
+			return jtiFull
+		}
+		s.order.pop()
+		if present {
+			delete(s.entries, old)
+		}
+	}
+	s.entries[k] = jtiEntry{storedAt: now, assertionExp: assertionExp}
+	s.order.push(k)
+	return jtiStored
+}
+
+// purgeLocked drops entries older than JTITTL from the front of the queue.
+func (s *jtiStore) purgeLocked(now time.Time) {
+	for {
+		k, ok := s.order.front()
+		if !ok {
+			return
+		}
+		e, present := s.entries[k]
+		if present && now.Sub(e.storedAt) < JTITTL {
+			return
+		}
+		s.order.pop()
+		if present {
+			delete(s.entries, k)
+		}
+	}
+}
+
+// len returns the number of stored pairs.
+func (s *jtiStore) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.entries)
+}
+
+// tokenInfo is what the token store knows about an access token.
+type tokenInfo struct {
+	AppName string
+	APIKey  string
+	Scopes  []string
+	Issued  time.Time
+	Expires time.Time
+}
+
+// hasScope reports whether the token carries scope.
+func (t tokenInfo) hasScope(scope string) bool {
+	for _, s := range t.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+type tokenHash [sha256.Size]byte
+
+// tokenStore maps access tokens to their app, scopes and expiry. Tokens are
+// stored as SHA-256 hashes, so the store never holds a usable token.
+//
+// It holds at most max tokens. Expired tokens are kept for
+// ExpiredTokenGrace (to answer "Access Token expired"), then purged. When
+// the store is full after purging, the oldest token is evicted even if it
+// is still valid: its holder gets "Invalid Access Token" and fetches a new
+// one, which fails closed and keeps the endpoint available.
+type tokenStore struct {
+	mu      sync.Mutex
+	max     int
+	entries map[tokenHash]tokenInfo
+	order   fifo[tokenHash]
+}
+
+func newTokenStore(max int) *tokenStore {
+	return &tokenStore{max: max, entries: make(map[tokenHash]tokenInfo)}
+}
+
+func hashToken(tok string) tokenHash { return sha256.Sum256([]byte(tok)) }
+
+// add stores a token.
+func (s *tokenStore) add(tok string, info tokenInfo, now time.Time) {
+	h := hashToken(tok)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.purgeLocked(now)
+	for len(s.entries) >= s.max {
+		old, ok := s.order.front()
+		if !ok {
+			break
+		}
+		s.order.pop()
+		delete(s.entries, old)
+	}
+	s.entries[h] = info
+	s.order.push(h)
+}
+
+// lookup returns the token's info; ok is false for an unknown or purged
+// token. The caller checks expiry.
+func (s *tokenStore) lookup(tok string, now time.Time) (tokenInfo, bool) {
+	h := hashToken(tok)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	info, ok := s.entries[h]
+	if ok && now.After(info.Expires.Add(ExpiredTokenGrace)) {
+		return tokenInfo{}, false
+	}
+	return info, ok
+}
+
+// purgeLocked drops tokens expired for longer than ExpiredTokenGrace. Tokens
+// are issued in time order with lifetimes of at most the configured token
+// lifetime, so it walks the queue from the front and also removes every
+// long-expired token it meets until the first one that is still wanted.
+func (s *tokenStore) purgeLocked(now time.Time) {
+	for {
+		k, ok := s.order.front()
+		if !ok {
+			return
+		}
+		info, present := s.entries[k]
+		if present && !now.After(info.Expires.Add(ExpiredTokenGrace)) {
+			return
+		}
+		s.order.pop()
+		if present {
+			delete(s.entries, k)
+		}
+	}
+}
+
+// len returns the number of stored tokens.
+func (s *tokenStore) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.entries)
+}

@@ -1,0 +1,516 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// formContentType is the only Content-Type the token endpoint accepts,
+// compared as an exact string like NHS (so "; charset=utf-8" is refused).
+const formContentType = "application/x-www-form-urlencoded"
+
+// maxExpAhead is how far in the future exp may be: NHS advises now+300 s
+// and allows 10 s more.
+const maxExpAhead = 310
+
+// knownGrantTypes are the grant types NHS's proxy recognises; any other
+// value is row 4. The emulator implements only client_credentials and
+// answers row 4 for the others too.
+var knownGrantTypes = map[string]bool{
+	"client_credentials": true,
+	"authorization_code": true,
+	"refresh_token":      true,
+	"urn:ietf:params:oauth:grant-type:token-exchange": true,
+}
+
+// parseAlgorithms is every algorithm go-jose knows, plus "none" and the
+// empty (missing) alg, so that the header can be read before the alg is
+// judged (row 8). Verification is only ever done with RS512.
+var parseAlgorithms = []jose.SignatureAlgorithm{
+	jose.RS512, jose.RS256, jose.RS384, jose.PS256, jose.PS384, jose.PS512,
+	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA, jose.HS256, jose.HS384, jose.HS512,
+	"none", "",
+}
+
+// tokenResponse is NHS's success body; expires_in and issued_at are JSON
+// strings, as NHS sends them.
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	ExpiresIn   string `json:"expires_in"`
+	TokenType   string `json:"token_type"`
+	IssuedAt    string `json:"issued_at"`
+}
+
+// errorResponse is NHS's error body: exactly three members.
+type errorResponse struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	MessageID        string `json:"message_id"`
+}
+
+// writeRule answers with a row of the error table; desc, when not empty,
+// replaces the row's description (used for row 20).
+func (s *Server) writeRule(w http.ResponseWriter, r *http.Request, ru Rule, desc string) {
+	if desc == "" {
+		desc = ru.Description
+	}
+	setRequestFailure(r, desc)
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, ru.Status, "application/json", errorResponse{
+		Error: ru.Error, ErrorDescription: desc, MessageID: newMessageID(),
+	})
+}
+
+// assertion is a client_assertion decoded without verification: the parsed
+// JWS, its raw header and its claims (numbers kept as json.Number so that
+// NHS's type checks can be applied).
+type assertion struct {
+	jws     *jose.JSONWebSignature
+	header  map[string]any
+	claims  map[string]any
+	payload []byte
+}
+
+// errMalformed is row 7.
+var errMalformed = errors.New("emulator: malformed JWT in client_assertion")
+
+// parseAssertion decodes a compact JWS with go-jose, without verifying it,
+// and returns its header and claims. Any failure is errMalformed (row 7).
+// A header alg go-jose does not know is still decoded (by parsing again
+// with exactly that alg allowed) so that row 8 can report it.
+func parseAssertion(s string) (*assertion, error) {
+	jws, err := jose.ParseSignedCompact(s, parseAlgorithms)
+	var unexpected *jose.ErrUnexpectedSignatureAlgorithm
+	if errors.As(err, &unexpected) {
+		jws, err = jose.ParseSignedCompact(s, []jose.SignatureAlgorithm{unexpected.Got})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errMalformed, err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, fmt.Errorf("%w: %d signatures", errMalformed, len(jws.Signatures))
+	}
+	// The protected header as JSON, with its members' own types (typ may be
+	// a number, kid may be missing): go-jose keeps unknown members in
+	// ExtraHeaders and the registered ones in typed fields.
+	h := jws.Signatures[0].Protected
+	header := map[string]any{}
+	for k, v := range h.ExtraHeaders {
+		header[string(k)] = v
+	}
+	if h.Algorithm != "" {
+		header["alg"] = h.Algorithm
+	}
+	if h.KeyID != "" {
+		header["kid"] = h.KeyID
+	}
+	payload := jws.UnsafePayloadWithoutVerification()
+	claims, err := decodeClaims(payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errMalformed, err)
+	}
+	return &assertion{jws: jws, header: header, claims: claims, payload: payload}, nil
+}
+
+// decodeClaims decodes a JWT claims set into a map, keeping numbers as
+// json.Number. The payload must be exactly one JSON object.
+func decodeClaims(payload []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var claims map[string]any
+	if err := dec.Decode(&claims); err != nil {
+		return nil, fmt.Errorf("decode claims: %w", err)
+	}
+	if claims == nil {
+		return nil, errors.New("claims are not a JSON object")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("trailing data after claims")
+	}
+	return claims, nil
+}
+
+// checkClaims applies rows 8–18 of nhs-spec.md §2.7 in NHS's order: one
+// JavaScript expression in which the first true condition wins. The JS
+// semantics are reproduced: "missing" means falsy (absent, null, "", 0,
+// false), the expiry test coerces exp to a number like `exp * 1000`, and
+// iss/sub are compared with JS loose equality. jtiSeen reports whether the
+// (sub, jti) pair is already stored (row 17).
+func checkClaims(a *assertion, now time.Time, jtiSeen func(sub, jti string) bool) (RuleID, bool) {
+	h, c := a.header, a.claims
+	if alg, ok := h["alg"].(string); !ok || alg != "RS512" {
+		return RuleInvalidAlg, false
+	}
+	expVal, expPresent := c["exp"]
+	if jsExpired(expVal, expPresent, now) {
+		return RuleExpired, false
+	}
+	if !jsTruthy(h["kid"]) {
+		return RuleMissingKid, false
+	}
+	if typ, ok := h["typ"].(string); !ok || !strings.EqualFold(typ, "jwt") {
+		return RuleInvalidTyp, false
+	}
+	if !jsTruthy(c["exp"]) {
+		return RuleMissingExp, false
+	}
+	expNum, isNum := c["exp"].(json.Number)
+	if !isNum {
+		return RuleExpNotNumber, false
+	}
+	if !jsTruthy(c["iss"]) || !jsLooseEqual(c["iss"], c["sub"]) {
+		return RuleIssSub, false
+	}
+	if !jsTruthy(c["jti"]) {
+		return RuleMissingJTI, false
+	}
+	jti, ok := c["jti"].(string)
+	if !ok {
+		return RuleJTINotString, false
+	}
+	if jtiSeen(subKey(c["sub"]), jti) {
+		return RuleJTIReused, false
+	}
+	exp, _ := strconv.ParseFloat(string(expNum), 64) // ±Inf on overflow, like JSON.parse
+	if exp-secondsOf(now) > maxExpAhead {
+		return RuleExpTooFar, false
+	}
+	return 0, true
+}
+
+// secondsOf returns t as fractional Unix seconds.
+func secondsOf(t time.Time) float64 {
+	return float64(t.UnixNano()) / 1e9
+}
+
+// jsTruthy is JavaScript's ToBoolean for decoded JSON values.
+func jsTruthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case json.Number:
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil && !math.IsInf(f, 0) {
+			return true
+		}
+		return f != 0 && !math.IsNaN(f)
+	case float64:
+		return x != 0 && !math.IsNaN(x)
+	default: // objects and arrays
+		return true
+	}
+}
+
+// jsNumber is JavaScript's ToNumber for decoded JSON values.
+func jsNumber(v any) float64 {
+	switch x := v.(type) {
+	case nil:
+		return 0
+	case bool:
+		if x {
+			return 1
+		}
+		return 0
+	case json.Number:
+		f, _ := strconv.ParseFloat(string(x), 64)
+		return f
+	case float64:
+		return x
+	case string:
+		t := strings.TrimSpace(x)
+		if t == "" {
+			return 0
+		}
+		if strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "0X") {
+			n, err := strconv.ParseUint(t[2:], 16, 64)
+			if err != nil {
+				return math.NaN()
+			}
+			return float64(n)
+		}
+		switch t {
+		case "Infinity", "+Infinity":
+			return math.Inf(1)
+		case "-Infinity":
+			return math.Inf(-1)
+		}
+		if strings.ContainsAny(t, "_xXpP") || strings.EqualFold(t, "inf") || strings.EqualFold(t, "+inf") ||
+			strings.EqualFold(t, "-inf") || strings.EqualFold(t, "nan") || strings.EqualFold(t, "infinity") ||
+			strings.EqualFold(t, "+infinity") || strings.EqualFold(t, "-infinity") {
+			return math.NaN()
+		}
+		f, err := strconv.ParseFloat(t, 64)
+		if err != nil && !math.IsInf(f, 0) {
+			return math.NaN()
+		}
+		return f
+	case []any:
+		switch len(x) {
+		case 0:
+			return 0
+		case 1:
+			if _, nested := x[0].([]any); nested {
+				return jsNumber(x[0])
+			}
+			if x[0] == nil {
+				return 0
+			}
+			return jsNumber(fmt.Sprint(jsString(x[0])))
+		}
+		return math.NaN()
+	default:
+		return math.NaN()
+	}
+}
+
+// jsString approximates JavaScript's ToString for primitive JSON values.
+func jsString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	case bool:
+		return strconv.FormatBool(x)
+	default:
+		return ""
+	}
+}
+
+// jsExpired is NHS's `new Date() > new Date(exp * 1000)`. A missing exp is
+// undefined (NaN: never expired) while JSON null is 0 (expired); NaN or a
+// time outside JavaScript's Date range is an invalid date, never expired.
+func jsExpired(exp any, present bool, now time.Time) bool {
+	if !present {
+		return false
+	}
+	ms := math.Trunc(jsNumber(exp) * 1000)
+	if math.IsNaN(ms) || math.Abs(ms) > 8.64e15 {
+		return false
+	}
+	return float64(now.UnixMilli()) > ms
+}
+
+// jsLooseEqual is JavaScript's == for decoded JSON primitives (objects and
+// arrays are compared by reference in JS, so two decoded ones never match).
+func jsLooseEqual(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		switch y := b.(type) {
+		case string:
+			return x == y
+		case json.Number, bool:
+			return jsNumber(x) == jsNumber(y)
+		}
+	case json.Number, bool:
+		switch b.(type) {
+		case string, json.Number, bool:
+			return jsNumber(a) == jsNumber(b)
+		}
+	}
+	return false
+}
+
+// subKey is the API key the sub claim names: a string as is, a number by its
+// JSON text (Apigee resolves the claim to a string), anything else "".
+func subKey(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	}
+	return ""
+}
+
+// serveToken is POST /oauth2/token.
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		setRequestFailure(r, "method not allowed")
+		w.Header().Set("Allow", http.MethodPost)
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	if ct := r.Header.Values("Content-Type"); len(ct) != 1 || ct[0] != formContentType {
+		s.writeRule(w, r, rule(RuleContentType), "")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFormBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			s.writeRule(w, r, rule(RuleBodyTooLarge), "")
+			return
+		}
+		s.writeRule(w, r, rule(RuleUnknownError), "")
+		return
+	}
+	// Like Apigee's request.formparam, take what decodes and ignore the rest.
+	form, _ := url.ParseQuery(string(body))
+	res := s.token(r.Context(), r, form)
+	if res.rule != 0 {
+		if res.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(res.retryAfter))
+		}
+		s.writeRule(w, r, rule(res.rule), res.desc)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, "application/json", res.tok)
+}
+
+// tokenResult is the outcome of a token request: a failed rule (with, for
+// row 20, its description and Retry-After seconds) or a token.
+type tokenResult struct {
+	rule       RuleID
+	desc       string
+	retryAfter int
+	tok        tokenResponse
+}
+
+func fail(id RuleID) tokenResult { return tokenResult{rule: id} }
+
+// token applies the token endpoint's rules after the method and
+// Content-Type checks.
+func (s *Server) token(ctx context.Context, r *http.Request, form url.Values) tokenResult {
+	gt := form.Get("grant_type")
+	if gt == "" {
+		return fail(RuleMissingGrantType)
+	}
+	if gt != "client_credentials" {
+		return fail(RuleUnsupportedGrantType)
+	}
+	if form.Get("client_assertion_type") != ClientAssertionType {
+		return fail(RuleClientAssertionType)
+	}
+	raw := form.Get("client_assertion")
+	if raw == "" {
+		return fail(RuleMissingClientAssertion)
+	}
+	a, err := parseAssertion(raw)
+	if err != nil {
+		return fail(RuleMalformedJWT)
+	}
+	now := s.now()
+	if id, ok := checkClaims(a, now, func(sub, jti string) bool { return s.jtis.seen(sub, jti, now) }); !ok {
+		return fail(id)
+	}
+	sub := subKey(a.claims["sub"])
+	jti := a.claims["jti"].(string)
+	exp, _ := strconv.ParseFloat(string(a.claims["exp"].(json.Number)), 64)
+	// NHS stores the jti here, before the API-key, JWKS and signature
+	// checks: a rejected assertion cannot be retried.
+	switch s.jtis.add(sub, jti, time.Unix(0, int64(exp*1e9)), now) {
+	case jtiSeen:
+		return fail(RuleJTIReused)
+	case jtiFull:
+		return fail(RuleStoreFull)
+	}
+	app, ok := s.apps.lookup(sub)
+	if !ok {
+		return fail(RuleUnknownAPIKey)
+	}
+	setRequestApp(r, app.Name)
+	if app.Status != StatusApproved {
+		return fail(RuleAppRevoked)
+	}
+	if ok, wait := s.tokenLimit.allow(app.APIKey, now); !ok {
+		return tokenResult{rule: RuleRateLimited, desc: s.tokenLimit.quotaMessage(app.Name), retryAfter: retryAfterSeconds(wait)}
+	}
+	if app.JWKSURL == "" {
+		return fail(RuleNoJWKSURL)
+	}
+	kid, _ := a.header["kid"].(string)
+	keys, err := s.jwks.keysFor(ctx, app.JWKSURL, kid)
+	if err != nil {
+		return fail(RuleJWKSUnreachable)
+	}
+	if len(keys) == 0 {
+		return fail(RuleNoMatchingKid)
+	}
+	var verified []byte
+	for _, k := range keys {
+		if p, err := a.jws.Verify(k); err == nil {
+			verified = p
+			break
+		}
+	}
+	if verified == nil || !bytes.Equal(verified, a.payload) {
+		return fail(RuleBadSignature)
+	}
+	// From here on only verified claims are used.
+	claims, err := decodeClaims(verified)
+	if err != nil {
+		return fail(RuleMalformedJWT)
+	}
+	if aud, ok := claims["aud"].(string); !ok || aud != s.requestTokenURL(r) {
+		return fail(RuleBadAudience)
+	}
+	if !app.hasLevel3() {
+		return fail(RuleNoLevel3Scope)
+	}
+	lifetime := s.tokenLifetime
+	if app.CanOverrideTokenExpiry {
+		lifetime = overrideLifetime(form.Get("_access_token_expiry_ms"), lifetime)
+	}
+	tok := newAccessToken()
+	s.tokens.add(tok, tokenInfo{
+		AppName: app.Name, APIKey: app.APIKey, Scopes: app.Scopes,
+		Issued: now, Expires: now.Add(lifetime),
+	}, now)
+	return tokenResult{tok: tokenResponse{
+		AccessToken: tok,
+		ExpiresIn:   strconv.FormatInt(int64(lifetime/time.Second), 10),
+		TokenType:   "Bearer",
+		IssuedAt:    strconv.FormatInt(now.UnixMilli(), 10),
+	}}
+}
+
+// overrideLifetime applies _access_token_expiry_ms (nhs-spec.md §2.5): a
+// positive whole number of milliseconds that can only shorten the
+// lifetime, rounded down to whole seconds and at least 1 s. Anything else
+// is ignored.
+func overrideLifetime(v string, def time.Duration) time.Duration {
+	if v == "" {
+		return def
+	}
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || ms <= 0 {
+		return def
+	}
+	if ms >= def.Milliseconds() {
+		return def
+	}
+	d := time.Duration(ms/1000) * time.Second
+	if d < time.Second {
+		d = time.Second
+	}
+	return d
+}
+
+// newAccessToken returns an opaque token of 256 random bits, base64url.
+func newAccessToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

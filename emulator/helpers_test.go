@@ -161,7 +161,7 @@ func newTestEnv(t testing.TB, mod func(*Config)) *testEnv {
 	t.Cleanup(e.ts.Close)
 	cfg := Config{
 		PublicURL: e.ts.URL,
-		Apps: []App{{Name: "Test App", APIKey: e.apiKey, JWKSURL: e.jwks.url(), Scopes: []string{PDSScope}}},
+		Apps:      []App{{Name: "Test App", APIKey: e.apiKey, JWKSURL: e.jwks.url(), Scopes: []string{PDSScope}}},
 		Now:       e.clock.Now,
 		Logger:    slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}

@@ -213,7 +213,9 @@ func TestTokenEndpointRows(t *testing.T) {
 		{name: "22 JWKS unreachable", mod: func(c *Config) { c.Apps[0].JWKSURL = "http://127.0.0.1:1/jwks.json" },
 			run: claimsWith(), status: 403, err: "public_key error", desc: descJWKSDown},
 		{name: "22 JWKS larger than 1 MiB", run: func(e *testEnv) httpResult {
-			e.jwks.set(func(js *jwksServer) { js.rawBody = []byte(`{"keys":[],"pad":"` + strings.Repeat("a", MaxJWKSBytes) + `"}`) })
+			e.jwks.set(func(js *jwksServer) {
+				js.rawBody = []byte(`{"keys":[],"pad":"` + strings.Repeat("a", MaxJWKSBytes) + `"}`)
+			})
 			return claimsWith()(e)
 		}, status: 403, err: "public_key error", desc: descJWKSDown},
 		{name: "23 unknown kid", run: assertion(func(e *testEnv) string { return e.sign(e.claims(), signOpts{kid: strp("invalid")}) }),
@@ -263,7 +265,9 @@ func TestTokenEndpointRows(t *testing.T) {
 		{name: "25 aud missing", run: claimsWith("aud", nil), status: 401, err: "invalid_request", desc: descAud},
 		{name: "25 aud as array", run: func(e *testEnv) httpResult { return claimsWith("aud", []string{e.tokenURL()})(e) },
 			status: 401, err: "invalid_request", desc: descAud},
-		{name: "26 no level3 scope", mod: func(c *Config) { c.Apps[0].Scopes = []string{"urn:nhsd:apim:user-nhs-id:aal3:personal-demographics-service"} },
+		{name: "26 no level3 scope", mod: func(c *Config) {
+			c.Apps[0].Scopes = []string{"urn:nhsd:apim:user-nhs-id:aal3:personal-demographics-service"}
+		},
 			run: claimsWith(), status: 401, err: "unauthorized_client", desc: descNoScope},
 		{name: "404 unknown path under /oauth2", run: func(e *testEnv) httpResult {
 			req, _ := http.NewRequest(http.MethodPost, e.ts.URL+"/oauth2/tokens", strings.NewReader(form("x").Encode()))

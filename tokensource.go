@@ -29,12 +29,11 @@ import (
 // time, which is expiry minus RefreshBefore (default: a fifth of the token's
 // lifetime, at most one minute; NHS's 599 s tokens refresh after 539 s). A
 // cached token is read with one atomic load: no lock is held across the
-// network. When the refresh time passes, one request is made however many
-// callers are waiting; they all get its result. If that refresh fails while
-// the old token is still valid (more than ten seconds before its expiry),
-// callers keep getting the old token and the next refresh is tried after a
-// short back-off; once the old token is within ten seconds of expiry the
-// error is returned.
+// network. Between the refresh time and ten seconds before expiry, callers
+// keep getting the cached token at once while a single background request
+// fetches the next one; if it fails, the next try waits a few seconds. With
+// no usable token in the cache, callers wait for one request, however many
+// they are, and all get its result or its error.
 //
 // Every attempt signs a new assertion with a new jti, because NHS England
 // burns a jti before it checks anything else: re-sending an assertion fails.
@@ -90,16 +89,16 @@ func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) 
 	if e != nil && now.Before(e.refreshAt) {
 		return e.tok, nil
 	}
-	if e != nil && now.Before(e.validTill) && now.Before(e.retryAt) {
+	if e != nil && now.Before(e.validTill) {
+		// Early refresh: the cached token is still good, so hand it out
+		// at once and let one background flight replace it.
+		if !now.Before(e.retryAt) {
+			ts.startRefresh(ctx)
+		}
 		return e.tok, nil
 	}
-	ch := ts.group.DoChan("token", func() (any, error) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultTimeout)
-		defer cancel()
-		return ts.refresh(fctx)
-	})
 	select {
-	case res := <-ch:
+	case res := <-ts.startRefresh(ctx):
 		if res.Err != nil {
 			return nil, res.Err
 		}
@@ -107,6 +106,16 @@ func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) 
 	case <-ctx.Done():
 		return nil, fmt.Errorf("pkjwt: waiting for a token: %w", ctx.Err())
 	}
+}
+
+// startRefresh joins the refresh under way or starts one. The refresh is
+// not cancelled when the caller that started it gives up.
+func (ts *TokenSource) startRefresh(ctx context.Context) <-chan singleflight.Result {
+	return ts.group.DoChan("token", func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultTimeout)
+		defer cancel()
+		return ts.refresh(fctx)
+	})
 }
 
 // Invalidate drops tok from the cache if it is the cached token, so that the

@@ -52,6 +52,8 @@ func commands() []*command {
 		cmdJWKS(),
 		cmdToken(),
 		cmdCall(),
+		cmdServe(),
+		cmdDemo(),
 	}
 }
 

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/webapp"
+)
+
+func cmdServe() *command {
+	return &command{
+		name:    "serve",
+		args:    "[client flags] [--config FILE] [--addr ADDR] [--call-url URL] [--public-url URL]",
+		summary: "run the sample web app (System to System Call, JWKS, health checks)",
+		detail: `Serves the sample web app on ADDR:
+  /                        the configuration at a glance (never a secret)
+  /system-to-system        gets a token, calls --call-url, shows the result
+  /.well-known/jwks.json   the JWKS of --dir (the bytes of 'pkjwt jwks')
+  /healthz, /readyz        liveness and readiness
+--call-url may be relative to the profile's API base (--api-url), e.g. the
+default Patient/9000000009. The access token never leaves the server. Logs
+one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.`,
+		run: func(ctx context.Context, e *env, c *command, args []string) error {
+			fs := newFlags(e, c)
+			cf := addClientFlags(fs)
+			addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+			callURL := fs.String("call-url", webapp.DefaultPatientPath, "URL the System to System Call requests, absolute or relative to the API base")
+			publicURL := fs.String("public-url", "", "the app's own base URL, to show the JWKS URL (default: from each request's Host)")
+			if err := parseFlags(e, c, fs, args); err != nil {
+				return err
+			}
+			if err := noArgs(fs); err != nil {
+				return err
+			}
+			p, err := cf.resolveProfile()
+			if err != nil {
+				return err
+			}
+			target, err := resolveURL(p.APIBaseURL, *callURL)
+			if err != nil {
+				return usagef("--call-url: %v", err)
+			}
+			ts, err := cf.tokenSource()
+			if err != nil {
+				return err
+			}
+			ring, err := (keys.Dir{Path: *cf.dir}).LoadRing()
+			if err != nil {
+				return err
+			}
+			log := slog.New(slog.NewTextHandler(e.stderr, nil))
+			app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: ring, CallURL: target, PublicURL: *publicURL, Logger: log})
+			if err != nil {
+				return usagef("%v", err)
+			}
+			ln, err := net.Listen("tcp", *addr)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "Serving the pkjwt web app on http://%s/ (profile %s, API %s)\n", ln.Addr(), p.Name, target)
+			return webapp.Serve(ctx, webapp.NewServer(app.Handler()), ln)
+		},
+	}
+}

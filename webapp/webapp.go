@@ -1,0 +1,403 @@
+// Package webapp is the sample web application of pkjwt: a server-side app
+// that authenticates to an OAuth 2.0 token endpoint with a private key JWT
+// (NHS England's "signed JWT authentication"), calls an API with the access
+// token, and publishes its own JWKS.
+//
+// It is the Go counterpart of the .NET sample "OAuth-SysToSys" that the
+// article "Example: Web Server App Authenticating with NHS Digital OAuth"
+// describes, with one difference on purpose: the access token stays on the
+// server. No page, header, cookie or log line ever carries the token, the
+// client assertion or a private key.
+//
+// Routes:
+//
+//	GET  /                        what the app is and its configuration
+//	GET  /system-to-system        the System to System Call
+//	GET  /.well-known/jwks.json   the JWKS (the bytes of jwks.MarshalRing)
+//	GET  /healthz                 liveness
+//	GET  /readyz                  readiness: 503 with a reason when not ready
+//	GET  /static/style.css        the stylesheet
+//
+// Every response carries Content-Security-Policy: default-src 'self',
+// X-Content-Type-Options: nosniff and Referrer-Policy: no-referrer; the call
+// page also carries Cache-Control: no-store. Unknown paths get a 404 page,
+// wrong methods a 405 page with an Allow header.
+package webapp
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pkjwt/pkjwt"
+	"github.com/pkjwt/pkjwt/jwks"
+	"github.com/pkjwt/pkjwt/keys"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// DefaultPatientPath is the API path the System to System Call requests by
+// default, relative to the profile's API base: the synthetic PDS patient
+// Jane Smith.
+const DefaultPatientPath = "Patient/9000000009"
+
+// DefaultCallTimeout bounds one System to System Call: the token fetch and
+// the API request together.
+const DefaultCallTimeout = 45 * time.Second
+
+// maxAPIBody bounds how much of an API response the call page reads.
+const maxAPIBody = 1 << 20
+
+// Config configures an App.
+type Config struct {
+	// TokenSource gets the access tokens; required. Its profile, token URL
+	// and client id are shown on the index page.
+	TokenSource *pkjwt.TokenSource
+	// Keys is the key ring whose public keys the app publishes at
+	// /.well-known/jwks.json; required. It should hold the key the token
+	// source signs with, or the authorization server cannot verify it.
+	Keys *keys.Ring
+	// CallURL is the absolute URL the System to System Call requests; ""
+	// means DefaultPatientPath under the token source profile's API base.
+	CallURL string
+	// PublicURL is the app's own base URL (e.g. https://app.example.org),
+	// used to show the JWKS URL; "" derives it from each request's Host.
+	PublicURL string
+	// HTTPClient sends the API request; nil means pkjwt.NewClient of
+	// TokenSource. It must add the token itself.
+	HTTPClient *http.Client
+	// CallTimeout bounds one System to System Call; 0 means
+	// DefaultCallTimeout.
+	CallTimeout time.Duration
+	// Logger receives one line per request and one per call; nil discards.
+	// No line ever holds a token, an assertion or a key.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// App is the web application. Create it with New; it is safe for concurrent
+// use and holds no package-level state.
+type App struct {
+	ts          *pkjwt.TokenSource
+	ring        *keys.Ring
+	callURL     string
+	publicURL   string
+	client      *http.Client
+	callTimeout time.Duration
+	log         *slog.Logger
+	now         func() time.Time
+	jwks        *jwks.Handler
+	pages       map[string]*template.Template
+	static      http.Handler
+	handler     http.Handler
+}
+
+// New checks cfg and returns an App. It makes no network call.
+func New(cfg Config) (*App, error) {
+	if cfg.TokenSource == nil {
+		return nil, errors.New("webapp: Config.TokenSource is required")
+	}
+	if cfg.Keys == nil {
+		return nil, errors.New("webapp: Config.Keys is required")
+	}
+	a := &App{
+		ts:          cfg.TokenSource,
+		ring:        cfg.Keys,
+		callURL:     cfg.CallURL,
+		publicURL:   strings.TrimRight(cfg.PublicURL, "/"),
+		client:      cfg.HTTPClient,
+		callTimeout: cfg.CallTimeout,
+		log:         cfg.Logger,
+		now:         cfg.Now,
+	}
+	if a.callURL == "" {
+		base := cfg.TokenSource.Profile().APIBaseURL
+		if base == "" {
+			return nil, errors.New("webapp: Config.CallURL is required: the profile has no API base URL")
+		}
+		a.callURL = strings.TrimRight(base, "/") + "/" + DefaultPatientPath
+	}
+	u, err := url.Parse(a.callURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("webapp: CallURL %q must be an absolute http(s) URL", a.callURL)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("webapp: CallURL must not carry user info")
+	}
+	if a.publicURL != "" {
+		pu, err := url.Parse(a.publicURL)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return nil, fmt.Errorf("webapp: PublicURL %q must be an absolute http(s) URL", cfg.PublicURL)
+		}
+	}
+	if a.client == nil {
+		a.client = pkjwt.NewClient(cfg.TokenSource)
+	}
+	if a.callTimeout <= 0 {
+		a.callTimeout = DefaultCallTimeout
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	a.jwks, err = jwks.NewHandler(cfg.Keys.Published())
+	if err != nil {
+		return nil, fmt.Errorf("webapp: JWKS: %w", err)
+	}
+	a.pages, err = parsePages()
+	if err != nil {
+		return nil, err
+	}
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	a.static = http.StripPrefix("/static/", http.FileServerFS(sub))
+	a.handler = a.middleware(http.HandlerFunc(a.route))
+	return a, nil
+}
+
+// parsePages parses every page with the shared layout.
+func parsePages() (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"ms": func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) },
+		"secs": func(d time.Duration) string {
+			if d < 0 {
+				d = 0
+			}
+			return d.Round(time.Second).String()
+		},
+		"utc": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		},
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range []string{"index", "call", "error"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("webapp: template %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// Handler returns the app's HTTP handler.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// CallURL returns the URL the System to System Call requests.
+func (a *App) CallURL() string { return a.callURL }
+
+// route dispatches by path, then by method, so that a wrong method gets 405
+// and an unknown path 404.
+func (a *App) route(w http.ResponseWriter, r *http.Request) {
+	type route struct {
+		methods []string
+		h       http.HandlerFunc
+	}
+	getHead := []string{http.MethodGet, http.MethodHead}
+	var rt route
+	switch p := r.URL.Path; {
+	case p == "/":
+		rt = route{getHead, a.serveIndex}
+	case p == "/system-to-system":
+		rt = route{[]string{http.MethodGet}, a.serveCall}
+	case p == jwks.Path:
+		rt = route{getHead, a.jwks.ServeHTTP}
+	case p == "/healthz":
+		rt = route{getHead, a.serveHealth}
+	case p == "/readyz":
+		rt = route{getHead, a.serveReady}
+	case p == "/static/style.css":
+		rt = route{getHead, a.static.ServeHTTP}
+	default:
+		a.serveError(w, r, http.StatusNotFound, "There is no page at this address.")
+		return
+	}
+	for _, m := range rt.methods {
+		if r.Method == m {
+			rt.h(w, r)
+			return
+		}
+	}
+	w.Header().Set("Allow", strings.Join(rt.methods, ", "))
+	a.serveError(w, r, http.StatusMethodNotAllowed, "This page answers "+strings.Join(rt.methods, " and ")+" only.")
+}
+
+// middleware adds the security headers to every response, recovers from
+// panics and logs one line per request.
+func (a *App) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.log.Error("panic serving request", "path", r.URL.Path, "panic", fmt.Sprint(v))
+				if rec.status == 0 {
+					http.Error(rec, "internal error", http.StatusInternalServerError)
+				}
+			}
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			// The path only: a query string could carry anything.
+			a.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status,
+				"duration_ms", time.Since(start).Milliseconds())
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// render executes a page into memory first, so that a template error
+// becomes a clean 500 rather than half a page.
+func (a *App) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+	var b strings.Builder
+	if err := a.pages[page].Execute(&b, data); err != nil {
+		a.log.Error("render page", "page", page, "error", err.Error())
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		io.WriteString(w, b.String())
+	}
+}
+
+type errorView struct {
+	Title   string
+	Status  int
+	Message string
+}
+
+func (a *App) serveError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	a.render(w, r, status, "error", errorView{Title: http.StatusText(status), Status: status, Message: msg})
+}
+
+// indexView is what the index page shows: configuration, never a secret.
+type indexView struct {
+	Title         string
+	Profile       string
+	TokenURL      string
+	Audience      string
+	ClientID      string
+	SigningKID    string
+	SigningErr    string
+	PublishedKIDs []string
+	JWKSURL       string
+	CallURL       string
+}
+
+func (a *App) serveIndex(w http.ResponseWriter, r *http.Request) {
+	v := indexView{
+		Title:    "pkjwt sample web app",
+		Profile:  a.ts.Profile().Name,
+		TokenURL: a.ts.TokenURL(),
+		Audience: a.ts.Audience(),
+		ClientID: a.ts.ClientID(),
+		JWKSURL:  a.baseURL(r) + jwks.Path,
+		CallURL:  a.callURL,
+	}
+	if k, err := a.ring.SignerAt(a.now()); err == nil {
+		v.SigningKID = k.ID
+	} else {
+		v.SigningErr = err.Error()
+	}
+	for _, k := range a.ring.Published() {
+		v.PublishedKIDs = append(v.PublishedKIDs, k.ID)
+	}
+	a.render(w, r, http.StatusOK, "index", v)
+}
+
+// baseURL is PublicURL, or the origin the request was sent to.
+func (a *App) baseURL(r *http.Request) string {
+	if a.publicURL != "" {
+		return a.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (a *App) serveHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	io.WriteString(w, "ok\n")
+}
+
+// Ready reports whether the app can serve the System to System Call: a key
+// is loaded and one of them can sign now. The error says why not.
+func (a *App) Ready(ctx context.Context) error {
+	if a.ring.Len() == 0 {
+		return errors.New("no keys loaded: the JWKS is empty and nothing can sign")
+	}
+	if _, err := a.ring.SignerAt(a.now()); err != nil {
+		return fmt.Errorf("no key can sign now: %v", err)
+	}
+	if a.callURL == "" || a.ts.TokenURL() == "" || a.ts.ClientID() == "" {
+		return errors.New("configuration incomplete: token URL, client id and API URL are required")
+	}
+	return ctx.Err()
+}
+
+func (a *App) serveReady(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := a.Ready(r.Context()); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "not ready: "+err.Error()+"\n")
+		return
+	}
+	io.WriteString(w, "ready\n")
+}

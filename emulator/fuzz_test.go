@@ -1,0 +1,78 @@
+package emulator
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzParseAssertion: the assertion parser and the rules 8–18 never panic
+// and only ever answer with a row of that range or row 7.
+func FuzzParseAssertion(f *testing.F) {
+	e := newTestEnv(f, nil)
+	f.Add(e.sign(e.claims(), signOpts{}))
+	f.Add(e.sign(with(e.claims(), "exp", "soon", "jti", 5), signOpts{typ: strp("")}))
+	f.Add(unsignedJWT(map[string]any{"alg": "none"}, map[string]any{"exp": nil}))
+	f.Add("invalid")
+	f.Add("..")
+	f.Add("e30.e30.")
+	f.Add("eyJhbGciOiJSUzUxMiJ9.W10.")
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	f.Add(enc(`{"alg":"RS512","typ":"JWT","kid":"k","x5c":["!!"]}`) + "." + enc(`{"exp":1e400,"iss":1,"sub":"1","jti":"j"}`) + ".")
+	f.Add(enc(`{"alg":"RS512","typ":"JWT","kid":"k"}`) + "." + enc(`{"exp":[],"iss":true,"sub":"1","jti":"j"}`) + ".")
+	now := time.Unix(1_700_000_000, 0)
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := parseAssertion(s)
+		if err != nil {
+			if a != nil {
+				t.Fatal("assertion returned with an error")
+			}
+			return
+		}
+		id, ok := checkClaims(a, now, func(sub, jti string) bool { return strings.HasPrefix(jti, "seen") })
+		if ok {
+			if _, isStr := a.claims["jti"].(string); !isStr {
+				t.Fatal("passed with a non-string jti")
+			}
+			if _, isNum := a.claims["exp"].(json.Number); !isNum {
+				t.Fatal("passed with a non-number exp")
+			}
+			return
+		}
+		if id < RuleInvalidAlg || id > RuleExpTooFar {
+			t.Fatalf("rule %d out of range", id)
+		}
+	})
+}
+
+// FuzzTokenEndpoint: any client_assertion gets one of the listed statuses
+// and a well-formed NHS error body (or a token).
+func FuzzTokenEndpoint(f *testing.F) {
+	e := newTestEnv(f, nil)
+	f.Add(e.sign(e.claims(), signOpts{}))
+	f.Add("invalid")
+	f.Add(e.sign(e.claims(), signOpts{kid: strp("nope")}))
+	f.Add(unsignedJWT(map[string]any{"alg": "RS512", "typ": "JWT", "kid": "test-1"}, e.claims()))
+	allowed := map[int]bool{200: true, 400: true, 401: true, 403: true, 503: true}
+	h := e.srv.Handler()
+	f.Fuzz(func(t *testing.T, assertion string) {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, e.tokenURL(), strings.NewReader(form(assertion).Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		h.ServeHTTP(rec, req)
+		if !allowed[rec.Code] {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+			t.Fatalf("body %q: %v", rec.Body, err)
+		}
+		if rec.Code != 200 && (len(m) != 3 || m["error_description"] == "" || m["message_id"] == "") {
+			t.Fatalf("bad error body %s", rec.Body)
+		}
+	})
+}

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/pkjwt/pkjwt/keys"
+)
+
+// generated is one 4096-bit key made with the CLI, shared by the tests
+// below (RSA-4096 generation takes seconds).
+var generated struct {
+	once sync.Once
+	dir  string
+	kid  string
+	err  error
+}
+
+func keyDir(t *testing.T) (dir, kid string) {
+	t.Helper()
+	generated.once.Do(func() {
+		d, err := os.MkdirTemp("", "pkjwt-cli-keys-")
+		if err != nil {
+			generated.err = err
+			return
+		}
+		generated.dir = filepath.Join(d, "keys")
+		r := runCLI(t, nil, "keys", "generate", "--dir", generated.dir)
+		if r.code != 0 {
+			generated.err = fmt.Errorf("keys generate: %d %s", r.code, r.stderr)
+		}
+		generated.kid = strings.TrimSpace(r.stdout)
+	})
+	if generated.err != nil {
+		t.Fatal(generated.err)
+	}
+	return generated.dir, generated.kid
+}
+
+func TestKeysGenerate(t *testing.T) {
+	dir, kid := keyDir(t)
+	path := filepath.Join(dir, kid+".pem")
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v", st.Mode().Perm())
+	}
+	if st, _ := os.Stat(dir); st.Mode().Perm() != 0o700 {
+		t.Fatalf("key dir mode %v", st.Mode().Perm())
+	}
+	data, _ := os.ReadFile(path)
+	b, _ := pem.Decode(data)
+	priv, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk := priv.(*rsa.PrivateKey)
+	if rk.N.BitLen() != 4096 {
+		t.Fatalf("%d bits, want 4096", rk.N.BitLen())
+	}
+	// The kid is the RFC 7638 thumbprint, computed here with go-jose directly.
+	sum, err := (&jose.JSONWebKey{Key: &rk.PublicKey}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := base64url(sum); kid != want {
+		t.Fatalf("kid %s, thumbprint %s", kid, want)
+	}
+}
+
+func base64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func TestKeysGenerateRejects(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bits", "1024"}, "at least 2048"},
+		{[]string{"--alg", "HS256"}, "unsupported signing algorithm"},
+		{[]string{"--state", "retired"}, "--state must be"},
+		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"--nope"}, "flag provided but not defined"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "k")
+			r := runCLI(t, nil, append([]string{"keys", "generate", "--dir", dir}, tc.args...)...)
+			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, tc.want)
+			}
+			if _, err := os.Stat(dir); err == nil {
+				entries, _ := os.ReadDir(dir)
+				if len(entries) > 0 {
+					t.Fatalf("a refused command left files: %v", entries)
+				}
+			}
+		})
+	}
+}
+
+func TestJWKSCommand(t *testing.T) {
+	dir, kid := keyDir(t)
+	r := runCLI(t, nil, "jwks", "--dir", dir)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var set struct {
+		Keys []map[string]string `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("%q: %v", r.stdout, err)
+	}
+	k := set.Keys[0]
+	if len(k) != 6 || k["kty"] != "RSA" || k["use"] != "sig" || k["alg"] != "RS512" || k["kid"] != kid || k["e"] != "AQAB" || len(k["n"]) != 683 {
+		t.Fatalf("JWK %v", k)
+	}
+	// The same bytes through an environment variable.
+	if r2 := runCLI(t, []string{"PKJWT_DIR=" + dir}, "jwks"); r2.stdout != r.stdout {
+		t.Fatal("PKJWT_DIR gave different output")
+	}
+	if r3 := runCLI(t, nil, "jwks", "--dir", t.TempDir()); r3.code != 2 || !strings.Contains(r3.stderr, "no keys") {
+		t.Fatalf("empty dir: %d %q", r3.code, r3.stderr)
+	}
+}
+
+// verifyingEndpoint is a standards-following token endpoint for the CLI
+// tests: it verifies each assertion with the public key and go-jose alone.
+type verifyingEndpoint struct {
+	*httptest.Server
+	pub      *rsa.PublicKey
+	clientID string
+	mu       sync.Mutex
+	jtis     []string
+	fail     bool
+}
+
+func newVerifyingEndpoint(t *testing.T, dir, kid, clientID string) *verifyingEndpoint {
+	k, err := keys.Dir{Path: dir}.Load(kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &verifyingEndpoint{pub: k.Public().(*rsa.PublicKey), clientID: clientID}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/token", v.serve)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer secret-token-value" {
+			w.WriteHeader(401)
+			return
+		}
+		fmt.Fprintf(w, `{"path":%q}`, r.URL.Path)
+	})
+	v.Server = httptest.NewServer(mux)
+	t.Cleanup(v.Close)
+	return v
+}
+
+func (v *verifyingEndpoint) serve(w http.ResponseWriter, r *http.Request) {
+	fail := func(msg string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(401)
+		fmt.Fprintf(w, `{"error":"invalid_client","error_description":%q,"message_id":"msg-7"}`, msg)
+	}
+	if r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" || r.ParseForm() != nil ||
+		r.PostForm.Get("grant_type") != "client_credentials" ||
+		r.PostForm.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+		fail("bad form")
+		return
+	}
+	tok, err := jwt.ParseSigned(r.PostForm.Get("client_assertion"), []jose.SignatureAlgorithm{jose.RS512})
+	if err != nil {
+		fail("parse")
+		return
+	}
+	var c jwt.Claims
+	if err := tok.Claims(v.pub, &c); err != nil {
+		fail("signature")
+		return
+	}
+	if c.Issuer != v.clientID || c.Subject != v.clientID || len(c.Audience) != 1 || c.Audience[0] != v.URL+"/token" || c.ID == "" || c.Expiry == nil {
+		fail(fmt.Sprintf("claims %+v", c))
+		return
+	}
+	if err := c.Validate(jwt.Expected{Time: time.Now()}); err != nil {
+		fail("time")
+		return
+	}
+	v.mu.Lock()
+	v.jtis = append(v.jtis, c.ID)
+	v.mu.Unlock()
+	if v.fail {
+		fail("Missing or invalid 'aud' claim in client_assertion JWT")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprint(w, `{"access_token":"secret-token-value","token_type":"Bearer","expires_in":"599","scope":"read"}`)
+}
+
+func TestTokenCommand(t *testing.T) {
+	dir, kid := keyDir(t)
+	v := newVerifyingEndpoint(t, dir, kid, "app-1")
+	base := []string{"token", "--dir", dir, "--token-url", v.URL + "/token"}
+
+	r := runCLI(t, []string{"PKJWT_CLIENT_ID=app-1"}, base...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("%q: %v", r.stdout, err)
+	}
+	if out["token_type"] != "Bearer" || out["expires_in"] != 599.0 || out["scope"] != "read" || out["kid"] != kid || out["expires_at"] == nil {
+		t.Fatalf("output %v", out)
+	}
+	if strings.Contains(r.stdout+r.stderr, "secret-token-value") {
+		t.Fatal("the access token was printed without --show-token")
+	}
+
+	r = runCLI(t, nil, append(base, "--client-id", "app-1", "--show-token")...)
+	if r.code != 0 || !strings.Contains(r.stdout, `"access_token": "secret-token-value"`) {
+		t.Fatalf("--show-token: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	v.mu.Lock()
+	jtis := append([]string(nil), v.jtis...)
+	v.mu.Unlock()
+	if len(jtis) != 2 || jtis[0] == jtis[1] {
+		t.Fatalf("jtis %v: want a fresh one per run", jtis)
+	}
+
+	// An error response: the server's error and description, exit 1.
+	v.fail = true
+	r = runCLI(t, nil, append(base, "--client-id", "app-1")...)
+	if r.code != 1 || !strings.Contains(r.stderr, "error: invalid_client") ||
+		!strings.Contains(r.stderr, "error_description: Missing or invalid 'aud' claim in client_assertion JWT") ||
+		!strings.Contains(r.stderr, "message_id: msg-7") {
+		t.Fatalf("error run: %d %q", r.code, r.stderr)
+	}
+	v.fail = false
+
+	// A config file, overridden by the environment, overridden by a flag.
+	cfg := filepath.Join(t.TempDir(), "pkjwt.yaml")
+	os.WriteFile(cfg, []byte("client_id: wrong-from-file\ntoken-url: "+v.URL+"/token\ndir: "+dir+"\n"), 0o600)
+	if r = runCLI(t, nil, "token", "--config", cfg); r.code != 1 || !strings.Contains(r.stderr, "claims") {
+		t.Fatalf("file value not used: %d %s", r.code, r.stderr)
+	}
+	if r = runCLI(t, []string{"PKJWT_CLIENT_ID=app-1"}, "token", "--config", cfg); r.code != 0 {
+		t.Fatalf("env should win over file: %d %s", r.code, r.stderr)
+	}
+	if r = runCLI(t, []string{"PKJWT_CLIENT_ID=wrong"}, "token", "--config", cfg, "--client-id", "app-1"); r.code != 0 {
+		t.Fatalf("flag should win over env: %d %s", r.code, r.stderr)
+	}
+	os.WriteFile(cfg, []byte("clientid: x\n"), 0o600)
+	if r = runCLI(t, nil, "token", "--config", cfg); r.code != 2 || !strings.Contains(r.stderr, `unknown key "clientid"`) {
+		t.Fatalf("unknown config key: %d %s", r.code, r.stderr)
+	}
+	if r = runCLI(t, nil, "token", "--dir", dir); r.code != 2 || !strings.Contains(r.stderr, "--client-id is required") {
+		t.Fatalf("missing client id: %d %s", r.code, r.stderr)
+	}
+	if r = runCLI(t, nil, "token", "--dir", dir, "--client-id", "a", "--token-url", "http://example.com/token"); r.code != 1 || !strings.Contains(r.stderr, "plain http") {
+		t.Fatalf("plain http: %d %s", r.code, r.stderr)
+	}
+}
+
+func TestCallCommand(t *testing.T) {
+	dir, kid := keyDir(t)
+	v := newVerifyingEndpoint(t, dir, kid, "app-1")
+	r := runCLI(t, nil, "call", "--dir", dir, "--client-id", "app-1", "--token-url", v.URL+"/token", "--api-url", v.URL+"/api", "Patient/9000000009")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != `{"path":"/api/Patient/9000000009"}` || !strings.Contains(r.stderr, "200 OK") {
+		t.Fatalf("call: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "secret-token-value") {
+		t.Fatal("call printed the token")
+	}
+	r = runCLI(t, nil, "call", "--dir", dir, "--client-id", "app-1", "--token-url", v.URL+"/token", v.URL+"/missing")
+	if r.code != 1 || !strings.Contains(r.stderr, "404") {
+		t.Fatalf("404: %d %q", r.code, r.stderr)
+	}
+}
+
+// TestHelp: every command answers --help with exit 0 and its usage.
+func TestHelp(t *testing.T) {
+	for _, c := range commands() {
+		t.Run(c.name, func(t *testing.T) {
+			r := runCLI(t, nil, append(strings.Fields(c.name), "--help")...)
+			if r.code != 0 || !strings.Contains(r.stdout, "Usage: pkjwt "+c.name) {
+				t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+	if r := runCLI(t, nil); r.code != 2 || !strings.Contains(r.stdout, "keys generate") {
+		t.Fatalf("no args: %d %q", r.code, r.stdout)
+	}
+	if r := runCLI(t, nil, "help"); r.code != 0 {
+		t.Fatalf("help: %d", r.code)
+	}
+	if r := runCLI(t, nil, "frobnicate"); r.code != 2 {
+		t.Fatalf("unknown command: %d", r.code)
+	}
+	if r := runCLI(t, nil, "keys"); r.code != 2 || !strings.Contains(r.stderr, "keys list") {
+		t.Fatalf("keys group: %d %q", r.code, r.stderr)
+	}
+}

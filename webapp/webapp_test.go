@@ -1,0 +1,433 @@
+package webapp_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pkjwt/pkjwt"
+	"github.com/pkjwt/pkjwt/emulator"
+	"github.com/pkjwt/pkjwt/jwks"
+	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/webapp"
+)
+
+// testKey is one RS512 key for every test: 2048 bits keeps the tests fast
+// (the emulator, like NHS's verifier, checks the signature, not the size).
+var testKey = sync.OnceValues(func() (*keys.Key, error) { return keys.Generate("RS512", 2048) })
+
+func key(t testing.TB) *keys.Key {
+	t.Helper()
+	k, err := testKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// lockedBuffer collects log output from concurrent handlers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// stack is the emulator and the web app, both on 127.0.0.1.
+type stack struct {
+	emu      *emulator.Server
+	emuSrv   *httptest.Server
+	ts       *pkjwt.TokenSource
+	ring     *keys.Ring
+	app      *webapp.App
+	web      *httptest.Server
+	logs     *lockedBuffer
+	clientID string
+}
+
+type stackOptions struct {
+	unregistered bool   // do not register the app with the emulator
+	callPath     string // relative to the PDS base; "" = the default
+	ring         *keys.Ring
+}
+
+func newStack(t *testing.T, o stackOptions) *stack {
+	t.Helper()
+	k := key(t)
+	s := &stack{logs: &lockedBuffer{}, clientID: "webappTestClient0123456789abcdef"}
+	log := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var err error
+	s.emu, err = emulator.New(emulator.Config{Logger: log.With("component", "emulator")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.emuSrv = httptest.NewServer(s.emu.Handler())
+	t.Cleanup(s.emuSrv.Close)
+	s.ts, err = pkjwt.NewTokenSource(pkjwt.Config{Profile: pkjwt.Local(s.emuSrv.URL), ClientID: s.clientID, Keys: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ring = o.ring
+	if s.ring == nil {
+		s.ring = keys.NewRing(k)
+	}
+	cfg := webapp.Config{TokenSource: s.ts, Keys: s.ring, Logger: log.With("component", "webapp")}
+	if o.callPath != "" {
+		cfg.CallURL = s.ts.Profile().APIBaseURL + "/" + o.callPath
+	}
+	s.app, err = webapp.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.web = httptest.NewServer(s.app.Handler())
+	t.Cleanup(s.web.Close)
+	if !o.unregistered {
+		err = s.emu.AddApp(emulator.App{Name: "webapp test", APIKey: s.clientID,
+			JWKSURL: s.web.URL + jwks.Path, Scopes: []string{emulator.PDSScope}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+func (s *stack) get(t *testing.T, method, path string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.web.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+// cachedToken returns the token the app's token source holds: the one the
+// app used (tokens last 599 s, far longer than a test).
+func (s *stack) cachedToken(t *testing.T) string {
+	t.Helper()
+	tok, err := s.ts.TokenContext(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.AccessToken
+}
+
+func mustContain(t *testing.T, body string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("page lacks %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("page:\n%s", body)
+	}
+}
+
+func TestIndexShowsConfigurationAndNoSecret(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	resp, body := s.get(t, "GET", "/")
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	k := key(t)
+	mustContain(t, body,
+		"local", s.ts.TokenURL(), s.clientID, k.ID,
+		s.web.URL+jwks.Path,
+		s.emuSrv.URL+"/personal-demographics/FHIR/R4/Patient/9000000009",
+		`href="/system-to-system"`)
+	for _, secret := range []string{"PRIVATE KEY", "BEGIN", `"d":`, "access_token", "client_assertion="} {
+		if strings.Contains(body, secret) {
+			t.Errorf("index page contains %q", secret)
+		}
+	}
+	pemBytes, err := keys.MarshalPEM(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(body, string(pemBytes[40:80])) {
+		t.Error("index page contains part of the private key")
+	}
+}
+
+func TestSystemToSystemCallShowsPatient(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	resp, body := s.get(t, "GET", "/system-to-system")
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d\n%s", resp.StatusCode, body)
+	}
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q, want no-store", cc)
+	}
+	mustContain(t, body, "200 OK", "Jane", "Smith", "Mrs Jane Smith MBE", "9000000009", "2010-10-22", "female",
+		"Y12345", "1 Trevelyan Square", "LS1 6AE", "<details>", "raw-json", key(t).ID, "9m59s")
+	tok := s.cachedToken(t)
+	if strings.Contains(body, tok) {
+		t.Fatal("the call page contains the access token")
+	}
+	// A second call uses the cached token: the emulator sees one token request.
+	_, body2 := s.get(t, "GET", "/system-to-system")
+	if !strings.Contains(body2, "Jane") || strings.Contains(body2, tok) {
+		t.Fatal("second call: no patient, or the token on the page")
+	}
+	if n := strings.Count(s.logs.String(), "path=/oauth2/token"); n != 1 {
+		t.Errorf("%d token requests for two calls, want 1 (cached)", n)
+	}
+	assertTokenNotLogged(t, s, tok)
+}
+
+func assertTokenNotLogged(t *testing.T, s *stack, tok string) {
+	t.Helper()
+	logs := s.logs.String()
+	if !strings.Contains(logs, "path=/system-to-system") {
+		t.Fatalf("no request line logged:\n%s", logs)
+	}
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, tok) || strings.Contains(line, tok[:16]) {
+			t.Fatalf("a log line contains the access token: %s", line)
+		}
+		if strings.Contains(line, "eyJ") { // a JWS: the client assertion
+			t.Fatalf("a log line contains a JWT: %s", line)
+		}
+	}
+}
+
+func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	for _, c := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/", 200},
+		{"HEAD", "/", 200},
+		{"GET", "/system-to-system", 200},
+		{"GET", jwks.Path, 200},
+		{"GET", "/healthz", 200},
+		{"GET", "/readyz", 200},
+		{"GET", "/static/style.css", 200},
+		{"GET", "/no/such/page", 404},
+		{"GET", "/static/", 404},
+		{"POST", "/", 405},
+		{"POST", "/system-to-system", 405},
+		{"HEAD", "/system-to-system", 405},
+		{"DELETE", jwks.Path, 405},
+	} {
+		resp, body := s.get(t, c.method, c.path)
+		if resp.StatusCode != c.status {
+			t.Errorf("%s %s: status %d, want %d", c.method, c.path, resp.StatusCode, c.status)
+		}
+		for h, want := range map[string]string{
+			"Content-Security-Policy": "default-src 'self'",
+			"X-Content-Type-Options":  "nosniff",
+			"Referrer-Policy":         "no-referrer",
+		} {
+			if got := resp.Header.Get(h); got != want {
+				t.Errorf("%s %s: %s = %q, want %q", c.method, c.path, h, got, want)
+			}
+		}
+		if c.status == 405 && resp.Header.Get("Allow") == "" {
+			t.Errorf("%s %s: 405 without Allow", c.method, c.path)
+		}
+		if (c.status == 404 || c.status == 405) && c.method != "HEAD" && !strings.Contains(body, "<h1>") {
+			t.Errorf("%s %s: error is not an HTML page: %q", c.method, c.path, body)
+		}
+	}
+	resp, body := s.get(t, "GET", "/")
+	if strings.Contains(body, "<script") || strings.Contains(body, "http://cdn") || strings.Contains(body, "https://") {
+		t.Error("index page loads a script or an outside resource")
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	resp, _ = s.get(t, "GET", "/static/style.css")
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/css") {
+		t.Errorf("stylesheet Content-Type %q", ct)
+	}
+}
+
+func TestJWKSIsTheRingsBytes(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	want, err := jwks.MarshalRing(s.ring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := s.get(t, "GET", jwks.Path)
+	if resp.StatusCode != 200 || body != string(want) {
+		t.Fatalf("JWKS status %d\n got %s\nwant %s", resp.StatusCode, body, want)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+}
+
+func TestReadiness(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	resp, body := s.get(t, "GET", "/readyz")
+	if resp.StatusCode != 200 || !strings.Contains(body, "ready") {
+		t.Fatalf("readyz %d %q", resp.StatusCode, body)
+	}
+	resp, body = s.get(t, "GET", "/healthz")
+	if resp.StatusCode != 200 || body != "ok\n" {
+		t.Fatalf("healthz %d %q", resp.StatusCode, body)
+	}
+
+	// A ring whose only key is pending (published, not yet signing).
+	pending, err := keys.Generate("ES256", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending.State = keys.StatePending
+	s2 := newStack(t, stackOptions{ring: keys.NewRing(pending)})
+	resp, body = s2.get(t, "GET", "/readyz")
+	if resp.StatusCode != 503 || !strings.Contains(body, "no key can sign now") {
+		t.Fatalf("readyz with a pending key only: %d %q", resp.StatusCode, body)
+	}
+	s3 := newStack(t, stackOptions{ring: keys.NewRing()})
+	resp, body = s3.get(t, "GET", "/readyz")
+	if resp.StatusCode != 503 || !strings.Contains(body, "no keys loaded") {
+		t.Fatalf("readyz with no keys: %d %q", resp.StatusCode, body)
+	}
+	if _, idx := s3.get(t, "GET", "/"); !strings.Contains(idx, "none") {
+		t.Error("index with no keys should say none are published")
+	}
+	// Liveness does not depend on readiness.
+	if resp, _ := s3.get(t, "GET", "/healthz"); resp.StatusCode != 200 {
+		t.Errorf("healthz %d", resp.StatusCode)
+	}
+}
+
+func TestTokenErrorRendered(t *testing.T) {
+	s := newStack(t, stackOptions{unregistered: true})
+	resp, body := s.get(t, "GET", "/system-to-system")
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("status %d, want 502", resp.StatusCode)
+	}
+	mustContain(t, body, "HTTP 401", "error", "invalid_request", "error_description",
+		"Invalid &#39;iss&#39;/&#39;sub&#39; claims in client_assertion JWT", "message_id", `id="token-error-message-id"`)
+	if strings.Contains(body, "Jane") || strings.Contains(body, "API response") {
+		t.Error("an API call was shown after a token error")
+	}
+	if !strings.Contains(s.logs.String(), "message_id=") {
+		t.Error("the token error's message_id was not logged")
+	}
+}
+
+func TestAPIErrorRendered(t *testing.T) {
+	t.Run("invalid NHS number", func(t *testing.T) {
+		s := newStack(t, stackOptions{callPath: "Patient/9000000000"})
+		resp, body := s.get(t, "GET", "/system-to-system")
+		if resp.StatusCode != http.StatusBadGateway {
+			t.Errorf("status %d, want 502", resp.StatusCode)
+		}
+		mustContain(t, body, "400 Bad Request", "OperationOutcome", "INVALID_RESOURCE_ID", "Resource Id is invalid", "<code>value</code>")
+		if strings.Contains(body, s.cachedToken(t)) {
+			t.Fatal("page contains the token")
+		}
+	})
+	t.Run("search with diagnostics", func(t *testing.T) {
+		s := newStack(t, stackOptions{callPath: "Patient?family=Smith&_max-results=5"})
+		_, body := s.get(t, "GET", "/system-to-system")
+		mustContain(t, body, "403 Forbidden", "INVALID_VALUE",
+			"Your app has insufficient permissions to perform this search. Please contact support.")
+		tok := s.cachedToken(t)
+		if strings.Contains(body, tok) {
+			t.Fatal("page contains the token")
+		}
+		assertTokenNotLogged(t, s, tok)
+	})
+}
+
+func TestAPIUnreachable(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	// A token first, then the API goes away: the page shows a transport error.
+	s.cachedToken(t)
+	s.emuSrv.Close()
+	resp, body := s.get(t, "GET", "/system-to-system")
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, `id="call-error"`) {
+		t.Fatalf("status %d\n%s", resp.StatusCode, body)
+	}
+}
+
+func TestNewChecksConfig(t *testing.T) {
+	k := key(t)
+	ts, err := pkjwt.NewTokenSource(pkjwt.Config{Profile: pkjwt.Local(""), ClientID: "x", Keys: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := keys.NewRing(k)
+	for name, cfg := range map[string]webapp.Config{
+		"no token source": {Keys: ring},
+		"no keys":         {TokenSource: ts},
+		"relative call":   {TokenSource: ts, Keys: ring, CallURL: "Patient/9000000009"},
+		"user info":       {TokenSource: ts, Keys: ring, CallURL: "https://u:p@example.org/x"},
+		"bad public URL":  {TokenSource: ts, Keys: ring, PublicURL: "example.org"},
+	} {
+		if _, err := webapp.New(cfg); err == nil {
+			t.Errorf("%s: New accepted it", name)
+		}
+	}
+	app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: ring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := app.CallURL(), pkjwt.DefaultLocalURL+"/personal-demographics/FHIR/R4/Patient/9000000009"; got != want {
+		t.Errorf("CallURL %q, want %q", got, want)
+	}
+}
+
+func TestServeShutsDownGracefully(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	srv := webapp.NewServer(s.app.Handler())
+	if srv.ReadHeaderTimeout == 0 || srv.ReadTimeout == 0 || srv.WriteTimeout == 0 || srv.IdleTimeout == 0 || srv.MaxHeaderBytes == 0 {
+		t.Fatal("a server timeout is unset")
+	}
+	ln, err := netListen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- webapp.Serve(ctx, srv, ln) }()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Serve did not return after cancel")
+	}
+}
+
+func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

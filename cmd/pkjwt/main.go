@@ -54,6 +54,7 @@ func commands() []*command {
 		cmdCall(),
 		cmdServe(),
 		cmdDemo(),
+		cmdEmulator(),
 	}
 }
 

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pkjwt/pkjwt/emulator"
+)
+
+func cmdEmulator() *command {
+	return &command{
+		name:    "emulator",
+		args:    "[--addr ADDR] [--apps FILE] [--public-url URL] [--app-key KEY --app-jwks-url URL] [--jwks-cache-ttl D] [--refetch-unknown-kid] [--sandbox] [--token-rate-limit N] [--pds-rate-limit N]",
+		summary: "run the offline NHS token endpoint and PDS-like API emulator",
+		detail: `Serves, on ADDR (loopback by default):
+  POST /oauth2/token                          NHS's signed-JWT client credentials token endpoint
+  GET  /personal-demographics/FHIR/R4/Patient PDS-like FHIR API over synthetic patients (bearer token)
+  GET  /personal-demographics/FHIR/R4-sandbox the same without authentication (--sandbox)
+  GET  /hello-world/hello/application         Hello World (bearer token)
+Apps come from --apps (YAML or JSON, see docs/emulator.md) and/or
+--app-key with --app-jwks-url, which registers one approved app with the PDS
+scope. The assertion's aud must equal the token URL printed at start, which
+is built from --public-url (default http://ADDR). Logs one line per request
+on stderr, never a token or an assertion. SIGINT or SIGTERM stops it.`,
+		run: func(ctx context.Context, e *env, c *command, args []string) error {
+			fs := newFlags(e, c)
+			addr := fs.String("addr", "127.0.0.1:9000", "address to listen on")
+			appsFile := fs.String("apps", "", "apps file (YAML or JSON)")
+			publicURL := fs.String("public-url", "", "base URL the emulator advertises (default http://ADDR)")
+			appKey := fs.String("app-key", "", "register one approved app with this API key (client id) and the PDS scope")
+			appJWKS := fs.String("app-jwks-url", "", "the JWKS URL of the --app-key app")
+			ttl := fs.Duration("jwks-cache-ttl", emulator.DefaultJWKSCacheTTL, "how long a fetched JWKS is cached")
+			refetch := fs.Bool("refetch-unknown-kid", false, "refetch a cached JWKS when the kid is unknown (NHS does not)")
+			sandbox := fs.Bool("sandbox", false, "also serve the PDS API without authentication under "+emulator.PDSSandboxBasePath)
+			tokenRate := fs.Int("token-rate-limit", 0, "token requests per app per minute (0: off)")
+			pdsRate := fs.Int("pds-rate-limit", 0, "PDS requests per app per second (0: off)")
+			if err := parseFlags(e, c, fs, args); err != nil {
+				return err
+			}
+			if err := noArgs(fs); err != nil {
+				return err
+			}
+			if (*appKey == "") != (*appJWKS == "") {
+				return usagef("--app-key and --app-jwks-url go together")
+			}
+			if *tokenRate < 0 || *pdsRate < 0 {
+				return usagef("rate limits must not be negative")
+			}
+			if *ttl <= 0 {
+				return usagef("--jwks-cache-ttl must be positive")
+			}
+			var apps []emulator.App
+			if *appsFile != "" {
+				var err error
+				if apps, err = emulator.LoadApps(*appsFile); err != nil {
+					return err
+				}
+			}
+			if *appKey != "" {
+				apps = append(apps, emulator.App{
+					Name: "app " + *appKey, APIKey: *appKey, JWKSURL: *appJWKS,
+					Status: emulator.StatusApproved, Scopes: []string{emulator.PDSScope},
+				})
+			}
+			ln, err := net.Listen("tcp", *addr)
+			if err != nil {
+				return fmt.Errorf("listen: %w", err)
+			}
+			defer ln.Close()
+			listenURL := "http://" + ln.Addr().String()
+			if *publicURL == "" {
+				*publicURL = listenURL
+			}
+			log := slog.New(slog.NewTextHandler(e.stderr, nil))
+			emu, err := emulator.New(emulator.Config{
+				PublicURL: *publicURL, Apps: apps, JWKSCacheTTL: *ttl, RefetchUnknownKid: *refetch,
+				Sandbox: *sandbox, TokenRateLimit: *tokenRate, PDSRateLimit: *pdsRate, Logger: log,
+			})
+			if err != nil {
+				return usagef("%v", err)
+			}
+			if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+				fmt.Fprintf(e.stderr, "pkjwt emulator: warning: listening on %s, not loopback only\n", ln.Addr())
+			}
+			base := strings.TrimRight(*publicURL, "/")
+			fmt.Fprintf(e.stdout, "pkjwt emulator: listening on %s\n", listenURL)
+			fmt.Fprintf(e.stdout, "  token URL:       %s\n", emu.TokenURL())
+			fmt.Fprintf(e.stdout, "  PDS base URL:    %s\n", emu.PDSBaseURL())
+			if *sandbox {
+				fmt.Fprintf(e.stdout, "  sandbox PDS URL: %s%s (no authentication)\n", base, emulator.PDSSandboxBasePath)
+			}
+			fmt.Fprintf(e.stdout, "  hello-world URL: %s%s\n", base, emulator.HelloWorldPath)
+			if len(apps) == 0 {
+				fmt.Fprintln(e.stdout, "  no apps registered: every token request fails with row 19 (use --apps or --app-key)")
+			}
+			for _, a := range emu.Apps() {
+				jwksURL := a.JWKSURL
+				if jwksURL == "" {
+					jwksURL = "(none)"
+				}
+				fmt.Fprintf(e.stdout, "  app %q: api key %s, JWKS URL %s, status %s, scopes %s\n",
+					a.Name, a.APIKey, jwksURL, a.Status, strings.Join(a.Scopes, " "))
+			}
+			srv := &http.Server{Handler: emu.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+				WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+			errc := make(chan error, 1)
+			go func() { errc <- srv.Serve(ln) }()
+			select {
+			case err := <-errc:
+				return fmt.Errorf("serve: %w", err)
+			case <-ctx.Done():
+			}
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			err = srv.Shutdown(sctx)
+			if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+				err = errors.Join(err, serr)
+			}
+			fmt.Fprintln(e.stdout, "pkjwt emulator: stopped")
+			if err != nil {
+				return fmt.Errorf("shutdown: %w", err)
+			}
+			return nil
+		},
+	}
+}

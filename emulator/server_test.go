@@ -1,11 +1,14 @@
 package emulator
 
 import (
+	"go/parser"
+	"go/token"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -169,5 +172,35 @@ func TestMessageID(t *testing.T) {
 	a, b := newMessageID(), newMessageID()
 	if a == b || !strings.HasPrefix(a, "rrt-") || !strings.HasSuffix(a, "-1") || strings.Count(a, "-") != 6 {
 		t.Errorf("%q %q", a, b)
+	}
+}
+
+// TestNoClientImports: the emulator's non-test code imports nothing from
+// the client side of the module, so that a bug shared by both cannot hide.
+func TestNoClientImports(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	checked := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		for _, imp := range af.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if p == "github.com/pkjwt/pkjwt" || strings.HasPrefix(p, "github.com/pkjwt/pkjwt/") {
+				t.Errorf("%s imports %s", f, p)
+			}
+		}
+	}
+	if checked < 8 {
+		t.Errorf("checked only %d files", checked)
 	}
 }

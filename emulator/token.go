@@ -189,6 +189,12 @@ func checkClaims(a *assertion, now time.Time, jtiSeen func(sub, jti string) bool
 	if exp-secondsOf(now) > maxExpAhead {
 		return RuleExpTooFar, false
 	}
+	// Safety net beyond NHS's JS: an exp outside JavaScript's Date range
+	// (e.g. -1e300) is never "expired" in the JS check, but Apigee's
+	// VerifyJWT step would reject it. The emulator answers row 9 [I].
+	if !(exp*1000 > float64(now.UnixMilli())) {
+		return RuleExpired, false
+	}
 	return 0, true
 }
 

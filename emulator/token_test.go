@@ -165,6 +165,8 @@ func TestTokenEndpointRows(t *testing.T) {
 		}), status: 400, err: "invalid_request", desc: descExpired},
 		{name: "9 exp null is expired (JS null*1000 = 0)", run: claimsWith("exp", jsonNull{}),
 			status: 400, err: "invalid_request", desc: descExpired},
+		{name: "9 exp beyond the JS Date range", run: claimsWith("exp", -1e300),
+			status: 400, err: "invalid_request", desc: descExpired},
 		{name: "10 kid missing", run: assertion(func(e *testEnv) string { return e.sign(e.claims(), signOpts{kid: strp("")}) }),
 			status: 400, err: "invalid_request", desc: descNoKid},
 		{name: "11 typ missing", run: assertion(func(e *testEnv) string { return e.sign(e.claims(), signOpts{typ: strp("")}) }),

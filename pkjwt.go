@@ -76,6 +76,9 @@ type resolved struct {
 	audience string
 	lifetime time.Duration
 	attempts int
+	// realClock is set when Now was nil: time.Now, whose monotonic
+	// reading lets a timer mark cached tokens stale.
+	realClock bool
 }
 
 func (c Config) resolve() (resolved, error) {
@@ -122,6 +125,7 @@ func (c Config) resolve() (resolved, error) {
 	}
 	if r.Now == nil {
 		r.Now = time.Now
+		r.realClock = true
 	}
 	if r.RefreshBefore < 0 {
 		return r, fmt.Errorf("pkjwt: negative RefreshBefore: %w", ErrConfig)

@@ -48,6 +48,12 @@ type cacheEntry struct {
 	refreshAt time.Time // serve from cache before this
 	validTill time.Time // usable (expiry minus skew) before this
 	retryAt   time.Time // after a failed refresh, do not try again before this
+
+	// With the real clock, a timer sets stale at refreshAt, so that the
+	// hot path reads no clock (time.Now costs more than everything else
+	// on it). timed is false for entries that must consult the clock.
+	timed bool
+	stale atomic.Bool
 }
 
 // expirySkew is how long before its expiry a token stops being handed out.
@@ -84,8 +90,11 @@ func (ts *TokenSource) Token() (*oauth2.Token, error) {
 // that is fresh. ctx bounds the caller's wait; a fetch already under way
 // for other callers is not cancelled when one caller gives up.
 func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
-	now := ts.cfg.Now()
 	e := ts.cur.Load()
+	if e != nil && e.timed && !e.stale.Load() {
+		return e.tok, nil
+	}
+	now := ts.cfg.Now()
 	if e != nil && now.Before(e.refreshAt) {
 		return e.tok, nil
 	}
@@ -137,9 +146,9 @@ func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 	now = ts.cfg.Now()
 	if err != nil {
 		if old != nil && now.Before(old.validTill) {
-			retry := *old
-			retry.retryAt = now.Add(5*time.Second + rand.N(5*time.Second))
-			ts.cur.CompareAndSwap(old, &retry)
+			retry := &cacheEntry{tok: old.tok, refreshAt: old.refreshAt, validTill: old.validTill,
+				retryAt: now.Add(5*time.Second + rand.N(5*time.Second))}
+			ts.cur.CompareAndSwap(old, retry)
 			return old.tok, nil
 		}
 		return nil, err
@@ -149,11 +158,19 @@ func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 	if before == 0 {
 		before = min(lifetime/5, time.Minute)
 	}
-	ts.cur.Store(&cacheEntry{
+	e := &cacheEntry{
 		tok:       tok,
 		refreshAt: info.Expiry.Add(-before),
 		validTill: info.Expiry.Add(-expirySkew),
-	})
+		timed:     ts.cfg.realClock,
+	}
+	if e.timed {
+		// The timer runs on the monotonic clock. Should the host sleep
+		// past the refresh time, the token may be served late; an API
+		// then answers 401 and Transport fetches a new token.
+		time.AfterFunc(e.refreshAt.Sub(now), func() { e.stale.Store(true) })
+	}
+	ts.cur.Store(e)
 	return tok, nil
 }
 

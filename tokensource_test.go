@@ -198,8 +198,32 @@ func TestCachedReadDoesNotWaitForRefresh(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("cached reads blocked behind the refresh")
 	}
+	waitFor(t, func() bool { return srv.requests.Load() == 2 })
+	time.Sleep(50 * time.Millisecond)
 	if n := srv.requests.Load(); n != 2 {
 		t.Fatalf("%d requests, want 2 (the fill and one refresh)", n)
+	}
+}
+
+// TestRealClockRefresh exercises the timer that marks a cached token stale
+// when the source runs on the real clock.
+func TestRealClockRefresh(t *testing.T) {
+	srv := newTokenServer(t, testKey(), "c")
+	ts := newSource(t, srv, func(c *pkjwt.Config) { c.RefreshBefore = 599*time.Second - 300*time.Millisecond })
+	first, err := ts.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, _ := ts.Token(); tok != first || srv.requests.Load() != 1 {
+		t.Fatal("a fresh token was not served from the cache")
+	}
+	time.Sleep(400 * time.Millisecond) // past the refresh time, long before expiry
+	if tok, _ := ts.Token(); tok != first {
+		t.Fatal("the still-valid token should be served during the refresh")
+	}
+	waitFor(t, func() bool { tok, _ := ts.Token(); return tok.AccessToken == "tok-2" })
+	if n := srv.requests.Load(); n != 2 {
+		t.Fatalf("%d requests, want 2", n)
 	}
 }
 

@@ -376,15 +376,21 @@ func parseTokenError(resp *http.Response, body []byte, assertion string) error {
 	}
 	if (ct == "application/json" || strings.HasSuffix(ct, "+json") || bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))) &&
 		json.Unmarshal(body, &e) == nil && e.Error != "" {
-		te.Code, te.Description, te.URI, te.MessageID = clip(e.Error), clip(e.Description), clip(e.URI), clip(e.MessageID)
+		te.Code, te.Description = redact(e.Error, assertion), redact(e.Description, assertion)
+		te.URI, te.MessageID = redact(e.URI, assertion), redact(e.MessageID, assertion)
 		return te
 	}
-	excerpt := string(body)
-	if assertion != "" {
-		excerpt = strings.ReplaceAll(excerpt, assertion, "[client_assertion]")
-	}
-	te.Body = clip(strings.TrimSpace(excerpt))
+	te.Body = redact(strings.TrimSpace(string(body)), assertion)
 	return te
+}
+
+// redact removes any echo of the assertion from a server-supplied string
+// and bounds its length before it reaches an error message.
+func redact(s, assertion string) string {
+	if assertion != "" {
+		s = strings.ReplaceAll(s, assertion, "[client_assertion]")
+	}
+	return clip(s)
 }
 
 // clip bounds a server-supplied string before it reaches an error message.

@@ -185,7 +185,7 @@ func (ts *TokenSource) fetch(ctx context.Context) (*oauth2.Token, *TokenInfo, er
 		if err == nil {
 			return tok, info, nil
 		}
-		if attempt >= ts.cfg.attempts || !retryable(err) {
+		if attempt >= ts.cfg.attempts || ctx.Err() != nil || !retryable(err) {
 			return nil, nil, err
 		}
 		backoff := time.Duration(attempt) * 500 * time.Millisecond
@@ -209,11 +209,11 @@ func retryable(err error) bool {
 	if errors.As(err, &te) {
 		return te.Retryable()
 	}
-	if errors.Is(err, ErrConfig) || errors.Is(err, ErrTokenResponse) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, ErrConfig) || errors.Is(err, ErrTokenResponse) {
 		return false
 	}
 	var ke *keyError
-	return !errors.As(err, &ke) // transport errors are retryable; key errors are not
+	return !errors.As(err, &ke) // transport errors (timeouts too) are retryable; key errors are not
 }
 
 type keyError struct{ err error }

@@ -399,3 +399,60 @@ func TestProfiles(t *testing.T) {
 		t.Fatalf("unknown profile: %v", err)
 	}
 }
+
+// countingTransport counts the requests sent through a caller's client.
+type countingTransport struct{ n atomic.Int64 }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestCallerHTTPClientHonoured(t *testing.T) {
+	srv := newTokenServer(t, testKey(), "c")
+	ct := &countingTransport{}
+	ts := newSource(t, srv, func(c *pkjwt.Config) { c.HTTPClient = &http.Client{Transport: ct} })
+	if _, err := ts.Token(); err != nil {
+		t.Fatal(err)
+	}
+	if ct.n.Load() != 1 {
+		t.Fatalf("caller's transport saw %d requests", ct.n.Load())
+	}
+	// The API client built from the source uses the same transport.
+	api := newAPIServer(t)
+	resp, err := pkjwt.NewClient(ts).Get(api.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ct.n.Load() != 2 {
+		t.Fatalf("NewClient did not use the caller's transport (%d)", ct.n.Load())
+	}
+}
+
+func TestHangingEndpointTimesOut(t *testing.T) {
+	srv := newTokenServer(t, testKey(), "c")
+	block := make(chan struct{})
+	defer close(block)
+	srv.reply = func(n int64, w http.ResponseWriter) { <-block }
+	ts := newSource(t, srv, func(c *pkjwt.Config) {
+		c.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}
+		c.MaxAttempts = 2
+	})
+	start := time.Now()
+	_, err := ts.Token()
+	if err == nil {
+		t.Fatal("no error from a hanging endpoint")
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Fatalf("took %s", el)
+	}
+	if n := srv.requests.Load(); n != 2 {
+		t.Fatalf("%d attempts, want 2: a timed-out attempt is retried with a new assertion", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := ts.TokenContext(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: %v", err)
+	}
+}

@@ -228,7 +228,7 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	start := s.now()
+	start := time.Now() // wall-clock duration, independent of Config.Now
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	info := &requestInfo{}
 	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
@@ -237,7 +237,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", rec.status),
-		slog.Duration("duration", s.now().Sub(start)),
+		slog.Duration("duration", time.Since(start)),
 	}
 	if info.app != "" {
 		attrs = append(attrs, slog.String("app", info.app))

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,7 +150,7 @@ type verifyingEndpoint struct {
 	clientID string
 	mu       sync.Mutex
 	jtis     []string
-	fail     bool
+	fail     atomic.Bool
 }
 
 func newVerifyingEndpoint(t *testing.T, dir, kid, clientID string) *verifyingEndpoint {
@@ -194,7 +195,7 @@ func (v *verifyingEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		fail("signature")
 		return
 	}
-	if c.Issuer != v.clientID || c.Subject != v.clientID || len(c.Audience) != 1 || c.Audience[0] != v.URL+"/token" || c.ID == "" || c.Expiry == nil {
+	if c.Issuer != v.clientID || c.Subject != v.clientID || len(c.Audience) != 1 || c.Audience[0] != "http://"+r.Host+"/token" || c.ID == "" || c.Expiry == nil {
 		fail(fmt.Sprintf("claims %+v", c))
 		return
 	}
@@ -205,7 +206,7 @@ func (v *verifyingEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	v.mu.Lock()
 	v.jtis = append(v.jtis, c.ID)
 	v.mu.Unlock()
-	if v.fail {
+	if v.fail.Load() {
 		fail("Missing or invalid 'aud' claim in client_assertion JWT")
 		return
 	}
@@ -245,14 +246,14 @@ func TestTokenCommand(t *testing.T) {
 	}
 
 	// An error response: the server's error and description, exit 1.
-	v.fail = true
+	v.fail.Store(true)
 	r = runCLI(t, nil, append(base, "--client-id", "app-1")...)
 	if r.code != 1 || !strings.Contains(r.stderr, "error: invalid_client") ||
 		!strings.Contains(r.stderr, "error_description: Missing or invalid 'aud' claim in client_assertion JWT") ||
 		!strings.Contains(r.stderr, "message_id: msg-7") {
 		t.Fatalf("error run: %d %q", r.code, r.stderr)
 	}
-	v.fail = false
+	v.fail.Store(false)
 
 	// A config file, overridden by the environment, overridden by a flag.
 	cfg := filepath.Join(t.TempDir(), "pkjwt.yaml")

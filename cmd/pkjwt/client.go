@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/pkjwt/pkjwt"
@@ -39,11 +40,20 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	}
 }
 
-// profile resolves --profile; "local" honours --token-url's origin.
+// resolveProfile resolves --profile; "local" takes the API base from
+// --token-url's origin.
 func (cf *clientFlags) resolveProfile() (pkjwt.Profile, error) {
 	p, err := pkjwt.LookupProfile(*cf.profile)
 	if err != nil {
 		return p, usagef("%v", err)
+	}
+	if p.Name == "local" && *cf.tokenURL != "" {
+		// The emulator serves the token endpoint and the API on one origin.
+		u, err := url.Parse(*cf.tokenURL)
+		if err != nil || u.Host == "" {
+			return p, usagef("--token-url %q is not an absolute URL", *cf.tokenURL)
+		}
+		p = pkjwt.Local(u.Scheme + "://" + u.Host)
 	}
 	if *cf.apiURL != "" {
 		p.APIBaseURL = *cf.apiURL

@@ -21,6 +21,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/pkjwt/pkjwt/emulator"
+	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
 )
 
@@ -316,5 +318,40 @@ func TestHelp(t *testing.T) {
 	}
 	if r := runCLI(t, nil, "keys"); r.code != 2 || !strings.Contains(r.stderr, "keys list") {
 		t.Fatalf("keys group: %d %q", r.code, r.stderr)
+	}
+}
+
+// TestCallThroughEmulator runs the whole flow through the CLI: the key made
+// by 'keys generate', its JWKS served over HTTP, the emulator judging the
+// assertion, and 'call' fetching the synthetic patient 9000000009.
+func TestCallThroughEmulator(t *testing.T) {
+	dir, _ := keyDir(t)
+	ring, err := keys.Dir{Path: dir}.LoadRing()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := jwks.NewHandler(ring.Published())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwksSrv := httptest.NewServer(h)
+	defer jwksSrv.Close()
+	emu, err := emulator.New(emulator.Config{Apps: []emulator.App{{
+		Name: "cli-test", APIKey: "cli-test-key", JWKSURL: jwksSrv.URL + jwks.Path, Scopes: []string{emulator.PDSScope},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emuSrv := httptest.NewServer(emu.Handler())
+	defer emuSrv.Close()
+	r := runCLI(t, []string{"PKJWT_PROFILE=local", "PKJWT_TOKEN_URL=" + emuSrv.URL + "/oauth2/token", "PKJWT_CLIENT_ID=cli-test-key", "PKJWT_DIR=" + dir},
+		"call", "Patient/9000000009")
+	if r.code != 0 || !strings.Contains(r.stdout, `"family":"Smith"`) || !strings.Contains(r.stderr, "200 OK") {
+		t.Fatalf("call: %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, []string{"PKJWT_PROFILE=local", "PKJWT_TOKEN_URL=" + emuSrv.URL + "/oauth2/token", "PKJWT_CLIENT_ID=cli-test-key", "PKJWT_DIR=" + dir},
+		"call", "Patient/9000000000")
+	if r.code != 1 || !strings.Contains(r.stdout, "INVALID_RESOURCE_ID") || !strings.Contains(r.stderr, "400") {
+		t.Fatalf("invalid NHS number: %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -355,3 +355,29 @@ func TestCallThroughEmulator(t *testing.T) {
 		t.Fatalf("invalid NHS number: %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
 }
+
+func TestKeysList(t *testing.T) {
+	dir, kid := keyDir(t)
+	r := runCLI(t, nil, "keys", "list", "--dir", dir, "--json")
+	var list []map[string]any
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &list) != nil || len(list) != 1 {
+		t.Fatalf("%d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if list[0]["kid"] != kid || list[0]["bits"] != 4096.0 || list[0]["state"] != "active" || list[0]["signing"] != true || list[0]["alg"] != "RS512" {
+		t.Fatalf("%v", list[0])
+	}
+	r = runCLI(t, nil, "keys", "list", "--dir", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, kid) || !strings.Contains(r.stdout, "KID") {
+		t.Fatalf("table: %q", r.stdout)
+	}
+	// A damaged key file is reported, not skipped.
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, kid+".pem"), []byte("-----BEGIN PRIVATE KEY-----\nAAAA"), 0o600)
+	if r = runCLI(t, nil, "keys", "list", "--dir", bad); r.code != 1 || !strings.Contains(r.stderr, "malformed") {
+		t.Fatalf("damaged key: %d %q", r.code, r.stderr)
+	}
+	// An unwritable place gives an error, not a partial key.
+	if r = runCLI(t, nil, "keys", "generate", "--bits", "2048", "--dir", "/proc/pkjwt-keys"); r.code != 1 || r.stdout != "" {
+		t.Fatalf("unwritable dir: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+}

@@ -11,11 +11,17 @@ import (
 // Server timeouts used by NewServer. WriteTimeout leaves room for a System
 // to System Call that takes DefaultCallTimeout.
 const (
+	// ReadHeaderTimeout bounds reading a request's headers.
 	ReadHeaderTimeout = 5 * time.Second
-	ReadTimeout       = 15 * time.Second
-	WriteTimeout      = DefaultCallTimeout + 15*time.Second
-	IdleTimeout       = 2 * time.Minute
-	MaxHeaderBytes    = 64 << 10
+	// ReadTimeout bounds reading a whole request.
+	ReadTimeout = 15 * time.Second
+	// WriteTimeout bounds a request from the end of its headers to the end
+	// of the response.
+	WriteTimeout = DefaultCallTimeout + 15*time.Second
+	// IdleTimeout bounds how long a keep-alive connection waits.
+	IdleTimeout = 2 * time.Minute
+	// MaxHeaderBytes bounds the size of a request's headers.
+	MaxHeaderBytes = 64 << 10
 	// ShutdownTimeout bounds a graceful shutdown in Serve.
 	ShutdownTimeout = 10 * time.Second
 )
@@ -35,8 +41,9 @@ func NewServer(h http.Handler) *http.Server {
 
 // Serve serves srv on ln until ctx is done, then shuts down gracefully:
 // it stops accepting, lets requests in flight finish for at most
-// ShutdownTimeout, and returns nil. It returns the error if the server
-// stops for any other reason.
+// ShutdownTimeout (then closes the connections left), and returns nil or
+// the shutdown's error. It returns the error if the server stops for any
+// other reason.
 func Serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

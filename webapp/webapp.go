@@ -80,7 +80,8 @@ type Config struct {
 	// TokenSource. It must add the token itself.
 	HTTPClient *http.Client
 	// CallTimeout bounds one System to System Call; 0 means
-	// DefaultCallTimeout.
+	// DefaultCallTimeout. Keep it below WriteTimeout when serving with
+	// NewServer.
 	CallTimeout time.Duration
 	// Logger receives one line per request and one per call; nil discards.
 	// No line ever holds a token, an assertion or a key.

@@ -3,6 +3,7 @@ package webapp_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -431,3 +432,36 @@ func TestServeShutsDownGracefully(t *testing.T) {
 }
 
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+// An API that echoes the request's Authorization header must not put the
+// token on the page: the app redacts it from everything it shows.
+func TestEchoedTokenIsRedacted(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		w.Header().Set("X-Request-ID", r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"value","diagnostics":%q}]}`,
+			"you sent "+r.Header.Get("Authorization"))
+	}))
+	defer echo.Close()
+	s := newStack(t, stackOptions{})
+	app, err := webapp.New(webapp.Config{TokenSource: s.ts, Keys: s.ring, CallURL: echo.URL + "/Patient/9000000009"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := httptest.NewServer(app.Handler())
+	defer web.Close()
+	resp, err := http.Get(web.URL + "/system-to-system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	tok := s.cachedToken(t)
+	if strings.Contains(string(body), tok) {
+		t.Fatal("the page shows the token the API echoed")
+	}
+	if n := strings.Count(string(body), "[access token removed]"); n < 3 { // header, diagnostics, raw JSON
+		t.Fatalf("redaction marker found %d times, want 3\n%s", n, body)
+	}
+}

@@ -149,6 +149,10 @@ type pdsError struct {
 	code        string
 	display     string
 	diagnostics string
+	// logDiagnostics, if set, replaces diagnostics in the log line: the
+	// response text may echo request input (such as an Authorization
+	// header) that Config.Logger must never see.
+	logDiagnostics string
 }
 
 func (e pdsError) outcome() OperationOutcome {
@@ -163,29 +167,29 @@ func (e pdsError) outcome() OperationOutcome {
 
 // The rows of nhs-spec.md §3.4, strings copied character for character.
 func errAccessDenied(diag string) pdsError {
-	return pdsError{http.StatusUnauthorized, "error", "forbidden", "ACCESS_DENIED", "Access Denied - Unauthorised", diag}
+	return pdsError{http.StatusUnauthorized, "error", "forbidden", "ACCESS_DENIED", "Access Denied - Unauthorised", diag, ""}
 }
 
 var (
-	errInvalidResourceID = pdsError{http.StatusBadRequest, "error", "value", "INVALID_RESOURCE_ID", "Resource Id is invalid", ""}
-	errResourceNotFound  = pdsError{http.StatusNotFound, "information", "not-found", "RESOURCE_NOT_FOUND", "Resource not found", ""}
+	errInvalidResourceID = pdsError{http.StatusBadRequest, "error", "value", "INVALID_RESOURCE_ID", "Resource Id is invalid", "", ""}
+	errResourceNotFound  = pdsError{http.StatusNotFound, "information", "not-found", "RESOURCE_NOT_FOUND", "Resource not found", "", ""}
 	errInvalidated       = pdsError{http.StatusNotFound, "error", "processing", "INVALIDATED_RESOURCE",
-		"Resource that has been marked as invalid was requested - invalid resources cannot be retrieved", ""}
+		"Resource that has been marked as invalid was requested - invalid resources cannot be retrieved", "", ""}
 	errMissingRequestID = pdsError{http.StatusBadRequest, "error", "required", "MISSING_VALUE", "Required value is missing",
-		"Invalid request with error - X-Request-ID header must be supplied to access this resource"}
+		"Invalid request with error - X-Request-ID header must be supplied to access this resource", ""}
 	errAppRestrictedMethod = pdsError{http.StatusForbidden, "error", "forbidden", "INVALID_METHOD",
 		"Cannot update resource with application-restricted access token",
-		"Your app has insufficient permissions to use this method. Please contact support."}
+		"Your app has insufficient permissions to use this method. Please contact support.", ""}
 	errMaxResults = pdsError{http.StatusForbidden, "error", "token", "INVALID_VALUE",
 		"Cannot retrieve more than one result with application-restricted access token",
-		"Your app has insufficient permissions to perform this search. Please contact support."}
+		"Your app has insufficient permissions to perform this search. Please contact support.", ""}
 	// errMissingNHSNumber: nhs-spec.md gives only the status and code; the
 	// issue code and display are the emulator's [I].
-	errMissingNHSNumber = pdsError{http.StatusBadRequest, "error", "not-supported", "UNSUPPORTED_SERVICE", "Unsupported Service", ""}
+	errMissingNHSNumber = pdsError{http.StatusBadRequest, "error", "not-supported", "UNSUPPORTED_SERVICE", "Unsupported Service", "", ""}
 	// errInvalidSearch: not in nhs-spec.md; the emulator's answer to a
 	// search with none of family, given, birthdate [I].
 	errInvalidSearch = pdsError{http.StatusBadRequest, "error", "value", "INVALID_SEARCH_DATA", "Search data is invalid",
-		"Invalid search data provided - 'family', 'given' or 'birthdate' must be supplied"}
+		"Invalid search data provided - 'family', 'given' or 'birthdate' must be supplied", ""}
 	// errNoPDSScope: a valid token whose app lacks PDSScope. Apigee answers
 	// with its "no apiproduct match" fault; the emulator keeps the 401
 	// ACCESS_DENIED shape of the other token errors [I].
@@ -194,22 +198,24 @@ var (
 
 func errInvalidRequestID(v string) pdsError {
 	return pdsError{http.StatusBadRequest, "error", "value", "INVALID_VALUE", "Provided value is invalid",
-		"Invalid value - '" + v + "' in header 'X-Request-ID'"}
+		"Invalid value - '" + v + "' in header 'X-Request-ID'", ""}
 }
 
 func errUnsupported(suffix string) pdsError {
 	return pdsError{http.StatusBadRequest, "error", "value", "UNSUPPORTED_REQUEST", "The request is not one that is supported.",
-		"Unsupported path - '" + suffix + "'"}
+		"Unsupported path - '" + suffix + "'", ""}
 }
 
 func errRateLimited(msg string) pdsError {
-	return pdsError{http.StatusTooManyRequests, "error", "value", "TOO_MANY_REQUESTS", "Too many requests", msg}
+	return pdsError{http.StatusTooManyRequests, "error", "value", "TOO_MANY_REQUESTS", "Too many requests", msg, ""}
 }
 
 // writePDSError writes an OperationOutcome.
 func (s *Server) writePDSError(w http.ResponseWriter, r *http.Request, e pdsError) {
 	desc := e.code
-	if e.diagnostics != "" {
+	if e.logDiagnostics != "" {
+		desc += ": " + e.logDiagnostics
+	} else if e.diagnostics != "" {
 		desc += ": " + e.diagnostics
 	}
 	setRequestFailure(r, desc)
@@ -244,7 +250,12 @@ func (s *Server) authenticate(r *http.Request, scope string) (tokenInfo, *pdsErr
 	}
 	scheme, tok, _ := strings.Cut(h, " ")
 	if scheme != "Bearer" {
+		// The response echoes the scheme like NHS, but the "scheme" is
+		// whatever precedes the first space: for "Authorization: <token>"
+		// or "Bearer\t<token>" it is the token itself. Log only a known
+		// scheme name, never the value.
 		e := errAccessDenied("Invalid token type '" + scheme + "', must be 'Bearer'")
+		e.logDiagnostics = "Invalid token type " + logSafeScheme(scheme) + ", must be 'Bearer'"
 		return tokenInfo{}, &e
 	}
 	tok = strings.TrimSpace(tok)
@@ -268,6 +279,25 @@ func (s *Server) authenticate(r *http.Request, scope string) (tokenInfo, *pdsErr
 		return tokenInfo{}, &e
 	}
 	return info, nil
+}
+
+// knownAuthSchemes are HTTP authentication scheme names from IANA's
+// registry (lower case), safe to log.
+var knownAuthSchemes = map[string]bool{
+	"basic": true, "bearer": true, "digest": true, "dpop": true, "gnap": true, "hoba": true,
+	"mutual": true, "negotiate": true, "ntlm": true, "oauth": true, "privatetoken": true,
+	"scram-sha-1": true, "scram-sha-256": true, "vapid": true, "token": true,
+	"aws4-hmac-sha256": true, "concealed": true,
+}
+
+// logSafeScheme returns a description of an Authorization scheme that can
+// be logged: a known scheme name quoted, anything else (possibly a token)
+// only by its length.
+func logSafeScheme(scheme string) string {
+	if knownAuthSchemes[strings.ToLower(scheme)] {
+		return "'" + scheme + "'"
+	}
+	return "(redacted, " + strconv.Itoa(len(scheme)) + " bytes)"
 }
 
 // rateLimit applies the PDS quota; it sets Retry-After when it refuses.

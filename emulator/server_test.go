@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"encoding/json"
 	"go/parser"
 	"go/token"
 	"net/http"
@@ -202,5 +203,33 @@ func TestNoClientImports(t *testing.T) {
 	}
 	if checked < 8 {
 		t.Errorf("checked only %d files", checked)
+	}
+}
+
+// TestLogNeverContainsTokenAsScheme: for "Authorization: <token>" (no
+// scheme) or "Bearer\t<token>", the text before the first space is the
+// token itself. The response echoes it as NHS does, but the log must not.
+func TestLogNeverContainsTokenAsScheme(t *testing.T) {
+	e := newTestEnv(t, nil)
+	tok := e.token()
+	for _, h := range []string{tok, "Bearer\t" + tok, "bearer " + tok, tok + " x"} {
+		for _, path := range []string{PDSBasePath + "/Patient/9000000009", HelloWorldPath} {
+			res := e.get(path, map[string]string{"Authorization": h, "X-Request-ID": uuid.NewString()})
+			scheme, _, _ := strings.Cut(h, " ")
+			want := "Invalid token type '" + scheme + "', must be 'Bearer'"
+			var oo OperationOutcome
+			if err := json.Unmarshal(res.body, &oo); err != nil || res.status != 401 || len(oo.Issue) != 1 ||
+				oo.Issue[0].Diagnostics != want {
+				t.Errorf("%s %.10q…: status %d body %s, want diagnostics %q", path, h, res.status, res.body, want)
+			}
+		}
+	}
+	logs := e.logs.String()
+	if strings.Contains(logs, tok) {
+		t.Errorf("log contains the access token:\n%s", logs)
+	}
+	if !strings.Contains(logs, "ACCESS_DENIED: Invalid token type (redacted, ") ||
+		!strings.Contains(logs, "ACCESS_DENIED: Invalid token type 'bearer', must be 'Bearer'") {
+		t.Errorf("log lacks the redacted descriptions:\n%s", logs)
 	}
 }

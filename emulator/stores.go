@@ -2,6 +2,8 @@ package emulator
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
+	"io"
 	"sync"
 	"time"
 )
@@ -52,9 +54,25 @@ func (q *fifo[K]) pop() {
 	}
 }
 
-// jtiKey identifies a (sub, jti) pair.
-type jtiKey struct {
-	sub, jti string
+// jtiKey identifies a (sub, jti) pair by its SHA-256 (see makeJTIKey), so
+// that every entry has the same small size: the store is fed before any
+// API-key or signature check, and sub and jti can each be tens of
+// kilobytes long.
+type jtiKey [sha256.Size]byte
+
+// makeJTIKey hashes a (sub, jti) pair. sub is prefixed with its length, so
+// that no two distinct pairs hash the same input (a sub or jti may contain
+// any byte, NUL included).
+func makeJTIKey(sub, jti string) jtiKey {
+	h := sha256.New()
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(sub)))
+	h.Write(n[:])
+	io.WriteString(h, sub)
+	io.WriteString(h, jti)
+	var k jtiKey
+	h.Sum(k[:0])
+	return k
 }
 
 type jtiEntry struct {
@@ -96,14 +114,14 @@ const (
 func (s *jtiStore) seen(sub, jti string, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.entries[jtiKey{sub, jti}]
+	e, ok := s.entries[makeJTIKey(sub, jti)]
 	return ok && now.Sub(e.storedAt) < JTITTL
 }
 
 // add stores (sub, jti) unless it is already stored (jtiSeen) or the store
 // is full of live entries (jtiFull).
 func (s *jtiStore) add(sub, jti string, assertionExp, now time.Time) jtiResult {
-	k := jtiKey{sub, jti}
+	k := makeJTIKey(sub, jti)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.purgeLocked(now)

@@ -2,6 +2,9 @@ package emulator
 
 import (
 	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -133,4 +136,75 @@ func TestStoreFullRow(t *testing.T) {
 	if r := e.post(form(e.sign(e.claims(), signOpts{}))); r.status != 200 {
 		t.Fatalf("after expiry: %d %s", r.status, r.body)
 	}
+}
+
+// TestJTIStoreEntrySizeFixed: the jti store is fed before any API-key or
+// signature check, so its entries must not grow with the length of sub
+// and jti: the key is a fixed-size hash that holds no reference to the
+// request's strings. Replays are still detected.
+func TestJTIStoreEntrySizeFixed(t *testing.T) {
+	if typ := reflect.TypeOf(jtiKey{}); !pointerFree(typ) || typ.Size() > 64 {
+		t.Errorf("jtiKey is %v (%d bytes): it must be a small value holding no strings or pointers", typ, typ.Size())
+	}
+
+	const n = 400
+	const size = 40 << 10 // 40 KiB sub and jti: 32 MiB in all if kept
+	s := newJTIStore(n)
+	now := time.Unix(1_700_000_000, 0)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < n; i++ {
+		sub := strings.Repeat("s", size-8) + fmt.Sprintf("%08d", i)
+		jti := strings.Repeat("j", size-8) + fmt.Sprintf("%08d", i)
+		if r := s.add(sub, jti, now.Add(300*time.Second), now); r != jtiStored {
+			t.Fatalf("add %d = %v", i, r)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	if perEntry := grown / n; perEntry > 2<<10 {
+		t.Errorf("the jti store holds %d bytes per entry for %d-byte sub and jti; want a fixed small size", perEntry, size)
+	}
+	runtime.KeepAlive(s)
+
+	sub, jti := strings.Repeat("s", size-8)+"00000007", strings.Repeat("j", size-8)+"00000007"
+	if !s.seen(sub, jti, now) || s.add(sub, jti, now.Add(300*time.Second), now) != jtiSeen {
+		t.Error("replay of a stored long pair not detected")
+	}
+	if s.seen(sub, jti+"x", now) || s.seen(sub+"x", jti, now) {
+		t.Error("a different pair is reported as seen")
+	}
+	// The key is unambiguous: moving bytes between sub and jti (NUL
+	// included) gives a different pair.
+	s2 := newJTIStore(10)
+	s2.add("app\x00x", "y", now.Add(time.Minute), now)
+	if s2.seen("app", "x\x00y", now) || s2.seen("app\x00", "xy", now) {
+		t.Error("distinct (sub, jti) pairs collide")
+	}
+	if !s2.seen("app\x00x", "y", now) {
+		t.Error("stored pair not seen")
+	}
+}
+
+// pointerFree reports whether values of t hold no pointers (no strings,
+// slices, maps, pointers, interfaces, …).
+func pointerFree(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return true
+	case reflect.Array:
+		return pointerFree(t.Elem())
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if !pointerFree(t.Field(i).Type) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

@@ -14,6 +14,11 @@ var ErrConfig = errors.New("invalid configuration")
 // type other than Bearer, a body over the size limit).
 var ErrTokenResponse = errors.New("malformed token response")
 
+// ErrUnsafeDestination is wrapped when Transport refuses to send a token:
+// plain http to a host that is not loopback, or a redirect to another
+// origin.
+var ErrUnsafeDestination = errors.New("unsafe destination for a credential")
+
 // TokenError is a token endpoint's error response (RFC 6749 §5.2), with the
 // HTTP status and the message_id NHS England adds. Test for it with
 // errors.As. Its text never contains the assertion or any token.

@@ -76,6 +76,8 @@ type resolved struct {
 	audience string
 	lifetime time.Duration
 	attempts int
+	// tokenClient is HTTPClient with redirects refused.
+	tokenClient *http.Client
 	// realClock is set when Now was nil: time.Now, whose monotonic
 	// reading lets a timer mark cached tokens stale.
 	realClock bool
@@ -123,6 +125,12 @@ func (c Config) resolve() (resolved, error) {
 	if r.HTTPClient == nil {
 		r.HTTPClient = &http.Client{Timeout: DefaultTimeout}
 	}
+	// A token endpoint that redirects would make net/http re-post the
+	// assertion (307/308) to wherever it points: never follow. The
+	// caller's client is copied, not changed.
+	hc := *r.HTTPClient
+	hc.CheckRedirect = refuseRedirect
+	r.tokenClient = &hc
 	if r.Now == nil {
 		r.Now = time.Now
 		r.realClock = true
@@ -172,6 +180,21 @@ func checkURL(raw string) error {
 		return fmt.Errorf("pkjwt: token URL %q uses plain http to a non-loopback host: %w", raw, ErrConfig)
 	}
 	return fmt.Errorf("pkjwt: token URL %q: scheme must be https: %w", raw, ErrConfig)
+}
+
+// refuseRedirect makes an http.Client return a redirect response as it is.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// sameOriginRedirect follows a redirect only to the same scheme and host:
+// the token must not travel to another origin or drop to plain http.
+func sameOriginRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return fmt.Errorf("pkjwt: stopped after 10 redirects")
+	}
+	if first := via[0].URL; req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		return http.ErrUseLastResponse
+	}
+	return nil
 }
 
 func isLoopback(host string) bool {

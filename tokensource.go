@@ -41,7 +41,21 @@ type TokenSource struct {
 	cfg   resolved
 	cur   atomic.Pointer[cacheEntry]
 	group singleflight.Group
+	// failed remembers the last failed fetch while no token is usable, so
+	// that callers get its error for a moment instead of each sending a
+	// new request.
+	failed         atomic.Pointer[failure]
+	lastInvalidate atomic.Int64 // unix nanoseconds of the last Invalidate
 }
+
+type failure struct {
+	err   error
+	until time.Time
+}
+
+// failureBackoff is how long a failed fetch's error is returned to new
+// callers before the next fetch (plus up to half as much jitter).
+const failureBackoff = 2 * time.Second
 
 type cacheEntry struct {
 	tok       *oauth2.Token
@@ -106,6 +120,12 @@ func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) 
 		}
 		return e.tok, nil
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("pkjwt: waiting for a token: %w", err)
+	}
+	if f := ts.failed.Load(); f != nil && now.Before(f.until) {
+		return nil, f.err
+	}
 	select {
 	case res := <-ts.startRefresh(ctx):
 		if res.Err != nil {
@@ -127,12 +147,30 @@ func (ts *TokenSource) startRefresh(ctx context.Context) <-chan singleflight.Res
 	})
 }
 
+// invalidateEvery is how often Invalidate may drop a token. An API that
+// rejects every token (an app without the API's product, say) would
+// otherwise cost a token request per API call and exhaust the token
+// endpoint's quota.
+const invalidateEvery = 30 * time.Second
+
 // Invalidate drops tok from the cache if it is the cached token, so that the
-// next call fetches a new one; use it when an API rejects a token early.
-func (ts *TokenSource) Invalidate(tok *oauth2.Token) {
-	if e := ts.cur.Load(); e != nil && e.tok == tok {
-		ts.cur.CompareAndSwap(e, nil)
+// next call fetches a new one; use it when an API rejects a token early. It
+// drops at most one token per 30 seconds, and reports whether it dropped
+// tok.
+func (ts *TokenSource) Invalidate(tok *oauth2.Token) bool {
+	e := ts.cur.Load()
+	if e == nil || e.tok != tok {
+		return false
 	}
+	now := ts.cfg.Now().UnixNano()
+	last := ts.lastInvalidate.Load()
+	if last != 0 && now-last < int64(invalidateEvery) {
+		return false
+	}
+	if !ts.lastInvalidate.CompareAndSwap(last, now) {
+		return false
+	}
+	return ts.cur.CompareAndSwap(e, nil)
 }
 
 // refresh runs inside the single flight.
@@ -151,17 +189,25 @@ func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 			ts.cur.CompareAndSwap(old, retry)
 			return old.tok, nil
 		}
+		ts.failed.Store(&failure{err: err, until: now.Add(failureBackoff + rand.N(failureBackoff/2))})
 		return nil, err
 	}
+	ts.failed.Store(nil)
 	lifetime := info.Expiry.Sub(info.ReceivedAt)
+	// The token stops being handed out skew before its expiry, and is
+	// refreshed before in the background; both are clamped so that a
+	// short-lived token or a large RefreshBefore cannot make every call
+	// fetch.
+	skew := min(expirySkew, lifetime/4)
 	before := ts.cfg.RefreshBefore
 	if before == 0 {
 		before = min(lifetime/5, time.Minute)
 	}
+	before = max(min(before, lifetime/2), skew)
 	e := &cacheEntry{
 		tok:       tok,
 		refreshAt: info.Expiry.Add(-before),
-		validTill: info.Expiry.Add(-expirySkew),
+		validTill: info.Expiry.Add(-skew),
 		timed:     ts.cfg.realClock,
 	}
 	if e.timed {
@@ -253,7 +299,7 @@ func (ts *TokenSource) attempt(ctx context.Context) (*oauth2.Token, *TokenInfo, 
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	resp, err := ts.cfg.HTTPClient.Do(req)
+	resp, err := ts.cfg.tokenClient.Do(req)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("pkjwt: token request to %s: %w", ts.cfg.tokenURL, err)
 	}

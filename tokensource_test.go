@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -209,7 +210,12 @@ func TestCachedReadDoesNotWaitForRefresh(t *testing.T) {
 // when the source runs on the real clock.
 func TestRealClockRefresh(t *testing.T) {
 	srv := newTokenServer(t, testKey(), "c")
-	ts := newSource(t, srv, func(c *pkjwt.Config) { c.RefreshBefore = 599*time.Second - 300*time.Millisecond })
+	srv.reply = func(n int64, w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"tok-%d","expires_in":"3","token_type":"Bearer"}`, n)
+	}
+	// 3 s tokens: refreshed 1.4 s before expiry, handed out until 0.75 s before.
+	ts := newSource(t, srv, func(c *pkjwt.Config) { c.RefreshBefore = 1400 * time.Millisecond })
 	first, err := ts.Token()
 	if err != nil {
 		t.Fatal(err)
@@ -217,7 +223,7 @@ func TestRealClockRefresh(t *testing.T) {
 	if tok, _ := ts.Token(); tok != first || srv.requests.Load() != 1 {
 		t.Fatal("a fresh token was not served from the cache")
 	}
-	time.Sleep(400 * time.Millisecond) // past the refresh time, long before expiry
+	time.Sleep(1700 * time.Millisecond) // past the refresh time, before the end of validity
 	if tok, _ := ts.Token(); tok != first {
 		t.Fatal("the still-valid token should be served during the refresh")
 	}
@@ -454,5 +460,50 @@ func TestHangingEndpointTimesOut(t *testing.T) {
 	cancel()
 	if _, err := ts.TokenContext(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled context: %v", err)
+	}
+}
+
+// TestFailedFetchIsRemembered: while nothing usable is cached, a failed
+// fetch's error is returned for a moment instead of a request per call.
+func TestFailedFetchIsRemembered(t *testing.T) {
+	srv := newTokenServer(t, testKey(), "c")
+	srv.reply = func(n int64, w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(401)
+		io.WriteString(w, `{"error":"invalid_request","error_description":"Invalid 'kid' header in client_assertion JWT - no matching public key"}`)
+	}
+	clk := newClock()
+	srv.now = clk.Now
+	ts := newSource(t, srv, func(c *pkjwt.Config) { c.Now = clk.Now })
+	for range 100 {
+		var te *pkjwt.TokenError
+		if _, err := ts.Token(); !errors.As(err, &te) || te.StatusCode != 401 {
+			t.Fatalf("error %v", err)
+		}
+	}
+	if n := srv.requests.Load(); n != 1 {
+		t.Fatalf("%d token requests for 100 calls, want 1", n)
+	}
+	clk.Add(4 * time.Second) // past the back-off
+	ts.Token()
+	if n := srv.requests.Load(); n != 2 {
+		t.Fatalf("%d token requests after the back-off, want 2", n)
+	}
+}
+
+// TestRefreshBeforeIsClamped: a RefreshBefore longer than the token's life
+// must not make every call fetch.
+func TestRefreshBeforeIsClamped(t *testing.T) {
+	srv := newTokenServer(t, testKey(), "c")
+	clk := newClock()
+	srv.now = clk.Now
+	ts := newSource(t, srv, func(c *pkjwt.Config) { c.RefreshBefore = 15 * time.Minute; c.Now = clk.Now })
+	for range 200 {
+		if _, err := ts.Token(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.requests.Load(); n != 1 {
+		t.Fatalf("%d token requests, want 1", n)
 	}
 }

@@ -20,11 +20,15 @@ type ContextTokenSource interface {
 
 // invalidator is implemented by sources that can drop a rejected token.
 type invalidator interface {
-	Invalidate(tok *oauth2.Token)
+	Invalidate(tok *oauth2.Token) bool
 }
 
 // Transport is an http.RoundTripper that authorizes requests with a bearer
 // token from Source.
+//
+// It refuses (with ErrUnsafeDestination) to send a token over plain http to
+// a host that is not loopback, and to follow a redirect to another scheme or
+// host with it.
 //
 // With RequestIDs set it gives every request that has none an X-Request-ID
 // holding a new random UUIDv4, and keeps that same value when it retries the
@@ -32,7 +36,9 @@ type invalidator interface {
 // set by the caller passes through unchanged.
 //
 // It retries a request at most MaxRetries times: once after a 401 (with a
-// new token, if Source can invalidate the old one), and after a 503 or 429
+// new token, if Source can invalidate the old one; TokenSource allows that
+// once per 30 seconds, so an API that rejects every token does not cost a
+// token request per call), and after a 503 or 429
 // that carries a Retry-After of at most MaxRetryAfter, when the request has
 // no body or can replay it (GetBody).
 type Transport struct {
@@ -59,6 +65,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if t.Source == nil {
 		return nil, fmt.Errorf("pkjwt: Transport has no token source: %w", ErrConfig)
+	}
+	if err := checkDestination(req); err != nil {
+		return nil, err
 	}
 	base := t.Base
 	if base == nil {
@@ -104,10 +113,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		switch {
 		case resp.StatusCode == http.StatusUnauthorized && !refreshed:
 			inv, ok := t.Source.(invalidator)
-			if !ok {
+			if !ok || !inv.Invalidate(tok) {
 				return resp, nil
 			}
-			inv.Invalidate(tok)
 			refreshed = true
 			httpx.DrainClose(resp.Body)
 		case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests:
@@ -129,10 +137,28 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// checkDestination refuses to attach a token to a request that would carry
+// it in clear text off this machine, or to a redirect that leaves the
+// origin of the request the caller made.
+func checkDestination(req *http.Request) error {
+	u := req.URL
+	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return fmt.Errorf("pkjwt: refusing to send the access token to %s://%s (https, or http to loopback only): %w", u.Scheme, u.Host, ErrUnsafeDestination)
+	}
+	if prev := req.Response; prev != nil && prev.Request != nil {
+		from := prev.Request.URL
+		if from.Scheme != u.Scheme || from.Host != u.Host {
+			return fmt.Errorf("pkjwt: refusing to follow a redirect from %s://%s to %s://%s with the access token: %w", from.Scheme, from.Host, u.Scheme, u.Host, ErrUnsafeDestination)
+		}
+	}
+	return nil
+}
+
 // NewClient returns an HTTP client whose requests carry a token from ts.
 // Under a profile with RequestIDs (the NHS profiles) each request also gets
 // an X-Request-ID. The client uses the transport of the token source's HTTP
-// client and its timeout (DefaultTimeout if it has none).
+// client and its timeout (DefaultTimeout if it has none). It follows
+// redirects only within the origin of the request.
 func NewClient(ts *TokenSource) *http.Client {
 	base := ts.cfg.HTTPClient.Transport
 	timeout := ts.cfg.HTTPClient.Timeout
@@ -140,7 +166,8 @@ func NewClient(ts *TokenSource) *http.Client {
 		timeout = DefaultTimeout
 	}
 	return &http.Client{
-		Transport: &Transport{Source: ts, Base: base, RequestIDs: ts.cfg.Profile.RequestIDs},
-		Timeout:   timeout,
+		Transport:     &Transport{Source: ts, Base: base, RequestIDs: ts.cfg.Profile.RequestIDs},
+		Timeout:       timeout,
+		CheckRedirect: sameOriginRedirect,
 	}
 }

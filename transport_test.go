@@ -1,6 +1,7 @@
 package pkjwt_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -169,5 +170,104 @@ func TestTokenNeverInErrors(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "tok-1") || strings.Contains(err.Error(), "Bearer") {
 		t.Fatalf("error holds the token: %v", err)
+	}
+}
+
+// TestTokenStaysWithItsOrigin: the token is not sent to another host on a
+// redirect, nor over plain http off this machine.
+func TestTokenStaysWithItsOrigin(t *testing.T) {
+	srv := newTokenServer(t, testKey(), "c")
+	other := newAPIServer(t) // a different origin (another port)
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/same" {
+			http.Redirect(w, r, "/final", http.StatusFound)
+			return
+		}
+		if r.URL.Path == "/final" {
+			fmt.Fprint(w, r.Header.Get("Authorization"))
+			return
+		}
+		http.Redirect(w, r, other.URL+"/stolen", http.StatusFound)
+	}))
+	defer redirector.Close()
+	ts := newSource(t, srv, nil)
+
+	// NewClient: a same-origin redirect is followed with the token...
+	resp, err := pkjwt.NewClient(ts).Get(redirector.URL + "/same")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "Bearer tok-1" {
+		t.Fatalf("same-origin redirect: %q", b)
+	}
+	// ...a cross-origin one is handed back, not followed.
+	resp, err = pkjwt.NewClient(ts).Get(redirector.URL + "/away")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("cross-origin redirect: status %d", resp.StatusCode)
+	}
+	// A plain client with our Transport follows redirects itself: the
+	// Transport refuses to add the token on the new origin.
+	plain := &http.Client{Transport: &pkjwt.Transport{Source: ts}}
+	_, err = plain.Get(redirector.URL + "/away")
+	if !errors.Is(err, pkjwt.ErrUnsafeDestination) {
+		t.Fatalf("plain client, cross-origin redirect: %v", err)
+	}
+	if n := len(other.headers()); n != 0 {
+		t.Fatalf("the other origin got %d requests", n)
+	}
+	// Plain http to a host that is not loopback: refused before any dial.
+	_, err = pkjwt.NewClient(ts).Get("http://api.example.invalid/Patient/9000000009")
+	if !errors.Is(err, pkjwt.ErrUnsafeDestination) {
+		t.Fatalf("plain http off loopback: %v", err)
+	}
+}
+
+// TestTokenEndpointRedirectNotFollowed: a 307 from the token endpoint would
+// make net/http re-post the assertion elsewhere; it is an error instead.
+func TestTokenEndpointRedirectNotFollowed(t *testing.T) {
+	srv := newTokenServer(t, testKey(), "c")
+	thief := newAPIServer(t)
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.requests.Add(1)
+		http.Redirect(w, r, thief.URL+"/token", http.StatusTemporaryRedirect)
+	})
+	_, err := newSource(t, srv, func(c *pkjwt.Config) { c.HTTPClient = &http.Client{} }).Token()
+	var te *pkjwt.TokenError
+	if !errors.As(err, &te) || te.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("error %v, want a TokenError with status 307", err)
+	}
+	if n := len(thief.headers()); n != 0 {
+		t.Fatalf("the redirect target received %d token requests", n)
+	}
+}
+
+// TestRejectedTokenDoesNotStormTheTokenEndpoint: an API that answers 401
+// to every token costs at most one extra token request per 30 s.
+func TestRejectedTokenDoesNotStormTheTokenEndpoint(t *testing.T) {
+	srv := newTokenServer(t, testKey(), "c")
+	plan := make([]int, 100)
+	for i := range plan {
+		plan[i] = http.StatusUnauthorized
+	}
+	api := newAPIServer(t, plan...)
+	client := pkjwt.NewClient(newSource(t, srv, nil))
+	for range 20 {
+		resp, err := client.Get(api.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	if n := srv.requests.Load(); n != 2 {
+		t.Fatalf("%d token requests for 20 rejected calls, want 2 (the first and one refresh)", n)
 	}
 }

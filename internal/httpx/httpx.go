@@ -34,6 +34,10 @@ func DrainClose(body io.ReadCloser) {
 	body.Close()
 }
 
+// maxRetryAfter caps a Retry-After in seconds (one day), so that a huge
+// value cannot overflow time.Duration.
+const maxRetryAfter = 86400
+
 // RetryAfter parses a Retry-After header (delay seconds or an HTTP date)
 // relative to now. It returns 0 when the header is absent or invalid.
 func RetryAfter(h http.Header, now time.Time) time.Duration {
@@ -45,7 +49,7 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 		if s < 0 {
 			return 0
 		}
-		return time.Duration(s) * time.Second
+		return time.Duration(min(s, maxRetryAfter)) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {

@@ -469,7 +469,7 @@ func (s *Server) token(ctx context.Context, r *http.Request, form url.Values) to
 	if err != nil {
 		return fail(RuleMalformedJWT)
 	}
-	if aud, ok := claims["aud"].(string); !ok || aud != s.requestTokenURL(r) {
+	if !audienceMatches(claims["aud"], s.requestTokenURL(r)) {
 		return fail(RuleBadAudience)
 	}
 	if !app.hasLevel3() {
@@ -490,6 +490,24 @@ func (s *Server) token(ctx context.Context, r *http.Request, form url.Values) to
 		TokenType:   "Bearer",
 		IssuedAt:    strconv.FormatInt(now.UnixMilli(), 10),
 	}}
+}
+
+// audienceMatches reports whether the aud claim names the token URL: a
+// string equal to it, or an array (RFC 7519 §4.1.3) with a string element
+// equal to it. nhs-spec.md only shows the string form; that Apigee's
+// VerifyJWT also accepts an array containing the audience is inferred [I].
+func audienceMatches(aud any, tokenURL string) bool {
+	switch v := aud.(type) {
+	case string:
+		return v == tokenURL
+	case []any:
+		for _, e := range v {
+			if s, ok := e.(string); ok && s == tokenURL {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // overrideLifetime applies _access_token_expiry_ms (nhs-spec.md §2.5): a

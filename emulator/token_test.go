@@ -265,7 +265,7 @@ func TestTokenEndpointRows(t *testing.T) {
 		{name: "25 aud trailing slash", run: func(e *testEnv) httpResult { return claimsWith("aud", e.tokenURL()+"/")(e) },
 			status: 401, err: "invalid_request", desc: descAud},
 		{name: "25 aud missing", run: claimsWith("aud", nil), status: 401, err: "invalid_request", desc: descAud},
-		{name: "25 aud as array", run: func(e *testEnv) httpResult { return claimsWith("aud", []string{e.tokenURL()})(e) },
+		{name: "25 aud array without the token URL", run: claimsWith("aud", []string{"https://int.api.service.nhs.uk/oauth2/token"}),
 			status: 401, err: "invalid_request", desc: descAud},
 		{name: "26 no level3 scope", mod: func(c *Config) {
 			c.Apps[0].Scopes = []string{"urn:nhsd:apim:user-nhs-id:aal3:personal-demographics-service"}
@@ -436,5 +436,40 @@ func TestBodyTooLarge(t *testing.T) {
 	res := e.post(f)
 	if res.status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d", res.status)
+	}
+}
+
+// TestAudience: aud is a string equal to the token URL, or an array (RFC
+// 7519 §4.1.3) containing it [I]; anything else is row 25.
+func TestAudience(t *testing.T) {
+	e := newTestEnv(t, nil)
+	url := e.tokenURL()
+	for _, c := range []struct {
+		name string
+		aud  any
+		ok   bool
+	}{
+		{"string", url, true},
+		{"array containing", []any{url}, true},
+		{"array containing among others", []any{"https://other/oauth2/token", 7, url}, true},
+		{"string not equal", url + "/", false},
+		{"array not containing", []any{"https://other/oauth2/token", url + "/"}, false},
+		{"empty array", []any{}, false},
+		{"number", 12, false},
+		{"null", jsonNull{}, false},
+		{"object", map[string]any{"aud": url}, false},
+		{"array of non-strings", []any{1, true, nil}, false},
+		{"nested array", []any{[]any{url}}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := e.post(form(e.sign(with(e.claims(), "aud", c.aud), signOpts{})))
+			if c.ok {
+				if res.status != http.StatusOK {
+					t.Fatalf("status %d: %s", res.status, res.body)
+				}
+				return
+			}
+			assertTokenError(t, res, 401, "invalid_request", descAud)
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -57,6 +58,10 @@ status is not 2xx.`,
 				req.Header.Set(strings.TrimSpace(name), strings.TrimSpace(value))
 			}
 			req.Header.Set("Accept", "application/fhir+json, application/json;q=0.9, */*;q=0.1")
+			before, err := ts.TokenContext(ctx)
+			if err != nil {
+				return explainTokenError(err)
+			}
 			resp, err := pkjwt.NewClient(ts).Do(req)
 			if err != nil {
 				return explainTokenError(err)
@@ -67,6 +72,13 @@ status is not 2xx.`,
 			if err != nil {
 				return err
 			}
+			// An API that echoes request headers must not put the token on
+			// the terminal: remove the token used, and a newer one if a
+			// 401 made the client fetch it.
+			if after, err := ts.TokenContext(ctx); err == nil {
+				body = redactToken(body, after.AccessToken)
+			}
+			body = redactToken(body, before.AccessToken)
 			e.stdout.Write(body)
 			if len(body) > 0 && body[len(body)-1] != '\n' {
 				io.WriteString(e.stdout, "\n")
@@ -77,6 +89,14 @@ status is not 2xx.`,
 			return nil
 		},
 	}
+}
+
+// redactToken replaces every occurrence of tok in body.
+func redactToken(body []byte, tok string) []byte {
+	if tok == "" {
+		return body
+	}
+	return bytes.ReplaceAll(body, []byte(tok), []byte("[access token removed]"))
 }
 
 // resolveURL resolves a relative ref against base ("" base: ref must be absolute).

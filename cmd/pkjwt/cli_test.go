@@ -381,3 +381,81 @@ func TestKeysList(t *testing.T) {
 		t.Fatalf("unwritable dir: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestSecretsStayOffTheTerminal: --show-token only from the command line,
+// and an API that echoes the Authorization header does not get the token
+// printed by 'call'.
+func TestSecretsStayOffTheTerminal(t *testing.T) {
+	dir, kid := keyDir(t)
+	v := newVerifyingEndpoint(t, dir, kid, "app-1")
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"you_sent":%q}`, r.Header.Get("Authorization"))
+	}))
+	defer echo.Close()
+	base := []string{"--dir", dir, "--client-id", "app-1", "--token-url", v.URL + "/token"}
+
+	r := runCLI(t, []string{"PKJWT_SHOW_TOKEN=true"}, append([]string{"token"}, base...)...)
+	if r.code != 0 || strings.Contains(r.stdout, "secret-token-value") {
+		t.Fatalf("PKJWT_SHOW_TOKEN printed the token: %d %q", r.code, r.stdout)
+	}
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(cfg, []byte("show-token: true\n"), 0o600)
+	r = runCLI(t, nil, append([]string{"token", "--config", cfg}, base...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "only be given on the command line") {
+		t.Fatalf("show-token in a config file: %d %q", r.code, r.stderr)
+	}
+	r = runCLI(t, nil, append([]string{"call"}, append(base, echo.URL+"/echo")...)...)
+	if r.code != 0 || strings.Contains(r.stdout, "secret-token-value") || !strings.Contains(r.stdout, "Bearer [access token removed]") {
+		t.Fatalf("call printed the echoed token: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, nil, append([]string{"token", "--timeout", "-1s"}, base...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "--timeout must be positive") {
+		t.Fatalf("negative timeout: %d %q", r.code, r.stderr)
+	}
+	r = runCLI(t, nil, append([]string{"call"}, append(base, "http://api.example.invalid/x")...)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "refusing to send the access token") {
+		t.Fatalf("plain http off loopback: %d %q", r.code, r.stderr)
+	}
+}
+
+// TestKeysPendingThenActivate: a second key generated as pending does not
+// sign until 'keys activate'; a second active key comes with a warning.
+func TestKeysPendingThenActivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	first := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048")
+	second := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048", "--state", "pending")
+	if first.code != 0 || second.code != 0 || second.stderr != "" {
+		t.Fatalf("generate: %v %v", first, second)
+	}
+	k1, k2 := strings.TrimSpace(first.stdout), strings.TrimSpace(second.stdout)
+	signer := func() string {
+		r := runCLI(t, nil, "keys", "list", "--dir", dir, "--json")
+		var list []map[string]any
+		json.Unmarshal([]byte(r.stdout), &list)
+		for _, k := range list {
+			if k["signing"] == true {
+				return k["kid"].(string)
+			}
+		}
+		return ""
+	}
+	if s := signer(); s != k1 {
+		t.Fatalf("signer %s, want the first key %s while the second is pending", s, k1)
+	}
+	if r := runCLI(t, nil, "jwks", "--dir", dir); !strings.Contains(r.stdout, k2) {
+		t.Fatal("a pending key must be published")
+	}
+	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", k2); r.code != 0 {
+		t.Fatalf("activate: %v", r)
+	}
+	if s := signer(); s != k2 {
+		t.Fatalf("signer %s, want the activated key %s", s, k2)
+	}
+	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", "nope"); r.code != 1 {
+		t.Fatalf("activate a missing key: %v", r)
+	}
+	third := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048")
+	if third.code != 0 || !strings.Contains(third.stderr, "warning: ") || !strings.Contains(third.stderr, "keys activate") {
+		t.Fatalf("second active key without a warning: %v", third)
+	}
+}

@@ -70,6 +70,9 @@ func (cf *clientFlags) tokenSource() (*pkjwt.TokenSource, error) {
 	if *cf.clientID == "" {
 		return nil, usagef("--client-id is required (or PKJWT_CLIENT_ID)")
 	}
+	if *cf.timeout <= 0 {
+		return nil, usagef("--timeout must be positive, not %s", *cf.timeout)
+	}
 	if *cf.tokenURL == "" && p.TokenURL == "" {
 		return nil, usagef("--token-url is required with the %s profile", p.Name)
 	}

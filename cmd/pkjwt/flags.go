@@ -62,7 +62,7 @@ func parseFlags(e *env, c *command, fs *flag.FlagSet, args []string) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var bad error
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || bad != nil {
+		if set[f.Name] || bad != nil || commandLineOnly(f.Name) {
 			return
 		}
 		name := "PKJWT_" + envName(f.Name)
@@ -114,6 +114,9 @@ func applyConfigFile(fs *flag.FlagSet, path string, set map[string]bool) error {
 		if name == "config" || fs.Lookup(name) == nil {
 			return usagef("config file %s: unknown key %q", path, k)
 		}
+		if commandLineOnly(name) {
+			return usagef("config file %s: %q may only be given on the command line", path, k)
+		}
 		if set[name] {
 			continue
 		}
@@ -134,6 +137,11 @@ func applyConfigFile(fs *flag.FlagSet, path string, set map[string]bool) error {
 	}
 	return nil
 }
+
+// commandLineOnly reports whether a flag may be set only on the command
+// line: a shared config file or an exported variable must not quietly make
+// a command print a secret.
+func commandLineOnly(name string) bool { return name == "show-token" }
 
 // noArgs rejects positional arguments.
 func noArgs(fs *flag.FlagSet) error {

@@ -45,8 +45,21 @@ fewer than 2048 bits are refused.`,
 				return usagef("%v", err)
 			}
 			k.State = st
-			if err := (keys.Dir{Path: *dir}).Save(k); err != nil {
+			d := keys.Dir{Path: *dir}
+			ring, err := d.LoadRing()
+			if err != nil {
 				return err
+			}
+			if err := d.Save(k); err != nil {
+				return err
+			}
+			if st == keys.StateActive {
+				if prev, err := ring.SigningKey(); err == nil {
+					fmt.Fprintf(e.stderr, "warning: %s already had the active key %s; the new key signs from now on.\n"+
+						"NHS England caches a JWKS for up to an hour and rejects an unknown kid meanwhile: for a\n"+
+						"rotation, generate with --state pending, publish the JWKS, and an hour later run\n"+
+						"'pkjwt keys activate --kid KID'.\n", *dir, prev.ID)
+				}
 			}
 			fmt.Fprintln(e.stdout, k.ID)
 			return nil
@@ -114,6 +127,43 @@ func cmdKeysList() *command {
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", l.KID, l.Algorithm, l.Bits, l.State, l.Created.Format(time.RFC3339), sign)
 			}
 			return tw.Flush()
+		},
+	}
+}
+
+func cmdKeysActivate() *command {
+	return &command{
+		name:    "keys activate",
+		args:    "[--dir DIR] --kid KID",
+		summary: "make a pending key active (it signs from now on, being the newest)",
+		detail: `Sets the state of key KID to active. The newest active key signs. Run it only
+after the key has been published for longer than the relying party caches
+your JWKS (NHS England: one hour), or its token requests will fail with
+"Invalid 'kid' header in client_assertion JWT - no matching public key".`,
+		run: func(ctx context.Context, e *env, c *command, args []string) error {
+			fs := newFlags(e, c)
+			dir := dirFlag(fs)
+			kid := fs.String("kid", "", "the key to activate")
+			if err := parseFlags(e, c, fs, args); err != nil {
+				return err
+			}
+			if err := noArgs(fs); err != nil {
+				return err
+			}
+			if *kid == "" {
+				return usagef("--kid is required")
+			}
+			d := keys.Dir{Path: *dir}
+			k, err := d.Load(*kid)
+			if err != nil {
+				return err
+			}
+			if k.State == keys.StateActive {
+				fmt.Fprintf(e.stderr, "%s is already active\n", k.ID)
+				return nil
+			}
+			k.State = keys.StateActive
+			return d.SaveMeta(k)
 		},
 	}
 }

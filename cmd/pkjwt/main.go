@@ -49,6 +49,7 @@ func commands() []*command {
 	return []*command{
 		cmdKeysGenerate(),
 		cmdKeysList(),
+		cmdKeysActivate(),
 		cmdJWKS(),
 		cmdToken(),
 		cmdCall(),

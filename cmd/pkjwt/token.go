@@ -35,7 +35,7 @@ the server's error, error_description and message_id and exits 1.`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			cf := addClientFlags(fs)
-			show := fs.Bool("show-token", false, "also print the access token (it is a secret: keep it out of logs)")
+			show := fs.Bool("show-token", false, "also print the access token (a secret: keep it out of logs; command line only, never from env or config)")
 			if err := parseFlags(e, c, fs, args); err != nil {
 				return err
 			}

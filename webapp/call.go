@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pkjwt/pkjwt"
@@ -118,7 +119,8 @@ func (a *App) call(ctx context.Context) callView {
 			Lifetime: time.Duration(info.ExpiresIn) * time.Second, KeyID: info.KeyID}
 	}
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.callURL, nil)
+	sent := &sentTokens{}
+	req, err := http.NewRequestWithContext(withSentTokens(ctx, sent), http.MethodGet, a.callURL, nil)
 	if err != nil {
 		v.Err = redact(err.Error(), secret)
 		return v
@@ -126,6 +128,18 @@ func (a *App) call(ctx context.Context) callView {
 	req.Header.Set("Accept", "application/fhir+json, application/json;q=0.9")
 	t1 := time.Now()
 	resp, err := a.client.Do(req)
+	// The token fetched above may not be the one the API saw: after a 401
+	// the Transport invalidates it, fetches a new one and retries, and a
+	// 503/429 retry takes whatever the cache then holds. Redact every token
+	// that may have been sent: the first, each one recorded on the wire
+	// (when the client is the app's own), and the one cached now.
+	secrets := append([]string{secret}, sent.list()...)
+	var refreshErr *pkjwt.TokenError
+	if !errors.As(err, &refreshErr) { // a failed refresh produced no new token; do not fetch again
+		if cur, cerr := a.ts.TokenContext(ctx); cerr == nil && cur != nil {
+			secrets = append(secrets, cur.AccessToken)
+		}
+	}
 	if err != nil {
 		v.APILatency = time.Since(t1)
 		var te *pkjwt.TokenError
@@ -133,9 +147,9 @@ func (a *App) call(ctx context.Context) callView {
 			v.TokenErr = &tokenErrView{StatusCode: te.StatusCode, Code: te.Code, Description: te.Description,
 				URI: te.URI, MessageID: te.MessageID, Body: te.Body}
 		} else {
-			v.Err = redact(err.Error(), secret)
+			v.Err = redact(err.Error(), secrets...)
 		}
-		a.log.Warn("API request failed", "url", a.callURL, "error", redact(err.Error(), secret))
+		a.log.Warn("API request failed", "url", a.callURL, "error", redact(err.Error(), secrets...))
 		return v
 	}
 	defer httpx.DrainClose(resp.Body)
@@ -144,19 +158,19 @@ func (a *App) call(ctx context.Context) callView {
 	v.Called = true
 	v.Status = resp.StatusCode
 	v.StatusText = http.StatusText(resp.StatusCode)
-	v.RequestID = redact(resp.Header.Get(pkjwt.RequestIDHeader), secret)
-	v.ContentType = redact(resp.Header.Get("Content-Type"), secret)
+	v.RequestID = redact(resp.Header.Get(pkjwt.RequestIDHeader), secrets...)
+	v.ContentType = redact(resp.Header.Get("Content-Type"), secrets...)
 	if rerr != nil {
 		v.Truncated = true
 	}
 	v.Patient, v.Issues = summarize(body)
 	if v.Patient != nil {
-		redactPatient(v.Patient, secret)
+		redactPatient(v.Patient, secrets...)
 	}
 	for i := range v.Issues {
-		redactIssue(&v.Issues[i], secret)
+		redactIssue(&v.Issues[i], secrets...)
 	}
-	v.Raw = redact(pretty(body), secret)
+	v.Raw = redact(pretty(body), secrets...)
 	a.log.Info("system-to-system call", "url", a.callURL, "api_status", resp.StatusCode,
 		"token_ms", v.TokenLatency.Milliseconds(), "api_ms", v.APILatency.Milliseconds(), "kid", kidOf(v.Token))
 	return v
@@ -169,24 +183,67 @@ func kidOf(t *tokenView) string {
 	return t.KeyID
 }
 
-// redact removes secret from s.
-func redact(s, secret string) string {
-	if secret == "" || !strings.Contains(s, secret) {
-		return s
+// redact removes every secret from s.
+func redact(s string, secrets ...string) string {
+	for _, secret := range secrets {
+		if secret != "" && strings.Contains(s, secret) {
+			s = strings.ReplaceAll(s, secret, "[access token removed]")
+		}
 	}
-	return strings.ReplaceAll(s, secret, "[access token removed]")
+	return s
 }
 
-func redactPatient(p *patientView, secret string) {
+func redactPatient(p *patientView, secrets ...string) {
 	for _, f := range []*string{&p.Name, &p.NHSNumber, &p.BirthDate, &p.Gender, &p.GPODSCode, &p.Address} {
-		*f = redact(*f, secret)
+		*f = redact(*f, secrets...)
 	}
 }
 
-func redactIssue(is *issueView, secret string) {
+func redactIssue(is *issueView, secrets ...string) {
 	for _, f := range []*string{&is.Severity, &is.Code, &is.DetailCode, &is.Display, &is.Diagnostics} {
-		*f = redact(*f, secret)
+		*f = redact(*f, secrets...)
 	}
+}
+
+// sentTokens collects the bearer tokens put on the wire for one call.
+type sentTokens struct {
+	mu   sync.Mutex
+	toks []string
+}
+
+func (s *sentTokens) add(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.toks = append(s.toks, tok)
+}
+
+func (s *sentTokens) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.toks...)
+}
+
+type sentTokensKey struct{}
+
+func withSentTokens(ctx context.Context, s *sentTokens) context.Context {
+	return context.WithValue(ctx, sentTokensKey{}, s)
+}
+
+// recordTokens sits below pkjwt.Transport in the app's own client and
+// records each bearer token it sends in the request's sentTokens.
+type recordTokens struct{ base http.RoundTripper }
+
+func (rt recordTokens) RoundTrip(r *http.Request) (*http.Response, error) {
+	if s, ok := r.Context().Value(sentTokensKey{}).(*sentTokens); ok {
+		if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+			s.add(strings.TrimSpace(tok))
+		}
+	}
+	base := rt.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(r)
 }
 
 // pretty indents a JSON body, or returns the body as text if it is not JSON.

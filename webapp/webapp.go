@@ -147,6 +147,13 @@ func New(cfg Config) (*App, error) {
 	}
 	if a.client == nil {
 		a.client = pkjwt.NewClient(cfg.TokenSource)
+		// Record the tokens the Transport puts on the wire, so that a
+		// call page can redact each of them (see call).
+		if tr, ok := a.client.Transport.(*pkjwt.Transport); ok {
+			rec := *tr
+			rec.Base = recordTokens{base: tr.Base}
+			a.client.Transport = &rec
+		}
 	}
 	if a.callTimeout <= 0 {
 		a.callTimeout = DefaultCallTimeout

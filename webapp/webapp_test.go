@@ -465,3 +465,65 @@ func TestEchoedTokenIsRedacted(t *testing.T) {
 		t.Fatalf("redaction marker found %d times, want 3\n%s", n, body)
 	}
 }
+
+// TestRefreshedTokenEchoIsRedacted: the API rejects the first token with a
+// 401, so the Transport fetches a second one and retries; the API then
+// echoes the second token. Neither token may reach the page, whether the
+// app uses its own client or one given in Config.HTTPClient.
+func TestRefreshedTokenEchoIsRedacted(t *testing.T) {
+	for _, own := range []bool{true, false} {
+		t.Run(fmt.Sprintf("own client %v", own), func(t *testing.T) {
+			var mu sync.Mutex
+			var seen []string
+			api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				auth := r.Header.Get("Authorization")
+				mu.Lock()
+				seen = append(seen, strings.TrimPrefix(auth, "Bearer "))
+				first := len(seen) == 1
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/fhir+json")
+				if first {
+					w.WriteHeader(http.StatusUnauthorized)
+					io.WriteString(w, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"forbidden","diagnostics":"Invalid Access Token"}]}`)
+					return
+				}
+				w.Header().Set("X-Request-ID", auth)
+				w.WriteHeader(http.StatusBadRequest)
+				fmt.Fprintf(w, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"value","diagnostics":%q}],"echo":%q}`,
+					"you sent "+auth, auth)
+			}))
+			defer api.Close()
+			s := newStack(t, stackOptions{})
+			cfg := webapp.Config{TokenSource: s.ts, Keys: s.ring, CallURL: api.URL + "/Patient/9000000009"}
+			if !own {
+				cfg.HTTPClient = pkjwt.NewClient(s.ts)
+			}
+			app, err := webapp.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			web := httptest.NewServer(app.Handler())
+			defer web.Close()
+			resp, err := http.Get(web.URL + "/system-to-system")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			mu.Lock()
+			toks := append([]string(nil), seen...)
+			mu.Unlock()
+			if len(toks) != 2 || toks[0] == toks[1] || toks[1] != s.cachedToken(t) {
+				t.Fatalf("the API saw %d requests; want a 401 then a retry with a new token", len(toks))
+			}
+			for i, tok := range toks {
+				if strings.Contains(string(body), tok) {
+					t.Errorf("the page shows token %d (of 2) that the API echoed", i+1)
+				}
+			}
+			if n := strings.Count(string(body), "[access token removed]"); n < 4 { // header, diagnostics, raw JSON twice
+				t.Errorf("redaction marker found %d times, want 4\n%s", n, body)
+			}
+		})
+	}
+}

@@ -33,6 +33,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -72,6 +73,8 @@ type Config struct {
 	Keys *keys.Ring
 	// CallURL is the absolute URL the System to System Call requests; ""
 	// means DefaultPatientPath under the token source profile's API base.
+	// It must be https, or http to a loopback host (127.0.0.0/8, ::1,
+	// localhost): the request carries the access token.
 	CallURL string
 	// PublicURL is the app's own base URL (e.g. https://app.example.org),
 	// used to show the JWKS URL; "" derives it from each request's Host.
@@ -139,6 +142,9 @@ func New(cfg Config) (*App, error) {
 	if u.User != nil {
 		return nil, fmt.Errorf("webapp: CallURL must not carry user info")
 	}
+	if u.Scheme != "https" && !isLoopbackHost(u.Hostname()) {
+		return nil, fmt.Errorf("webapp: CallURL %q: the access token would travel in clear text; use https (plain http is allowed only to loopback: 127.0.0.0/8, ::1, localhost)", a.callURL)
+	}
 	if a.publicURL != "" {
 		pu, err := url.Parse(a.publicURL)
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
@@ -179,6 +185,16 @@ func New(cfg Config) (*App, error) {
 	a.static = http.StripPrefix("/static/", http.FileServerFS(sub))
 	a.handler = a.middleware(http.HandlerFunc(a.route))
 	return a, nil
+}
+
+// isLoopbackHost reports whether host (a host name or IP address, without
+// port or brackets) is localhost or a loopback address (127.0.0.0/8, ::1).
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // parsePages parses every page with the shared layout.

@@ -383,15 +383,31 @@ func TestNewChecksConfig(t *testing.T) {
 	}
 	ring := keys.NewRing(k)
 	for name, cfg := range map[string]webapp.Config{
-		"no token source": {Keys: ring},
-		"no keys":         {TokenSource: ts},
-		"relative call":   {TokenSource: ts, Keys: ring, CallURL: "Patient/9000000009"},
-		"user info":       {TokenSource: ts, Keys: ring, CallURL: "https://u:p@example.org/x"},
-		"bad public URL":  {TokenSource: ts, Keys: ring, PublicURL: "example.org"},
+		"no token source":          {Keys: ring},
+		"no keys":                  {TokenSource: ts},
+		"relative call":            {TokenSource: ts, Keys: ring, CallURL: "Patient/9000000009"},
+		"user info":                {TokenSource: ts, Keys: ring, CallURL: "https://u:p@example.org/x"},
+		"bad public URL":           {TokenSource: ts, Keys: ring, PublicURL: "example.org"},
+		"http to a remote host":    {TokenSource: ts, Keys: ring, CallURL: "http://api.example.org/Patient/9000000009"},
+		"http to a remote IP":      {TokenSource: ts, Keys: ring, CallURL: "http://192.0.2.10:8080/Patient/9000000009"},
+		"http to a 127 look-alike": {TokenSource: ts, Keys: ring, CallURL: "http://127.0.0.1.example.org/x"},
+		"http to localhost.evil":   {TokenSource: ts, Keys: ring, CallURL: "http://localhost.example.org/x"},
 	} {
 		if _, err := webapp.New(cfg); err == nil {
 			t.Errorf("%s: New accepted it", name)
 		}
+	}
+	for _, ok := range []string{
+		"https://api.example.org/Patient/9000000009", "http://127.0.0.1:9000/x", "http://127.8.9.10/x",
+		"http://[::1]:9000/x", "http://localhost:9000/x", "http://LOCALHOST/x",
+	} {
+		if _, err := webapp.New(webapp.Config{TokenSource: ts, Keys: ring, CallURL: ok}); err != nil {
+			t.Errorf("CallURL %s refused: %v", ok, err)
+		}
+	}
+	if _, err := webapp.New(webapp.Config{TokenSource: ts, Keys: ring, CallURL: "http://api.example.org/x"}); err == nil ||
+		!strings.Contains(err.Error(), "clear text") {
+		t.Errorf("http to a remote host: error %v, want one that explains the clear-text token", err)
 	}
 	app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: ring})
 	if err != nil {

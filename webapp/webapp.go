@@ -21,7 +21,9 @@
 // Every response carries Content-Security-Policy: default-src 'self',
 // X-Content-Type-Options: nosniff and Referrer-Policy: no-referrer; the call
 // page also carries Cache-Control: no-store. Unknown paths get a 404 page,
-// wrong methods a 405 page with an Allow header.
+// wrong methods a 405 page with an Allow header, and a request whose Host is
+// neither loopback nor Config.PublicURL's host a 421 page (see
+// Config.PublicURL).
 package webapp
 
 import (
@@ -78,6 +80,15 @@ type Config struct {
 	CallURL string
 	// PublicURL is the app's own base URL (e.g. https://app.example.org),
 	// used to show the JWKS URL; "" derives it from each request's Host.
+	//
+	// It also says which Host the app answers to, against DNS rebinding (a
+	// foreign site whose name resolves to this server could otherwise make
+	// a visitor's browser run the System to System Call and read the page):
+	// a request whose Host is neither PublicURL's host (and port) nor
+	// localhost or a loopback address (any port) gets a 421 Misdirected
+	// Request page. With PublicURL "" only loopback Hosts are answered:
+	// serving under any other host name or address requires PublicURL.
+	// /healthz and /readyz answer whatever the Host, for health probes.
 	PublicURL string
 	// HTTPClient sends the API request; nil means pkjwt.NewClient of
 	// TokenSource. It must add the token itself.
@@ -100,6 +111,8 @@ type App struct {
 	ring        *keys.Ring
 	callURL     string
 	publicURL   string
+	publicHost  string // PublicURL's host name, lower case; "" if PublicURL is ""
+	publicPort  string // PublicURL's port, or its scheme's default
 	client      *http.Client
 	callTimeout time.Duration
 	log         *slog.Logger
@@ -150,6 +163,11 @@ func New(cfg Config) (*App, error) {
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 			return nil, fmt.Errorf("webapp: PublicURL %q must be an absolute http(s) URL", cfg.PublicURL)
 		}
+		a.publicHost = strings.ToLower(pu.Hostname())
+		a.publicPort = pu.Port()
+		if a.publicPort == "" {
+			a.publicPort = defaultPort(pu.Scheme)
+		}
 	}
 	if a.client == nil {
 		a.client = pkjwt.NewClient(cfg.TokenSource)
@@ -195,6 +213,48 @@ func isLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+func defaultPort(scheme string) string {
+	if scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
+
+// hostAllowed reports whether the app answers a request with this Host
+// header: localhost or a loopback address with any port, or PublicURL's
+// host and port. A DNS rebinding attack sends the attacker's own host name,
+// which is neither.
+func (a *App) hostAllowed(hostport string) bool {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil { // no port
+		host, port = hostport, ""
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if host == "" {
+		return false
+	}
+	if isLoopbackHost(host) {
+		return true
+	}
+	if a.publicHost == "" || !strings.EqualFold(host, a.publicHost) {
+		return false
+	}
+	if port == "" {
+		port = defaultPort(strings.SplitN(a.publicURL, ":", 2)[0])
+	}
+	return port == a.publicPort
+}
+
+// misdirected answers a request for a host name the app does not serve.
+func (a *App) misdirected(w http.ResponseWriter, r *http.Request) {
+	msg := "This app answers only to localhost and loopback addresses; set its public URL to serve it under another name."
+	if a.publicURL != "" {
+		msg = "This app answers only to " + a.publicURL + " and loopback addresses."
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	a.serveError(w, r, http.StatusMisdirectedRequest, msg)
 }
 
 // parsePages parses every page with the shared layout.
@@ -296,6 +356,10 @@ func (a *App) middleware(next http.Handler) http.Handler {
 			a.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status,
 				"duration_ms", time.Since(start).Milliseconds())
 		}()
+		if p := r.URL.Path; p != "/healthz" && p != "/readyz" && !a.hostAllowed(r.Host) {
+			a.misdirected(rec, r)
+			return
+		}
 		next.ServeHTTP(rec, r)
 	})
 }

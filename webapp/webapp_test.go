@@ -543,3 +543,64 @@ func TestRefreshedTokenEchoIsRedacted(t *testing.T) {
 		})
 	}
 }
+
+// TestHostCheck: against DNS rebinding, the app answers only requests whose
+// Host is loopback or PublicURL's host; others get a 421 page (health
+// probes excepted).
+func TestHostCheck(t *testing.T) {
+	k := key(t)
+	ts, err := pkjwt.NewTokenSource(pkjwt.Config{Profile: pkjwt.Local(""), ClientID: "x", Keys: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := keys.NewRing(k)
+	for _, c := range []struct {
+		publicURL, host, path string
+		want                  int
+	}{
+		{"", "127.0.0.1:8080", "/", 200},
+		{"", "127.9.9.9", "/", 200},
+		{"", "localhost:8080", "/", 200},
+		{"", "LocalHost", "/", 200},
+		{"", "[::1]:8080", "/", 200},
+		{"", "[::1]", "/", 200},
+		{"", "attacker.example:8080", "/", 421},
+		{"", "attacker.example:8080", "/system-to-system", 421},
+		{"", "attacker.example:8080", jwks.Path, 421},
+		{"", "attacker.example:8080", "/nowhere", 421},
+		{"", "192.0.2.1:8080", "/", 421},
+		{"", "localhost.attacker.example", "/", 421},
+		{"", "127.0.0.1.attacker.example", "/", 421},
+		{"", "", "/", 421},
+		{"", "attacker.example", "/healthz", 200},
+		{"", "attacker.example", "/readyz", 200},
+		{"https://app.example.org", "app.example.org", "/", 200},
+		{"https://app.example.org", "APP.example.org:443", "/", 200},
+		{"https://app.example.org", "app.example.org:8443", "/", 421},
+		{"https://app.example.org", "attacker.example", "/system-to-system", 421},
+		{"https://app.example.org", "127.0.0.1:8080", "/", 200},
+		{"http://127.0.0.1:8080", "127.0.0.1:8080", "/", 200},
+		{"http://127.0.0.1:8080", "localhost:8080", "/", 200},
+		{"http://127.0.0.1:8080", "attacker.example:8080", "/", 421},
+		{"http://app.internal:8080", "app.internal:8080", "/", 200},
+		{"http://app.internal:8080", "app.internal", "/", 421},
+	} {
+		app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: ring, PublicURL: c.publicURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodGet, c.path, nil)
+		req.Host = c.host
+		rec := httptest.NewRecorder()
+		app.Handler().ServeHTTP(rec, req)
+		if rec.Code != c.want {
+			t.Errorf("PublicURL %q, Host %q, %s: status %d, want %d", c.publicURL, c.host, c.path, rec.Code, c.want)
+			continue
+		}
+		if c.want == 421 {
+			if body := rec.Body.String(); !strings.Contains(body, "loopback") || strings.Contains(body, "attacker") {
+				t.Errorf("Host %q: 421 page %q: want a short explanation that does not echo the Host", c.host, body)
+			}
+		}
+	}
+}

@@ -28,7 +28,7 @@ one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.`,
 			cf := addClientFlags(fs)
 			addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 			callURL := fs.String("call-url", webapp.DefaultPatientPath, "URL the System to System Call requests, absolute or relative to the API base")
-			publicURL := fs.String("public-url", "", "the app's own base URL, to show the JWKS URL (default: from each request's Host)")
+			publicURL := fs.String("public-url", "", "the app's own base URL: shown as the JWKS URL, and the only non-loopback Host the app answers (required to serve under a host name; default: loopback Hosts only)")
 			if err := parseFlags(e, c, fs, args); err != nil {
 				return err
 			}

@@ -18,6 +18,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
+
+	"github.com/pkjwt/pkjwt/internal/testutil"
 )
 
 // fakeClock is an injectable clock.
@@ -114,24 +116,7 @@ type testEnv struct {
 	key    *rsa.PrivateKey
 	kid    string
 	apiKey string
-	logs   *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs   *testutil.SyncBuffer
 }
 
 var sharedKeys struct {
@@ -153,7 +138,7 @@ func testKeys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
 func newTestEnv(t testing.TB, mod func(*Config)) *testEnv {
 	t.Helper()
 	key, _ := testKeys(t)
-	e := &testEnv{t: t, clock: newFakeClock(), key: key, kid: "test-1", apiKey: "emu-app-key-1", logs: &lockedBuffer{}}
+	e := &testEnv{t: t, clock: newFakeClock(), key: key, kid: "test-1", apiKey: "emu-app-key-1", logs: &testutil.SyncBuffer{}}
 	e.jwks = newJWKSServer(t)
 	e.jwks.addKey(e.kid, &key.PublicKey)
 	e.ts = httptest.NewUnstartedServer(nil)

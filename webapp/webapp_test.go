@@ -1,7 +1,6 @@
 package webapp_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/emulator"
+	"github.com/pkjwt/pkjwt/internal/testutil"
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/webapp"
@@ -34,24 +34,6 @@ func key(t testing.TB) *keys.Key {
 	return k
 }
 
-// lockedBuffer collects log output from concurrent handlers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // stack is the emulator and the web app, both on 127.0.0.1.
 type stack struct {
 	emu      *emulator.Server
@@ -60,7 +42,7 @@ type stack struct {
 	ring     *keys.Ring
 	app      *webapp.App
 	web      *httptest.Server
-	logs     *lockedBuffer
+	logs     *testutil.SyncBuffer
 	clientID string
 }
 
@@ -73,7 +55,7 @@ type stackOptions struct {
 func newStack(t *testing.T, o stackOptions) *stack {
 	t.Helper()
 	k := key(t)
-	s := &stack{logs: &lockedBuffer{}, clientID: "webappTestClient0123456789abcdef"}
+	s := &stack{logs: &testutil.SyncBuffer{}, clientID: "webappTestClient0123456789abcdef"}
 	log := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var err error
 	s.emu, err = emulator.New(emulator.Config{Logger: log.With("component", "emulator")})

@@ -16,6 +16,8 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/pkjwt/pkjwt/internal/testutil"
 )
 
 // chromiumPath is where Debian's chromium package puts the browser.
@@ -130,7 +132,7 @@ func TestBrowserDemoTokenStaysOnServer(t *testing.T) {
 	// The demo, on free loopback ports, with a temporary demo directory.
 	rec := &tokenRecorder{}
 	demoCtx, stopDemo := context.WithCancel(ctx)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	d, err := startDemo(demoCtx, demoOptions{addr: "127.0.0.1:0", emulatorAddr: "127.0.0.1:0",
 		dir: filepath.Join(t.TempDir(), "demo"), stderr: &logs, wrapEmulator: rec.wrap})
 	if err != nil {

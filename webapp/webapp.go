@@ -39,6 +39,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkjwt/pkjwt"
@@ -69,10 +70,12 @@ type Config struct {
 	// TokenSource gets the access tokens; required. Its profile, token URL
 	// and client id are shown on the index page.
 	TokenSource *pkjwt.TokenSource
-	// Keys is the key ring whose public keys the app publishes at
-	// /.well-known/jwks.json; required. It should hold the key the token
-	// source signs with, or the authorization server cannot verify it.
-	Keys *keys.Ring
+	// Keys gives the key ring whose public keys the app publishes at
+	// /.well-known/jwks.json; required. A *keys.Ring is fixed; a
+	// *keys.DirSource follows its directory, and the JWKS and pages follow
+	// it. It should hold the key the token source signs with, or the
+	// authorization server cannot verify it.
+	Keys keys.RingSource
 	// CallURL is the absolute URL the System to System Call requests; ""
 	// means DefaultPatientPath under the token source profile's API base.
 	// It must be https, or http to a loopback host (127.0.0.0/8, ::1,
@@ -108,7 +111,8 @@ type Config struct {
 // use and holds no package-level state.
 type App struct {
 	ts          *pkjwt.TokenSource
-	ring        *keys.Ring
+	keys        keys.RingSource
+	jwksRing    atomic.Pointer[keys.Ring] // the ring a.jwks serves
 	callURL     string
 	publicURL   string
 	publicHost  string // PublicURL's host name, lower case; "" if PublicURL is ""
@@ -128,12 +132,12 @@ func New(cfg Config) (*App, error) {
 	if cfg.TokenSource == nil {
 		return nil, errors.New("webapp: Config.TokenSource is required")
 	}
-	if cfg.Keys == nil {
+	if cfg.Keys == nil || cfg.Keys.Ring() == nil {
 		return nil, errors.New("webapp: Config.Keys is required")
 	}
 	a := &App{
 		ts:          cfg.TokenSource,
-		ring:        cfg.Keys,
+		keys:        cfg.Keys,
 		callURL:     cfg.CallURL,
 		publicURL:   strings.TrimRight(cfg.PublicURL, "/"),
 		client:      cfg.HTTPClient,
@@ -188,10 +192,12 @@ func New(cfg Config) (*App, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	a.jwks, err = jwks.NewHandler(cfg.Keys.Published())
+	ring := cfg.Keys.Ring()
+	a.jwks, err = jwks.NewHandler(ring.Published())
 	if err != nil {
 		return nil, fmt.Errorf("webapp: JWKS: %w", err)
 	}
+	a.jwksRing.Store(ring)
 	a.pages, err = parsePages()
 	if err != nil {
 		return nil, err
@@ -306,7 +312,7 @@ func (a *App) route(w http.ResponseWriter, r *http.Request) {
 	case p == "/system-to-system":
 		rt = route{[]string{http.MethodGet}, a.serveCall}
 	case p == jwks.Path:
-		rt = route{getHead, a.jwks.ServeHTTP}
+		rt = route{getHead, a.serveJWKS}
 	case p == "/healthz":
 		rt = route{getHead, a.serveHealth}
 	case p == "/readyz":
@@ -435,15 +441,29 @@ func (a *App) serveIndex(w http.ResponseWriter, r *http.Request) {
 		JWKSURL:  a.baseURL(r) + jwks.Path,
 		CallURL:  a.callURL,
 	}
-	if k, err := a.ring.SignerAt(a.now()); err == nil {
+	ring := a.keys.Ring()
+	if k, err := ring.SignerAt(a.now()); err == nil {
 		v.SigningKID = k.ID
 	} else {
 		v.SigningErr = err.Error()
 	}
-	for _, k := range a.ring.Published() {
+	for _, k := range ring.Published() {
 		v.PublishedKIDs = append(v.PublishedKIDs, k.ID)
 	}
 	a.render(w, r, http.StatusOK, "index", v)
+}
+
+// serveJWKS serves the JWKS of the current ring, re-marshalling it only
+// when the key source has moved to a new ring.
+func (a *App) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	if ring := a.keys.Ring(); a.jwksRing.Load() != ring {
+		if err := a.jwks.Update(ring.Published()); err != nil {
+			a.log.Error("JWKS update failed; serving the previous keys", "error", err.Error())
+		} else {
+			a.jwksRing.Store(ring)
+		}
+	}
+	a.jwks.ServeHTTP(w, r)
 }
 
 // baseURL is PublicURL, or the origin the request was sent to.
@@ -467,10 +487,11 @@ func (a *App) serveHealth(w http.ResponseWriter, r *http.Request) {
 // Ready reports whether the app can serve the System to System Call: a key
 // is loaded and one of them can sign now. The error says why not.
 func (a *App) Ready(ctx context.Context) error {
-	if a.ring.Len() == 0 {
+	ring := a.keys.Ring()
+	if ring.Len() == 0 {
 		return errors.New("no keys loaded: the JWKS is empty and nothing can sign")
 	}
-	if _, err := a.ring.SignerAt(a.now()); err != nil {
+	if _, err := ring.SignerAt(a.now()); err != nil {
 		return fmt.Errorf("no key can sign now: %v", err)
 	}
 	if a.callURL == "" || a.ts.TokenURL() == "" || a.ts.ClientID() == "" {

@@ -61,8 +61,22 @@ func (cf *clientFlags) resolveProfile() (pkjwt.Profile, error) {
 	return p, nil
 }
 
-// tokenSource builds the token source the flags describe.
+// tokenSource builds the token source the flags describe, over the keys in
+// --dir as they are now.
 func (cf *clientFlags) tokenSource() (*pkjwt.TokenSource, error) {
+	ring, err := (keys.Dir{Path: *cf.dir}).LoadRing()
+	if err != nil {
+		return nil, err
+	}
+	return cf.tokenSourceWith(ring)
+}
+
+// keyReloadInterval is how often serve and demo look for key changes.
+const keyReloadInterval = 10 * time.Second
+
+// tokenSourceWith builds the token source the flags describe over keys from
+// rs (a fixed ring, or a source that follows the key directory).
+func (cf *clientFlags) tokenSourceWith(rs keys.RingSource) (*pkjwt.TokenSource, error) {
 	p, err := cf.resolveProfile()
 	if err != nil {
 		return nil, err
@@ -76,14 +90,14 @@ func (cf *clientFlags) tokenSource() (*pkjwt.TokenSource, error) {
 	if *cf.tokenURL == "" && p.TokenURL == "" {
 		return nil, usagef("--token-url is required with the %s profile", p.Name)
 	}
-	ring, err := (keys.Dir{Path: *cf.dir}).LoadRing()
-	if err != nil {
-		return nil, err
-	}
+	ring := rs.Ring()
 	if ring.Len() == 0 {
 		return nil, usagef("no keys in %s; create one with 'pkjwt keys generate --dir %s'", *cf.dir, *cf.dir)
 	}
-	var src pkjwt.KeySource = ring
+	src, ok := rs.(pkjwt.KeySource)
+	if !ok {
+		src = ring
+	}
 	if *cf.kid != "" {
 		k, err := ring.Lookup(*cf.kid)
 		if err != nil {

@@ -177,22 +177,23 @@ func startDemo(ctx context.Context, o demoOptions) (*demo, error) {
 	if o.wrapEmulator != nil {
 		emuHandler = o.wrapEmulator(emuHandler)
 	}
+	go ring.Watch(ctx, keyReloadInterval, nil, func(err error) { log.Warn("key reload failed", "error", err.Error()) })
 	d := &demo{webURL: webURL, emulatorURL: emuURL, clientID: clientID, kid: signer.ID, ts: ts, app: app, errc: make(chan error, 2)}
 	go func() { d.errc <- webapp.Serve(ctx, webapp.NewServer(emuHandler), emuLn) }()
 	go func() { d.errc <- webapp.Serve(ctx, webapp.NewServer(app.Handler()), webLn) }()
 	return d, nil
 }
 
-// demoKeys loads the demo's key ring, generating a 4096-bit RS512 key the
-// first time.
-func demoKeys(dir string, stderr io.Writer) (*keys.Ring, error) {
+// demoKeys loads the demo's key directory, generating a 4096-bit RS512 key
+// the first time. The source follows later changes to the directory.
+func demoKeys(dir string, stderr io.Writer) (*keys.DirSource, error) {
 	kd := keys.Dir{Path: dir}
-	ring, err := kd.LoadRing()
+	src, err := keys.NewDirSource(kd)
 	if err != nil {
 		return nil, err
 	}
-	if ring.Len() > 0 {
-		return ring, nil
+	if src.Ring().Len() > 0 {
+		return src, nil
 	}
 	fmt.Fprintf(stderr, "pkjwt demo: generating a 4096-bit RS512 key in %s (first run only; a few seconds)\n", dir)
 	start := time.Now()
@@ -204,7 +205,10 @@ func demoKeys(dir string, stderr io.Writer) (*keys.Ring, error) {
 		return nil, err
 	}
 	fmt.Fprintf(stderr, "pkjwt demo: key %s generated in %s\n", k.ID, time.Since(start).Round(time.Millisecond))
-	return keys.NewRing(k), nil
+	if _, err := src.Reload(); err != nil {
+		return nil, err
+	}
+	return src, nil
 }
 
 // demoClientID reads the demo app's API key from path, creating a random

@@ -21,13 +21,16 @@ func cmdServe() *command {
   /.well-known/jwks.json   the JWKS of --dir (the bytes of 'pkjwt jwks')
   /healthz, /readyz        liveness and readiness
 --call-url may be relative to the profile's API base (--api-url), e.g. the
-default Patient/9000000009. The access token never leaves the server. Logs
+default Patient/9000000009. Key changes in --dir (a key generated, activated
+or removed) are picked up every --key-reload without a restart, by the JWKS and
+the signer alike. The access token never leaves the server. Logs
 one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			cf := addClientFlags(fs)
 			addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 			callURL := fs.String("call-url", webapp.DefaultPatientPath, "URL the System to System Call requests, absolute or relative to the API base")
+			reload := fs.Duration("key-reload", keyReloadInterval, "how often to look for key changes in --dir (new, activated, removed keys); 0 turns it off")
 			publicURL := fs.String("public-url", "", "the app's own base URL: shown as the JWKS URL, and the only non-loopback Host the app answers (required to serve under a host name; default: loopback Hosts only)")
 			if err := parseFlags(e, c, fs, args); err != nil {
 				return err
@@ -43,16 +46,29 @@ one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.`,
 			if err != nil {
 				return usagef("--call-url: %v", err)
 			}
-			ts, err := cf.tokenSource()
+			if *reload < 0 {
+				return usagef("--key-reload must not be negative")
+			}
+			src, err := keys.NewDirSource(keys.Dir{Path: *cf.dir})
 			if err != nil {
 				return err
 			}
-			ring, err := (keys.Dir{Path: *cf.dir}).LoadRing()
+			ts, err := cf.tokenSourceWith(src)
 			if err != nil {
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(e.stderr, nil))
-			app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: ring, CallURL: target, PublicURL: *publicURL, Logger: log})
+			if *reload > 0 {
+				go src.Watch(ctx, *reload, func(r *keys.Ring) {
+					k, _ := r.SigningKey()
+					kid := ""
+					if k != nil {
+						kid = k.ID
+					}
+					log.Info("keys reloaded", "keys", r.Len(), "signing_kid", kid)
+				}, func(err error) { log.Warn("key reload failed", "error", err.Error()) })
+			}
+			app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: src, CallURL: target, PublicURL: *publicURL, Logger: log})
 			if err != nil {
 				return usagef("%v", err)
 			}

@@ -53,6 +53,7 @@ func commands() []*command {
 		cmdJWKS(),
 		cmdToken(),
 		cmdCall(),
+		cmdCheck(),
 		cmdServe(),
 		cmdDemo(),
 		cmdEmulator(),

@@ -92,8 +92,8 @@ func TestRotationWithoutFailedRequest(t *testing.T) {
 	}()
 
 	time.Sleep(time.Second)
-	kidB := gen("--state", "pending")   // 1. publish the new key; it does not sign yet
-	time.Sleep(4 * time.Second) // 2. wait out the reload (100 ms) and the relying party's JWKS cache (3 s)
+	kidB := gen("--state", "pending") // 1. publish the new key; it does not sign yet
+	time.Sleep(4 * time.Second)       // 2. wait out the reload (100 ms) and the relying party's JWKS cache (3 s)
 	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", kidB); r.code != 0 {
 		t.Fatalf("activate: %v", r)
 	}

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/pkjwt/pkjwt"
+	"github.com/pkjwt/pkjwt/internal/httpx"
+	"github.com/pkjwt/pkjwt/keys"
+)
+
+// maxJWKSBody bounds a fetched JWKS.
+const maxJWKSBody = 1 << 20
+
+// nhsAssertionWindow is how far ahead of NHS's clock an exp may be.
+const nhsAssertionWindow = 310 * time.Second
+
+func cmdCheck() *command {
+	return &command{
+		name:    "check",
+		args:    "[client flags] [--jwks-url URL] [--no-token]",
+		summary: "diagnose a configuration: keys, published JWKS, clock, token request",
+		detail: `Checks, in order, and prints one line per check (ok, warn or FAIL):
+  config   the profile, token URL, client id and assertion audience
+  keys     the key directory loads, which key signs, its algorithm and size
+  jwks     with --jwks-url: the published JWKS is reachable, strict (no private
+           members) and holds the signing key (same kid, same public key)
+  clock    the token endpoint's Date header against this machine's clock, and
+           whether an assertion signed now would be inside NHS's 310 s window
+  token    a real token request (skip with --no-token); on an error, what
+           NHS England's error text usually means and how to fix it
+Exits 1 if any check failed.`,
+		run: func(ctx context.Context, e *env, c *command, args []string) error {
+			fs := newFlags(e, c)
+			cf := addClientFlags(fs)
+			jwksURL := fs.String("jwks-url", "", "the JWKS URL registered with the authorization server, to check")
+			noToken := fs.Bool("no-token", false, "do not request a token")
+			if err := parseFlags(e, c, fs, args); err != nil {
+				return err
+			}
+			if err := noArgs(fs); err != nil {
+				return err
+			}
+			ck := &checker{w: e.stdout}
+			ts, signer := ck.config(cf)
+			if ts == nil {
+				return ck.result()
+			}
+			if *jwksURL != "" {
+				ck.jwks(ctx, *jwksURL, signer, *cf.timeout)
+			}
+			ck.clock(ctx, ts, *cf.lifetime, *cf.timeout)
+			if !*noToken {
+				ck.token(ctx, ts)
+			}
+			return ck.result()
+		},
+	}
+}
+
+// checker prints check results and counts failures.
+type checker struct {
+	w     io.Writer
+	fails int
+}
+
+func (c *checker) ok(area, format string, a ...any) {
+	fmt.Fprintf(c.w, "ok    %-6s %s\n", area, fmt.Sprintf(format, a...))
+}
+
+func (c *checker) warn(area, format string, a ...any) {
+	fmt.Fprintf(c.w, "warn  %-6s %s\n", area, fmt.Sprintf(format, a...))
+}
+
+func (c *checker) fail(area, format string, a ...any) {
+	c.fails++
+	fmt.Fprintf(c.w, "FAIL  %-6s %s\n", area, fmt.Sprintf(format, a...))
+}
+
+func (c *checker) result() error {
+	if c.fails > 0 {
+		return fmt.Errorf("%d check(s) failed", c.fails)
+	}
+	return nil
+}
+
+// config checks the flags and keys and returns the token source and the
+// signing key, or nil after reporting why not.
+func (c *checker) config(cf *clientFlags) (*pkjwt.TokenSource, *keys.Key) {
+	p, err := cf.resolveProfile()
+	if err != nil {
+		c.fail("config", "%v", err)
+		return nil, nil
+	}
+	ring, err := (keys.Dir{Path: *cf.dir}).LoadRing()
+	if err != nil {
+		c.fail("keys", "%v", err)
+		return nil, nil
+	}
+	if ring.Len() == 0 {
+		c.fail("keys", "no keys in %s: create one with 'pkjwt keys generate --dir %s'", *cf.dir, *cf.dir)
+		return nil, nil
+	}
+	signer, err := ring.SigningKey()
+	if err != nil {
+		c.fail("keys", "%d key(s) in %s but none active: %v", ring.Len(), *cf.dir, err)
+		return nil, nil
+	}
+	c.ok("keys", "%d key(s) in %s; %s signs (%s, %d bits)", ring.Len(), *cf.dir, signer.ID, signer.Algorithm, signer.Bits())
+	for _, k := range ring.Keys() {
+		if k.State == keys.StatePending {
+			c.ok("keys", "%s is pending: published, not signing ('pkjwt keys activate --kid %s' once relying parties have cached it)", k.ID, k.ID)
+		}
+	}
+	if p.KeyBits > 0 && signer.Bits() < p.KeyBits && strings.HasPrefix(signer.Algorithm, "RS") {
+		c.warn("keys", "the %s profile documents %d-bit keys; %s has %d", p.Name, p.KeyBits, signer.ID, signer.Bits())
+	}
+	ts, err := cf.tokenSourceWith(ring)
+	if err != nil {
+		c.fail("config", "%v", err)
+		return nil, nil
+	}
+	c.ok("config", "profile %s, token URL %s, client id %s", p.Name, ts.TokenURL(), ts.ClientID())
+	if ts.Audience() != ts.TokenURL() {
+		c.warn("config", "aud %q differs from the token URL; NHS England requires them equal", ts.Audience())
+	}
+	return ts, signer
+}
+
+// jwks fetches the published JWKS and checks it holds the signing key.
+func (c *checker) jwks(ctx context.Context, raw string, signer *keys.Key, timeout time.Duration) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		c.fail("jwks", "%q is not an absolute http(s) URL", raw)
+		return
+	}
+	if u.Path == "" || u.Path == "/" {
+		c.fail("jwks", "%s has no path: NHS England refuses such a JWKS URL (\"can't be reached\")", raw)
+		return
+	}
+	if u.Scheme != "https" {
+		c.warn("jwks", "%s is not https: NHS England fetches JWKS over https with public CAs", raw)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
+	if err != nil {
+		c.fail("jwks", "%v", err)
+		return
+	}
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		c.fail("jwks", "fetch %s: %v", raw, err)
+		return
+	}
+	defer httpx.DrainClose(resp.Body)
+	body, err := httpx.ReadBounded(resp.Body, maxJWKSBody)
+	if err != nil {
+		c.fail("jwks", "fetch %s: %v", raw, err)
+		return
+	}
+	if resp.StatusCode != http.StatusOK {
+		c.fail("jwks", "%s answered %s (NHS England: \"The JWKS endpoint, for your client_assertion can't be reached\")", raw, resp.Status)
+		return
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(body, &set); err != nil {
+		c.fail("jwks", "%s is not a JWKS: %v", raw, err)
+		return
+	}
+	for _, k := range set.Keys {
+		if !k.IsPublic() {
+			c.fail("jwks", "%s publishes the PRIVATE key %q: remove it and replace the key at once", raw, k.KeyID)
+		}
+	}
+	found := set.Key(signer.ID)
+	if len(found) == 0 {
+		c.fail("jwks", "%s has no key %s (the signing key): the server will answer \"Invalid 'kid' header in client_assertion JWT - no matching public key\"; publish it and wait for the server's JWKS cache (NHS: 1 hour)", raw, signer.ID)
+		return
+	}
+	same := false
+	for _, k := range found {
+		if eq, ok := k.Key.(interface{ Equal(crypto.PublicKey) bool }); ok && eq.Equal(signer.Public()) {
+			same = true
+		}
+		if k.Algorithm != "" && k.Algorithm != signer.Algorithm {
+			c.warn("jwks", "%s: key %s says alg %s, the key signs %s", raw, k.KeyID, k.Algorithm, signer.Algorithm)
+		}
+	}
+	if !same {
+		c.fail("jwks", "%s has a key %s, but not this key: \"JWT signature verification failed\" would follow (regenerated key?)", raw, signer.ID)
+		return
+	}
+	c.ok("jwks", "%s holds the signing key %s (%d key(s) published)", raw, signer.ID, len(set.Keys))
+}
+
+// clock compares this machine's clock with the token endpoint's Date.
+func (c *checker) clock(ctx context.Context, ts *pkjwt.TokenSource, lifetime, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, ts.TokenURL(), nil)
+	if err != nil {
+		c.warn("clock", "%v", err)
+		return
+	}
+	sent := time.Now()
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		c.fail("clock", "token endpoint unreachable: %v", err)
+		return
+	}
+	httpx.DrainClose(resp.Body)
+	local := sent.Add(time.Since(sent) / 2)
+	server, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		c.warn("clock", "the token endpoint sent no usable Date header; cannot measure clock skew")
+		return
+	}
+	skew := local.Truncate(time.Second).Sub(server) // > 0: this machine is ahead; both at 1 s resolution
+	ahead := lifetime + skew                     // exp - server's now, for an assertion signed now
+	switch {
+	case ahead > nhsAssertionWindow:
+		c.fail("clock", "this clock is %s ahead of the server's: an assertion's exp would be %s ahead of it, over NHS England's 310 s (\"more than 5 minutes in future\"); fix NTP or lower --lifetime", skew, ahead)
+	case ahead <= 0:
+		c.fail("clock", "this clock is %s behind the server's: assertions would arrive expired (\"JWT has expired\"); fix NTP", -skew)
+	case skew > 30*time.Second || skew < -30*time.Second:
+		c.warn("clock", "this clock differs from the server's by %s (Date has 1 s resolution); assertions still fit NHS England's window, but check NTP", skew)
+	default:
+		c.ok("clock", "%s from the server's clock (to the second of its Date header); an assertion would expire %s after the server's now (NHS allows up to 310 s)", absDur(skew), ahead)
+	}
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// token makes a real token request and explains an error.
+func (c *checker) token(ctx context.Context, ts *pkjwt.TokenSource) {
+	tok, err := ts.TokenContext(ctx)
+	if err != nil {
+		var te *pkjwt.TokenError
+		if !errors.As(err, &te) {
+			c.fail("token", "%v", err)
+			return
+		}
+		c.fail("token", "HTTP %d %s: %s (message_id %s)", te.StatusCode, te.Code, te.Description, te.MessageID)
+		if h := hint(te, ts); h != "" {
+			fmt.Fprintf(c.w, "             hint: %s\n", h)
+		}
+		return
+	}
+	info := pkjwt.Info(tok)
+	c.ok("token", "got a %s token expiring in %ds, assertion signed by %s", info.TokenType, info.ExpiresIn, info.KeyID)
+}
+
+// hint explains NHS England's token errors (nhs-spec §5).
+func hint(te *pkjwt.TokenError, ts *pkjwt.TokenSource) string {
+	d := te.Description
+	switch {
+	case strings.Contains(d, "Invalid 'iss'/'sub' claims"):
+		return "the client id is not the API key of an app in this environment (an INT key sent to production?); copy it from the app's Active API keys"
+	case strings.Contains(d, "'aud' claim"):
+		return fmt.Sprintf("aud must equal the token URL you post to, character for character; pkjwt sends %q", ts.Audience())
+	case strings.Contains(d, "JWT has expired"), strings.Contains(d, "more than 5 minutes in future"):
+		return "this machine's clock is off: see the clock check; fix NTP or lower --lifetime"
+	case strings.Contains(d, "Invalid 'kid' header"):
+		return "the signing kid is not in the JWKS the server holds: publish the key and wait out its JWKS cache (NHS: 1 hour, no refetch for an unknown kid) before it signs; check with --jwks-url"
+	case strings.Contains(d, "signature verification failed"):
+		return "a key with this kid is registered but it is not this key (regenerated, or another environment's key)"
+	case strings.Contains(d, "can't be reached"):
+		return "the JWKS URL registered for the app is not reachable from the internet, has no path, or answers non-2xx; check with --jwks-url"
+	case strings.Contains(d, "register a public key"):
+		return "no JWKS URL is registered for the app in this environment"
+	case te.Code == "unauthorized_client":
+		return "the app is not subscribed to an application-restricted (level 3) product of this API"
+	case strings.Contains(d, "Non-unique 'jti'"):
+		return "an assertion was sent twice; pkjwt signs a new one per request, so another client may be replaying it"
+	case strings.Contains(d, "'alg' header"):
+		return "NHS England accepts only RS512: generate the key with --alg RS512"
+	case strings.Contains(d, "not approved or revoked"):
+		return "the app is not approved, or its key was revoked, on the developer portal"
+	}
+	return ""
+}

@@ -227,7 +227,7 @@ func (c *checker) clock(ctx context.Context, ts *pkjwt.TokenSource, lifetime, ti
 		return
 	}
 	skew := local.Truncate(time.Second).Sub(server) // > 0: this machine is ahead; both at 1 s resolution
-	ahead := lifetime + skew                     // exp - server's now, for an assertion signed now
+	ahead := lifetime + skew                        // exp - server's now, for an assertion signed now
 	switch {
 	case ahead > nhsAssertionWindow:
 		c.fail("clock", "this clock is %s ahead of the server's: an assertion's exp would be %s ahead of it, over NHS England's 310 s (\"more than 5 minutes in future\"); fix NTP or lower --lifetime", skew, ahead)

@@ -68,6 +68,12 @@ Exits 1 if any check failed.`,
 	}
 }
 
+// noRedirects returns a client that reports a redirect instead of following
+// it: a check must see what the URL itself answers.
+func noRedirects() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
 // checker prints check results and counts failures.
 type checker struct {
 	w     io.Writer
@@ -158,7 +164,7 @@ func (c *checker) jwks(ctx context.Context, raw string, signer *keys.Key, timeou
 		c.fail("jwks", "%v", err)
 		return
 	}
-	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	resp, err := noRedirects().Do(req)
 	if err != nil {
 		c.fail("jwks", "fetch %s: %v", raw, err)
 		return
@@ -214,7 +220,7 @@ func (c *checker) clock(ctx context.Context, ts *pkjwt.TokenSource, lifetime, ti
 		return
 	}
 	sent := time.Now()
-	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	resp, err := noRedirects().Do(req)
 	if err != nil {
 		c.fail("clock", "token endpoint unreachable: %v", err)
 		return

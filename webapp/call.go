@@ -81,6 +81,12 @@ type issueView struct {
 
 func (a *App) serveCall(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	// A page on another site must not make a visitor's browser spend the
+	// app's tokens and API quota: browsers say where a request comes from.
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		a.serveError(w, r, http.StatusForbidden, "The System to System Call cannot be started from another site.")
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), a.callTimeout)
 	defer cancel()
 	v := a.call(ctx)

@@ -586,3 +586,35 @@ func TestHostCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossSiteCallRefused: a page on another site cannot make a visitor's
+// browser run the System to System Call (and spend tokens and API quota).
+func TestCrossSiteCallRefused(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	cases := []struct {
+		site       string
+		wantStatus int
+	}{
+		{"cross-site", http.StatusForbidden},
+		{"same-origin", http.StatusOK},
+		{"none", http.StatusOK}, // typed into the address bar
+		{"", http.StatusOK},     // not a browser
+	}
+	for _, tc := range cases {
+		req, _ := http.NewRequest("GET", s.web.URL+"/system-to-system", nil)
+		if tc.site != "" {
+			req.Header.Set("Sec-Fetch-Site", tc.site)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.wantStatus {
+			t.Errorf("Sec-Fetch-Site %q: %d, want %d", tc.site, resp.StatusCode, tc.wantStatus)
+		}
+	}
+	if n := strings.Count(s.logs.String(), "system-to-system call"); n != 3 {
+		t.Errorf("%d calls made, want 3 (none for the cross-site request)", n)
+	}
+}

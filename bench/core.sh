@@ -10,7 +10,7 @@ count=${1:-5}
 benchtime=${2:-1s}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-go test -run '^$' -bench 'CachedToken|Assertion|TokenFetch' -benchmem -count "$count" -benchtime "$benchtime" . | tee "$out"
+go test -run '^$' -bench 'CachedToken|Assertion|TokenFetch|TimeNow' -benchmem -count "$count" -benchtime "$benchtime" . | tee "$out"
 echo
 echo "Medians over $count runs (ns/op):"
 awk '

@@ -81,7 +81,14 @@ func (d Dir) Save(k *Key) error {
 	if err := d.SaveMeta(k); err != nil {
 		return err
 	}
-	return writeAtomic(keyPath, pemBytes)
+	// The metadata goes first, so that a key never appears without its
+	// state (a pending key must not load as active); if the key file
+	// cannot be written, its metadata goes too.
+	if err := writeAtomic(keyPath, pemBytes); err != nil {
+		os.Remove(filepath.Join(d.path(), k.ID+".json"))
+		return err
+	}
+	return nil
 }
 
 // SaveMeta writes (or replaces) only k's metadata file, e.g. after a state

@@ -376,7 +376,11 @@ func TestKeysList(t *testing.T) {
 	if r = runCLI(t, nil, "keys", "list", "--dir", bad); r.code != 1 || !strings.Contains(r.stderr, "malformed") {
 		t.Fatalf("damaged key: %d %q", r.code, r.stderr)
 	}
-	// An unwritable place gives an error, not a partial key.
+	// A damaged key does not stop a new one from being made next to it.
+	if r = runCLI(t, nil, "keys", "generate", "--bits", "2048", "--dir", bad); r.code != 0 || len(strings.TrimSpace(r.stdout)) != 43 {
+		t.Fatalf("generate next to a damaged key: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+		// An unwritable place gives an error, not a partial key.
 	if r = runCLI(t, nil, "keys", "generate", "--bits", "2048", "--dir", "/proc/pkjwt-keys"); r.code != 1 || r.stdout != "" {
 		t.Fatalf("unwritable dir: %d %q %q", r.code, r.stdout, r.stderr)
 	}

@@ -46,14 +46,11 @@ fewer than 2048 bits are refused.`,
 			}
 			k.State = st
 			d := keys.Dir{Path: *dir}
-			ring, err := d.LoadRing()
-			if err != nil {
-				return err
-			}
+			ring, ringErr := d.LoadRing() // only for the warning below; a damaged directory does not stop a new key
 			if err := d.Save(k); err != nil {
 				return err
 			}
-			if st == keys.StateActive {
+			if st == keys.StateActive && ringErr == nil {
 				if prev, err := ring.SigningKey(); err == nil {
 					fmt.Fprintf(e.stderr, "warning: %s already had the active key %s; the new key signs from now on.\n"+
 						"NHS England caches a JWKS for up to an hour and rejects an unknown kid meanwhile: for a\n"+

@@ -11,6 +11,7 @@ package keys
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/x509"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -18,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-jose/go-jose/v4"
 )
@@ -45,6 +47,9 @@ var (
 	ErrNoSigningKey = errors.New("no active signing key")
 	// ErrNotFound is returned when a kid is not in a store or ring.
 	ErrNotFound = errors.New("key not found")
+	// ErrInvalidKID is returned for a kid that is empty, too long or holds
+	// characters outside printable ASCII.
+	ErrInvalidKID = errors.New("invalid kid")
 )
 
 // MinRSABits is the smallest RSA modulus pkjwt generates or accepts.
@@ -81,7 +86,9 @@ func (s State) Valid() bool {
 // Key is one signing key: its kid, the JWS algorithm it signs with, the
 // signer holding the private half, and its life-cycle metadata.
 type Key struct {
-	// ID is the key id ("kid"), normally the RFC 7638 thumbprint.
+	// ID is the key id ("kid"). It defaults to the RFC 7638 thumbprint of
+	// the public key, but may be any kid the key is registered under (see
+	// ValidateKID): an X.509 thumbprint, a Key Vault key name, "test-1".
 	ID string
 	// Algorithm is the JWS algorithm, e.g. "RS512".
 	Algorithm string
@@ -94,6 +101,42 @@ type Key struct {
 	Created time.Time
 	// NotBefore, when set, is the earliest time the key may sign.
 	NotBefore time.Time
+	// Published is when the key was first published (by "jwks publish",
+	// or the first time a JWKS endpoint served it); zero if never.
+	Published time.Time
+	// StateChanged is when State last changed (zero: never since Created).
+	StateChanged time.Time
+	// Ref names where the private key lives when it is not local: a
+	// Backend reference such as "awskms:///alias/pkjwt?region=eu-west-2".
+	// Empty for a key held in memory or a key file.
+	Ref string
+	// Certificate is the X.509 certificate that came with the key (from a
+	// PFX), or nil.
+	Certificate *x509.Certificate
+}
+
+// MaxKIDLength bounds the length of a kid.
+const MaxKIDLength = 128
+
+// ValidateKID reports whether kid may be used as a key id: 1 to
+// MaxKIDLength bytes of printable ASCII without spaces, quotes or
+// backslashes. A kid is never used as a file name.
+func ValidateKID(kid string) error {
+	if kid == "" {
+		return fmt.Errorf("keys: empty kid: %w", ErrInvalidKID)
+	}
+	if len(kid) > MaxKIDLength {
+		return fmt.Errorf("keys: kid is %d bytes long, at most %d allowed: %w", len(kid), MaxKIDLength, ErrInvalidKID)
+	}
+	if !utf8.ValidString(kid) {
+		return fmt.Errorf("keys: kid is not valid UTF-8: %w", ErrInvalidKID)
+	}
+	for _, r := range kid {
+		if r <= ' ' || r > '~' || r == '"' || r == '\\' {
+			return fmt.Errorf("keys: kid %q: character %q not allowed (printable ASCII without spaces, quotes or backslashes): %w", kid, r, ErrInvalidKID)
+		}
+	}
+	return nil
 }
 
 // Public returns the public half of the key.

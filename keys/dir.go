@@ -1,6 +1,9 @@
 package keys
 
 import (
+	"context"
+	"crypto"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,33 +16,59 @@ import (
 	"time"
 )
 
-// DefaultDir is the key directory used when none is given.
-const DefaultDir = "keys"
+// DefaultDir is the key directory used when none is given. It is hidden
+// and two levels deep so that it cannot collide with a source folder (a Go
+// package named keys, say).
+const DefaultDir = ".pkjwt/keys"
 
 // maxKeyFile bounds how much of a key or metadata file is read.
 const maxKeyFile = 1 << 20
 
-// Dir is a directory of keys: for each key a PKCS#8 PEM file "<kid>.pem"
-// (mode 0600) and a metadata file "<kid>.json" (mode 0600) holding its
-// algorithm, state and dates. The directory itself is created with mode 0700.
-// Files are written atomically: a temporary file in the same directory is
-// written, synced and renamed over the final name, so a reader never sees a
+// Dir is a directory of keys. Each key has a metadata file "<name>.json"
+// (its kid, algorithm, state and dates) and, when its private half is local,
+// a PKCS#8 PEM file "<name>.pem". The name is the RFC 7638 thumbprint of the
+// public key, so a file name is always safe whatever the kid is, and a key
+// file cannot be swapped for another key unnoticed. A key held by a cloud
+// key service has only the metadata file, with its Ref and public key; it
+// loads through the Backend registered for its scheme.
+//
+// Every file is written with mode 0600 in a directory created with mode
+// 0700, atomically: a temporary file in the same directory is written,
+// synced and renamed over the final name, so a reader never sees a
 // half-written key.
+//
+// A directory mounted from a Kubernetes Secret (where every file is a link
+// through a "..data" symbolic link that the kubelet swaps atomically) is
+// read through the "..data" target resolved once per load, so one load sees
+// one version of the Secret.
 type Dir struct {
 	// Path is the directory; "" means DefaultDir.
 	Path string
+	// Backends open the keys whose private half lives in a key service,
+	// by the scheme of their Ref. A remote key of a scheme with no backend
+	// fails to load.
+	Backends []Backend
 }
 
-// meta is the on-disk metadata format, versioned so that later states and
-// fields can be added without breaking old directories.
+// meta is the on-disk metadata format. Version 1 (kid = file name, no
+// dates but created) still loads.
 type meta struct {
-	Version   int       `json:"version"`
-	KID       string    `json:"kid"`
-	Algorithm string    `json:"alg"`
-	State     State     `json:"state"`
-	Created   time.Time `json:"created"`
-	NotBefore time.Time `json:"not_before,omitzero"`
+	Version      int       `json:"version"`
+	KID          string    `json:"kid"`
+	Algorithm    string    `json:"alg"`
+	State        State     `json:"state"`
+	Created      time.Time `json:"created"`
+	NotBefore    time.Time `json:"not_before,omitzero"`
+	Published    time.Time `json:"published,omitzero"`
+	StateChanged time.Time `json:"state_changed,omitzero"`
+	// Ref and PublicKey (PKIX DER) are set for a remote key.
+	Ref       string `json:"ref,omitempty"`
+	PublicKey []byte `json:"public_key,omitempty"`
+	// Certificate (DER) is the certificate that came with the key.
+	Certificate []byte `json:"certificate,omitempty"`
 }
+
+const metaVersion = 2
 
 func (d Dir) path() string {
 	if d.Path == "" {
@@ -48,44 +77,69 @@ func (d Dir) path() string {
 	return d.Path
 }
 
-// validKID reports whether kid is safe to use as a file name.
-func validKID(kid string) bool {
-	if kid == "" || len(kid) > 128 {
-		return false
-	}
-	for _, r := range kid {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
+// String returns the directory's path.
+func (d Dir) String() string { return d.path() }
+
+// readPath returns the directory to read from: for a Kubernetes Secret
+// volume, the current target of its "..data" link, so that one load reads
+// one version of the Secret.
+func (d Dir) readPath() string {
+	p := d.path()
+	if target, err := os.Readlink(filepath.Join(p, "..data")); err == nil {
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(p, target)
 		}
+		return target
 	}
-	return true
+	return p
 }
 
-// Save writes k's private key and metadata. The private key must be local
-// (exportable as PKCS#8). Save refuses to overwrite an existing key file.
+// fileName returns the base name of k's files: its RFC 7638 thumbprint.
+func fileName(pub crypto.PublicKey) (string, error) { return Thumbprint(pub) }
+
+// Save writes k's metadata and, for a local key, its private key. It
+// refuses a key whose kid or public key is already in the directory. A
+// remote key (k.Ref set) is saved as metadata only.
 func (d Dir) Save(k *Key) error {
-	if !validKID(k.ID) {
-		return fmt.Errorf("keys: kid %q is not a safe file name: %w", k.ID, ErrMalformed)
+	if err := ValidateKID(k.ID); err != nil {
+		return err
 	}
-	pemBytes, err := MarshalPEM(k)
+	name, err := fileName(k.Public())
 	if err != nil {
 		return err
+	}
+	var pemBytes []byte
+	if k.Ref == "" {
+		if pemBytes, err = MarshalPEM(k); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(d.path(), 0o700); err != nil {
 		return fmt.Errorf("keys: create key directory: %w", err)
 	}
-	keyPath := filepath.Join(d.path(), k.ID+".pem")
-	if _, err := os.Lstat(keyPath); err == nil {
-		return fmt.Errorf("keys: %s: %w", keyPath, fs.ErrExist)
+	keyPath := filepath.Join(d.path(), name+".pem")
+	metaPath := filepath.Join(d.path(), name+".json")
+	for _, p := range []string{keyPath, metaPath} {
+		if _, err := os.Lstat(p); err == nil {
+			return fmt.Errorf("keys: the key %s is already in %s: %w", k.ID, d.path(), fs.ErrExist)
+		}
 	}
-	if err := d.SaveMeta(k); err != nil {
-		return err
+	if ring, err := d.LoadRing(); err == nil {
+		if _, err := ring.Lookup(k.ID); err == nil {
+			return fmt.Errorf("keys: another key with kid %q is in %s: %w", k.ID, d.path(), fs.ErrExist)
+		}
 	}
 	// The metadata goes first, so that a key never appears without its
 	// state (a pending key must not load as active); if the key file
 	// cannot be written, its metadata goes too.
+	if err := d.SaveMeta(k); err != nil {
+		return err
+	}
+	if pemBytes == nil {
+		return nil
+	}
 	if err := writeAtomic(keyPath, pemBytes); err != nil {
-		os.Remove(filepath.Join(d.path(), k.ID+".json"))
+		os.Remove(metaPath)
 		return err
 	}
 	return nil
@@ -94,17 +148,83 @@ func (d Dir) Save(k *Key) error {
 // SaveMeta writes (or replaces) only k's metadata file, e.g. after a state
 // change.
 func (d Dir) SaveMeta(k *Key) error {
-	if !validKID(k.ID) {
-		return fmt.Errorf("keys: kid %q is not a safe file name: %w", k.ID, ErrMalformed)
+	if err := ValidateKID(k.ID); err != nil {
+		return err
 	}
-	b, err := json.MarshalIndent(meta{Version: 1, KID: k.ID, Algorithm: k.Algorithm, State: k.State, Created: k.Created.UTC(), NotBefore: k.NotBefore.UTC()}, "", "  ")
+	name, err := fileName(k.Public())
+	if err != nil {
+		return err
+	}
+	m := meta{
+		Version: metaVersion, KID: k.ID, Algorithm: k.Algorithm, State: k.State,
+		Created: k.Created.UTC(), NotBefore: k.NotBefore.UTC(), Published: k.Published.UTC(),
+		StateChanged: k.StateChanged.UTC(), Ref: k.Ref,
+	}
+	if k.Ref != "" {
+		if m.PublicKey, err = x509.MarshalPKIXPublicKey(k.Public()); err != nil {
+			return fmt.Errorf("keys: encode the public key of %s: %w", k.ID, err)
+		}
+	}
+	if k.Certificate != nil {
+		m.Certificate = k.Certificate.Raw
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("keys: encode metadata: %w", err)
 	}
 	if err := os.MkdirAll(d.path(), 0o700); err != nil {
 		return fmt.Errorf("keys: create key directory: %w", err)
 	}
-	return writeAtomic(filepath.Join(d.path(), k.ID+".json"), append(b, '\n'))
+	return writeAtomic(filepath.Join(d.path(), name+".json"), append(b, '\n'))
+}
+
+// Remove deletes the key kid from the directory: its private key file
+// first, then its metadata. It makes no check of the key's state; callers
+// (keys remove, keys rotate) decide whether a key may go.
+func (d Dir) Remove(kid string) error {
+	k, err := d.Load(kid)
+	if err != nil {
+		return err
+	}
+	name, err := fileName(k.Public())
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(d.path(), name+".pem")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("keys: remove %s: %w", kid, err)
+	}
+	if err := os.Remove(filepath.Join(d.path(), name+".json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("keys: remove the metadata of %s: %w", kid, err)
+	}
+	syncDir(d.path())
+	return nil
+}
+
+// MarkPublished records t as the publication time of each key in kids that
+// has none yet, and reports the kids it marked. A kid not in the directory
+// is an error; a key already marked keeps its first publication time.
+func (d Dir) MarkPublished(kids []string, t time.Time) ([]string, error) {
+	ring, err := d.LoadRing()
+	if err != nil {
+		return nil, err
+	}
+	var marked []string
+	for _, kid := range kids {
+		k, err := ring.Lookup(kid)
+		if err != nil {
+			return marked, err
+		}
+		if !k.Published.IsZero() {
+			continue
+		}
+		c := *k
+		c.Published = t.UTC()
+		if err := d.SaveMeta(&c); err != nil {
+			return marked, err
+		}
+		marked = append(marked, kid)
+	}
+	return marked, nil
 }
 
 // writeAtomic writes data to a temporary file next to name with mode 0600,
@@ -139,11 +259,17 @@ func writeAtomic(name string, data []byte) (err error) {
 	if err = os.Rename(tmp, name); err != nil {
 		return fmt.Errorf("keys: rename into place: %w", err)
 	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync() // best effort: some file systems do not sync directories
+	syncDir(dir)
+	return nil
+}
+
+// syncDir syncs a directory after a rename or removal, best effort: some
+// file systems do not sync directories.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
 		d.Close()
 	}
-	return nil
 }
 
 func readBounded(name string) ([]byte, error) {
@@ -162,71 +288,59 @@ func readBounded(name string) ([]byte, error) {
 	return data, nil
 }
 
-// Load reads the key kid from the directory and checks that kid is the
-// RFC 7638 thumbprint of the key in the file.
+// Load returns the key kid from the directory.
 func (d Dir) Load(kid string) (*Key, error) {
-	if !validKID(kid) {
+	if err := ValidateKID(kid); err != nil {
 		return nil, fmt.Errorf("keys: kid %q: %w", kid, ErrNotFound)
 	}
-	keyPath := filepath.Join(d.path(), kid+".pem")
-	data, err := readBounded(keyPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("keys: %s: %w", keyPath, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("keys: read %s: %w", keyPath, err)
-	}
-	signer, err := ParsePEM(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", keyPath, err)
-	}
-	thumb, err := Thumbprint(signer.Public())
+	ring, err := d.LoadRing()
 	if err != nil {
 		return nil, err
 	}
-	if thumb != kid {
-		return nil, fmt.Errorf("keys: %s holds the key %s: %w", keyPath, thumb, ErrKidMismatch)
+	k, err := ring.Lookup(kid)
+	if err != nil {
+		return nil, fmt.Errorf("keys: %s: %w", d.path(), err)
 	}
-	m := meta{KID: kid, Algorithm: DefaultAlgorithm, State: StateActive}
-	metaPath := filepath.Join(d.path(), kid+".json")
-	if mb, err := readBounded(metaPath); err == nil {
-		if err := json.Unmarshal(mb, &m); err != nil {
-			return nil, fmt.Errorf("keys: %s: %w: %w", metaPath, ErrMalformed, err)
-		}
-		if m.KID != kid {
-			return nil, fmt.Errorf("keys: %s names kid %q: %w", metaPath, m.KID, ErrKidMismatch)
-		}
-		if !m.State.Valid() {
-			return nil, fmt.Errorf("keys: %s: unknown state %q: %w", metaPath, m.State, ErrMalformed)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("keys: read %s: %w", metaPath, err)
-	} else if st, err := os.Stat(keyPath); err == nil {
-		m.Created = st.ModTime().UTC()
-	}
-	if err := CheckAlgorithm(signer.Public(), m.Algorithm); err != nil {
-		return nil, fmt.Errorf("%s: %w", keyPath, err)
-	}
-	return &Key{ID: kid, Algorithm: m.Algorithm, Signer: signer, State: m.State, Created: m.Created, NotBefore: m.NotBefore}, nil
+	return k, nil
 }
 
-// KIDs lists the kids of the keys in the directory, sorted. A missing
-// directory holds no keys.
-func (d Dir) KIDs() ([]string, error) {
-	entries, err := os.ReadDir(d.path())
+// names lists the base names of the keys in directory p: every name with a
+// .pem or a .json file, sorted. A missing directory holds no keys.
+func names(p string) ([]string, error) {
+	entries, err := os.ReadDir(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("keys: read key directory: %w", err)
 	}
-	var kids []string
+	seen := map[string]bool{}
+	var out []string
 	for _, e := range entries {
 		name := e.Name()
-		if e.IsDir() || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".pem") {
+		if e.IsDir() || strings.HasPrefix(name, ".") {
 			continue
 		}
-		kids = append(kids, strings.TrimSuffix(name, ".pem"))
+		base := strings.TrimSuffix(strings.TrimSuffix(name, ".pem"), ".json")
+		if base == name || seen[base] {
+			continue
+		}
+		seen[base] = true
+		out = append(out, base)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// KIDs lists the kids of the keys in the directory, sorted.
+func (d Dir) KIDs() ([]string, error) {
+	ring, err := d.LoadRing()
+	if err != nil {
+		return nil, err
+	}
+	kids := make([]string, 0, ring.Len())
+	for _, k := range ring.keys {
+		kids = append(kids, k.ID)
 	}
 	sort.Strings(kids)
 	return kids, nil
@@ -234,19 +348,157 @@ func (d Dir) KIDs() ([]string, error) {
 
 // LoadRing loads every key in the directory into a Ring. Any key that fails
 // to load fails the whole call: a ring with a silently missing key would
-// publish or sign with the wrong set.
+// publish or sign with the wrong set. Two keys with the same kid fail it
+// too.
 func (d Dir) LoadRing() (*Ring, error) {
-	kids, err := d.KIDs()
+	p := d.readPath()
+	ns, err := names(p)
 	if err != nil {
 		return nil, err
 	}
-	ks := make([]*Key, 0, len(kids))
-	for _, kid := range kids {
-		k, err := d.Load(kid)
+	ks := make([]*Key, 0, len(ns))
+	byKID := map[string]string{}
+	for _, n := range ns {
+		k, err := d.loadName(p, n)
 		if err != nil {
 			return nil, err
 		}
+		if k == nil {
+			continue
+		}
+		if other, dup := byKID[k.ID]; dup {
+			return nil, fmt.Errorf("keys: %s and %s both have kid %q: %w", other, n, k.ID, ErrMalformed)
+		}
+		byKID[k.ID] = n
 		ks = append(ks, k)
 	}
 	return NewRing(ks...), nil
+}
+
+// loadName loads the key whose files are named n in directory p. It
+// returns nil, nil for metadata left behind by an interrupted removal (a
+// local key's metadata without its key file).
+func (d Dir) loadName(p, n string) (*Key, error) {
+	keyPath := filepath.Join(p, n+".pem")
+	metaPath := filepath.Join(p, n+".json")
+	m := meta{KID: n, Algorithm: DefaultAlgorithm, State: StateActive}
+	mb, err := readBounded(metaPath)
+	haveMeta := err == nil
+	switch {
+	case haveMeta:
+		if err := json.Unmarshal(mb, &m); err != nil {
+			return nil, fmt.Errorf("keys: %s: %w: %w", metaPath, ErrMalformed, err)
+		}
+		if err := ValidateKID(m.KID); err != nil {
+			return nil, fmt.Errorf("keys: %s: %w", metaPath, err)
+		}
+		if m.Version < 2 && m.KID != n {
+			return nil, fmt.Errorf("keys: %s names kid %q: %w", metaPath, m.KID, ErrKidMismatch)
+		}
+		if !m.State.Valid() {
+			return nil, fmt.Errorf("keys: %s: unknown state %q: %w", metaPath, m.State, ErrMalformed)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("keys: read %s: %w", metaPath, err)
+	}
+
+	var signer crypto.Signer
+	if m.Ref != "" {
+		signer, err = d.remoteSigner(m)
+		if err != nil {
+			return nil, fmt.Errorf("keys: %s: %w", metaPath, err)
+		}
+	} else {
+		data, err := readBounded(keyPath)
+		if errors.Is(err, fs.ErrNotExist) {
+			if haveMeta {
+				return nil, nil // a removal was interrupted after the key file went
+			}
+			return nil, fmt.Errorf("keys: %s: %w", keyPath, ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("keys: read %s: %w", keyPath, err)
+		}
+		if signer, err = ParsePEM(data); err != nil {
+			return nil, fmt.Errorf("%s: %w", keyPath, err)
+		}
+		if !haveMeta {
+			if st, err := os.Stat(keyPath); err == nil {
+				m.Created = st.ModTime().UTC()
+			}
+		}
+	}
+	thumb, err := Thumbprint(signer.Public())
+	if err != nil {
+		return nil, err
+	}
+	if thumb != n {
+		return nil, fmt.Errorf("keys: %s holds the key %s, not %s: %w", keyPath, thumb, n, ErrKidMismatch)
+	}
+	if err := CheckAlgorithm(signer.Public(), m.Algorithm); err != nil {
+		return nil, fmt.Errorf("%s: %w", keyPath, err)
+	}
+	k := &Key{
+		ID: m.KID, Algorithm: m.Algorithm, Signer: signer, State: m.State, Created: m.Created,
+		NotBefore: m.NotBefore, Published: m.Published, StateChanged: m.StateChanged, Ref: m.Ref,
+	}
+	if len(m.Certificate) > 0 {
+		cert, err := x509.ParseCertificate(m.Certificate)
+		if err != nil {
+			return nil, fmt.Errorf("keys: %s: certificate: %w: %w", metaPath, ErrMalformed, err)
+		}
+		k.Certificate = cert
+	}
+	return k, nil
+}
+
+// remoteSigner returns a signer for a remote key's metadata: the public key
+// comes from the metadata, and the backend is opened on first use.
+func (d Dir) remoteSigner(m meta) (crypto.Signer, error) {
+	pub, err := x509.ParsePKIXPublicKey(m.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("remote key %s: public key: %w: %w", m.KID, ErrMalformed, err)
+	}
+	b, err := d.backend(m.Ref)
+	if err != nil {
+		return nil, err
+	}
+	return &lazySigner{backend: b, ref: m.Ref, pub: pub}, nil
+}
+
+// backend returns the backend for ref's scheme.
+func (d Dir) backend(ref string) (Backend, error) {
+	scheme, _, ok := strings.Cut(ref, ":")
+	if !ok {
+		return nil, fmt.Errorf("key reference %q has no scheme: %w", ref, ErrMalformed)
+	}
+	for _, b := range d.Backends {
+		if b.Scheme() == scheme {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("key %s lives in %s, and this program was given no %s backend: %w", ref, scheme, scheme, ErrNotFound)
+}
+
+// CreateRemote makes a new key in the backend the template reference names
+// and saves it in the directory as a remote key (metadata only), with the
+// given state. Rotation uses it to create a key in a vault or KMS.
+func (d Dir) CreateRemote(ctx context.Context, template, alg string, state State, now time.Time) (*Key, error) {
+	b, err := d.backend(template)
+	if err != nil {
+		return nil, err
+	}
+	ref, signer, err := b.Create(ctx, template, alg)
+	if err != nil {
+		return nil, fmt.Errorf("keys: create a key in %s: %w", b.Scheme(), err)
+	}
+	k, err := New(signer, alg, now)
+	if err != nil {
+		return nil, err
+	}
+	k.Ref, k.State, k.StateChanged = ref, state, now.UTC()
+	if err := d.Save(k); err != nil {
+		return nil, err
+	}
+	return k, nil
 }

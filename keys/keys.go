@@ -11,10 +11,10 @@ package keys
 import (
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/x509"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// Ring is an immutable set of keys. It decides which key signs (the newest
-// active key whose NotBefore has passed) and which keys are published (all of
+// Ring is an immutable set of keys. It decides which key signs (the active
+// key activated last, see SignerAt) and which keys are published (all of
 // them: pending keys so relying parties cache them before they sign, retired
 // keys so tokens and assertions already in flight still verify).
 type Ring struct {
@@ -46,13 +46,19 @@ func (r *Ring) Lookup(kid string) (*Key, error) {
 	return nil, fmt.Errorf("keys: kid %q: %w", kid, ErrNotFound)
 }
 
-// SignerAt returns the key that signs at time now: the newest active key
-// whose NotBefore is not after now.
+// SignerAt returns the key that signs at time now: among the active keys
+// whose NotBefore is not after now, the one activated last (StateChanged),
+// then the newest. Activating an older key again (a rollback) therefore
+// makes it sign at once.
 func (r *Ring) SignerAt(now time.Time) (*Key, error) {
-	for _, k := range r.keys {
-		if k.CanSign(now) {
-			return k, nil
+	var best *Key
+	for _, k := range r.keys { // newest first
+		if k.CanSign(now) && (best == nil || k.StateChanged.After(best.StateChanged)) {
+			best = k
 		}
+	}
+	if best != nil {
+		return best, nil
 	}
 	return nil, fmt.Errorf("keys: %d key(s) in the ring, none active now: %w", len(r.keys), ErrNoSigningKey)
 }

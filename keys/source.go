@@ -95,27 +95,41 @@ func (s *DirSource) Watch(ctx context.Context, interval time.Duration, onChange 
 	}
 }
 
-// fingerprint describes the key and metadata files of the directory.
+// fingerprint describes the key and metadata files of the directory: the
+// directory read (a Kubernetes Secret's "..data" target changes on every
+// update) and each file's name, size and modification time.
 func (d Dir) fingerprint() (string, error) {
-	entries, err := os.ReadDir(d.path())
+	p := d.readPath()
+	entries, err := os.ReadDir(p)
 	if os.IsNotExist(err) {
 		return "", nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("keys: read key directory: %w", err)
 	}
-	var parts []string
+	parts := []string{p}
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || strings.HasPrefix(name, ".") || !(strings.HasSuffix(name, ".pem") || strings.HasSuffix(name, ".json")) {
 			continue
 		}
-		st, err := os.Stat(filepath.Join(d.path(), name))
+		st, err := os.Stat(filepath.Join(p, name))
 		if err != nil {
 			return "", fmt.Errorf("keys: stat %s: %w", name, err)
 		}
 		parts = append(parts, fmt.Sprintf("%s/%d/%d", name, st.Size(), st.ModTime().UnixNano()))
 	}
-	sort.Strings(parts)
+	sort.Strings(parts[1:])
 	return strings.Join(parts, "|"), nil
+}
+
+// MarkPublished records t as the first publication time of the kids that
+// have none (see Dir.MarkPublished) and reloads. A JWKS endpoint calls it
+// the first time it serves a key.
+func (s *DirSource) MarkPublished(kids []string, t time.Time) error {
+	if _, err := s.dir.MarkPublished(kids, t); err != nil {
+		return err
+	}
+	_, err := s.Reload()
+	return err
 }

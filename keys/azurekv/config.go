@@ -1,0 +1,164 @@
+package azurekv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// ErrBadSetting is returned by LoadConfig for a setting secret whose value
+// is empty, too long or holds control characters.
+var ErrBadSetting = errors.New("azurekv: bad setting in Key Vault")
+
+// Config is the client configuration LoadConfig found in a vault. A field
+// is empty when no secret gave it; the caller may take it from a flag.
+type Config struct {
+	// Vault is the vault the settings came from, as given to LoadConfig.
+	Vault string
+	// ClientID is the client id (NHS England: the app's API key).
+	ClientID string
+	// TokenURL is the token endpoint.
+	TokenURL string
+	// APIURL is the API URL the sample calls (its APIGetUri).
+	APIURL string
+	// PFXSecret is the reference (azurekv://VAULT/secrets/NAME) of the
+	// secret holding the base64 PFX key; open it with OpenSecret.
+	PFXSecret string
+	// Sources maps each setting found (SettingClientID, ...) to the name of
+	// the secret it came from.
+	Sources map[string]string
+}
+
+// The settings LoadConfig reads.
+const (
+	SettingClientID = "client-id"
+	SettingTokenURL = "token-url"
+	SettingAPIURL   = "api-url"
+	SettingKey      = "key"
+)
+
+// Setting is one configuration value and the Key Vault secrets it may come
+// from, tried in order; the first secret that exists wins.
+type Setting struct {
+	// Name is SettingClientID, SettingTokenURL, SettingAPIURL or SettingKey.
+	Name string
+	// Secrets are the secret names tried, pkjwt's own name first, then the
+	// original .NET sample's (whose Key Vault configuration provider maps
+	// "--" in a secret name to ":" in a setting name).
+	Secrets []string
+}
+
+// Settings returns the table LoadConfig follows:
+//
+//	client-id  pkjwt-client-id, OIDC--ClientId, OIDCLocal--ClientId
+//	token-url  pkjwt-token-url, OIDC--TokenEndpoint, OIDCLocal--TokenEndpoint
+//	api-url    pkjwt-api-url, APIGetUri
+//	key        pkjwt-key-pfx, JWT--PubPrivateKeyBase64
+func Settings() []Setting {
+	return []Setting{
+		{SettingClientID, []string{"pkjwt-client-id", "OIDC--ClientId", "OIDCLocal--ClientId"}},
+		{SettingTokenURL, []string{"pkjwt-token-url", "OIDC--TokenEndpoint", "OIDCLocal--TokenEndpoint"}},
+		{SettingAPIURL, []string{"pkjwt-api-url", "APIGetUri"}},
+		{SettingKey, []string{"pkjwt-key-pfx", "JWT--PubPrivateKeyBase64"}},
+	}
+}
+
+// maxSettingLength bounds a text setting (a client id or a URL).
+const maxSettingLength = 4096
+
+// LoadConfig reads the client configuration from the secrets of vault
+// ("VAULT", "HOST" or "azurekv://VAULT"), following Settings. A setting
+// with none of its secrets in the vault is left empty, not an error. A
+// vault that does not exist, credentials that may not read it, or a
+// disabled setting secret are errors (test with errors.Is against
+// keys.ErrNotFound, keys.ErrPermissionDenied, keys.ErrKeyDisabled). The key
+// secret is read to check that it exists but not decoded; Config.PFXSecret
+// names it.
+func LoadConfig(ctx context.Context, vault string, opts ...Option) (Config, error) {
+	return New(opts...).LoadConfig(ctx, vault)
+}
+
+// LoadConfig is the package function LoadConfig with b's credential and
+// client options.
+func (b *Backend) LoadConfig(ctx context.Context, vault string) (Config, error) {
+	v, err := parseVault(vault)
+	if err != nil {
+		return Config{}, err
+	}
+	settings := Settings()
+	type found struct {
+		secret, value string
+		err           error
+	}
+	results := make([]found, len(settings))
+	var wg sync.WaitGroup
+	for i, s := range settings {
+		wg.Go(func() {
+			for _, name := range s.Secrets {
+				r := Ref{Vault: v, Kind: KindSecret, Name: name}
+				value, _, err := b.getSecret(ctx, r)
+				var kvErr *Error
+				if errors.As(err, &kvErr) && kvErr.StatusCode == 404 {
+					continue // this secret is not in the vault: try the next name
+				}
+				if err != nil {
+					results[i] = found{err: fmt.Errorf("azurekv: setting %s: %w", s.Name, err)}
+					return
+				}
+				if s.Name != SettingKey {
+					value = strings.TrimSpace(value)
+					if err := checkSetting(value); err != nil {
+						results[i] = found{err: fmt.Errorf("%w: secret %s: %v", ErrBadSetting, name, err)}
+						return
+					}
+				} else if strings.TrimSpace(value) == "" {
+					results[i] = found{err: fmt.Errorf("%w: secret %s is empty", ErrBadSetting, name)}
+					return
+				}
+				results[i] = found{secret: name, value: value}
+				return
+			}
+		})
+	}
+	wg.Wait()
+	cfg := Config{Vault: v, Sources: map[string]string{}}
+	for i, s := range settings {
+		res := results[i]
+		if res.err != nil {
+			return Config{}, res.err
+		}
+		if res.secret == "" {
+			continue
+		}
+		cfg.Sources[s.Name] = res.secret
+		switch s.Name {
+		case SettingClientID:
+			cfg.ClientID = res.value
+		case SettingTokenURL:
+			cfg.TokenURL = res.value
+		case SettingAPIURL:
+			cfg.APIURL = res.value
+		case SettingKey:
+			cfg.PFXSecret = Ref{Vault: v, Kind: KindSecret, Name: res.secret}.String()
+		}
+	}
+	return cfg, nil
+}
+
+// checkSetting accepts a non-empty, bounded, single-line text value.
+func checkSetting(v string) error {
+	if v == "" {
+		return errors.New("empty value")
+	}
+	if len(v) > maxSettingLength {
+		return fmt.Errorf("value is %d bytes, at most %d allowed", len(v), maxSettingLength)
+	}
+	for _, r := range v {
+		if r < ' ' || r == 0x7f {
+			return errors.New("value holds control characters")
+		}
+	}
+	return nil
+}

@@ -9,7 +9,7 @@ CHROMIUM ?= /usr/bin/chromium
 .PHONY: test deps vet
 
 test: deps vet
-	PKJWT_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 20m ./...
+	PKJWT_REQUIRE_BROWSER=1 PKJWT_REQUIRE_OPENSSL=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 vet:
 	$(GO) vet ./...
@@ -20,4 +20,10 @@ deps:
 		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update && \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	fi
+	@if ! command -v openssl >/dev/null 2>&1; then \
+		echo "openssl is missing (the PKCS#12 tests run it): installing it with apt-get"; \
+		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssl; \
 	fi

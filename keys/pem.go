@@ -27,7 +27,7 @@ func ParsePEM(data []byte) (crypto.Signer, error) {
 		return nil, fmt.Errorf("keys: more than one PEM block; put one key in each file: %w", ErrMalformed)
 	}
 	if block.Type == "ENCRYPTED PRIVATE KEY" || block.Headers["Proc-Type"] != "" && strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
-		return nil, fmt.Errorf("keys: decrypt it first (openssl pkey -in old.pem -out new.pem) or import it as PKCS#12: %w", ErrEncryptedPEM)
+		return nil, fmt.Errorf("keys: import it with its password: pkjwt keys import --pem FILE --password-file F: %w", ErrEncryptedPEM)
 	}
 	var key any
 	var err error

@@ -18,6 +18,8 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/pkjwt/pkjwt/keys"
+
 	"github.com/pkjwt/pkjwt/internal/httpx"
 )
 
@@ -91,6 +93,10 @@ func (ts *TokenSource) Audience() string { return ts.cfg.audience }
 
 // Profile returns the resolved profile.
 func (ts *TokenSource) Profile() Profile { return ts.cfg.Profile }
+
+// SigningKey returns the key the next assertion will be signed with, as
+// Config.Keys gives it now.
+func (ts *TokenSource) SigningKey() (*keys.Key, error) { return ts.cfg.Keys.SigningKey() }
 
 // ClientID returns the client id.
 func (ts *TokenSource) ClientID() string { return ts.cfg.ClientID }

@@ -3,6 +3,8 @@ package jwks
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
+	"io"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -23,14 +25,16 @@ const DefaultMaxAge = 5 * time.Minute
 const Path = "/.well-known/jwks.json"
 
 type document struct {
-	body []byte
-	etag string
+	body  []byte
+	etag  string
+	empty bool // no key: served as 503, never as a cacheable empty set
 }
 
 // Handler serves a JWKS: GET and HEAD with Content-Type application/json, a
 // strong ETag (SHA-256 of the body), Cache-Control "public, max-age=N" and
 // 304 Not Modified for a matching If-None-Match; any other method gets 405
-// with "Allow: GET, HEAD". The document can be replaced at any time with
+// with "Allow: GET, HEAD". A set with no key is never served: it gets 503
+// with "Cache-Control: no-store", so that no cache keeps an empty set. The document can be replaced at any time with
 // Update, which is safe for concurrent use with serving.
 type Handler struct {
 	doc          atomic.Pointer[document]
@@ -78,7 +82,11 @@ func (h *Handler) Update(ks []*keys.Key) error {
 // a strict JWKS (as made by Marshal).
 func (h *Handler) SetDocument(body []byte) {
 	sum := sha256.Sum256(body)
-	h.doc.Store(&document{body: append([]byte(nil), body...), etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:]) + `"`})
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	empty := json.Unmarshal(body, &set) != nil || len(set.Keys) == 0
+	h.doc.Store(&document{body: append([]byte(nil), body...), etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:]) + `"`, empty: empty})
 }
 
 // Document returns a copy of the served bytes and their ETag.
@@ -96,6 +104,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	d := h.doc.Load()
 	hd := w.Header()
+	if d.empty {
+		// An empty set served with 200 would be cached by the relying
+		// party (NHS England: for an hour), outlasting the fix; a 503
+		// with no-store is retried instead.
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("Retry-After", "60")
+		hd.Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		if r.Method != http.MethodHead {
+			io.WriteString(w, `{"error":"no publishable key"}`+"\n")
+		}
+		return
+	}
 	hd.Set("ETag", d.etag)
 	hd.Set("Cache-Control", h.cacheControl)
 	hd.Set("X-Content-Type-Options", "nosniff")

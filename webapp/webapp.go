@@ -28,6 +28,7 @@ package webapp
 
 import (
 	"context"
+	"crypto"
 	"embed"
 	"errors"
 	"fmt"
@@ -110,21 +111,22 @@ type Config struct {
 // App is the web application. Create it with New; it is safe for concurrent
 // use and holds no package-level state.
 type App struct {
-	ts          *pkjwt.TokenSource
-	keys        keys.RingSource
-	jwksRing    atomic.Pointer[keys.Ring] // the ring a.jwks serves
-	callURL     string
-	publicURL   string
-	publicHost  string // PublicURL's host name, lower case; "" if PublicURL is ""
-	publicPort  string // PublicURL's port, or its scheme's default
-	client      *http.Client
-	callTimeout time.Duration
-	log         *slog.Logger
-	now         func() time.Time
-	jwks        *jwks.Handler
-	pages       map[string]*template.Template
-	static      http.Handler
-	handler     http.Handler
+	ts           *pkjwt.TokenSource
+	keys         keys.RingSource
+	jwksRing     atomic.Pointer[keys.Ring] // the ring a.jwks serves
+	publishNoted atomic.Pointer[keys.Ring] // the ring whose publication is recorded
+	callURL      string
+	publicURL    string
+	publicHost   string // PublicURL's host name, lower case; "" if PublicURL is ""
+	publicPort   string // PublicURL's port, or its scheme's default
+	client       *http.Client
+	callTimeout  time.Duration
+	log          *slog.Logger
+	now          func() time.Time
+	jwks         *jwks.Handler
+	pages        map[string]*template.Template
+	static       http.Handler
+	handler      http.Handler
 }
 
 // New checks cfg and returns an App. It makes no network call.
@@ -442,7 +444,8 @@ func (a *App) serveIndex(w http.ResponseWriter, r *http.Request) {
 		CallURL:  a.callURL,
 	}
 	ring := a.keys.Ring()
-	if k, err := ring.SignerAt(a.now()); err == nil {
+	// The token source's key, not the ring's: a --kid pins another key.
+	if k, err := a.ts.SigningKey(); err == nil {
 		v.SigningKID = k.ID
 	} else {
 		v.SigningErr = err.Error()
@@ -464,6 +467,40 @@ func (a *App) serveJWKS(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.jwks.ServeHTTP(w, r)
+	a.notePublished(a.jwksRing.Load())
+}
+
+// Publisher is a key source that records when its keys were first
+// published; *keys.DirSource is one.
+type Publisher interface {
+	MarkPublished(kids []string, t time.Time) error
+}
+
+// notePublished records, once per ring, the first time the JWKS endpoint
+// served each key of ring that has no publication time yet, when the key
+// source can record it (a key directory). Key rotation relies on that
+// time: a key may sign only once it has been published for the lead.
+func (a *App) notePublished(ring *keys.Ring) {
+	pub, ok := a.keys.(Publisher)
+	if !ok || ring == nil || a.publishNoted.Load() == ring {
+		return
+	}
+	var kids []string
+	for _, k := range ring.Published() {
+		if k.Published.IsZero() {
+			kids = append(kids, k.ID)
+		}
+	}
+	if len(kids) > 0 {
+		// Once per ring, failed or not: a read-only directory (a mounted
+		// Secret) must not cost a write and a log line per request.
+		if err := pub.MarkPublished(kids, a.now()); err != nil {
+			a.log.Warn("could not record the keys' first publication (record it with 'pkjwt jwks publish')", "kids", strings.Join(kids, ","), "error", err.Error())
+		} else {
+			a.log.Info("keys published for the first time", "kids", strings.Join(kids, ","))
+		}
+	}
+	a.publishNoted.Store(ring)
 }
 
 // baseURL is PublicURL, or the origin the request was sent to.
@@ -491,13 +528,23 @@ func (a *App) Ready(ctx context.Context) error {
 	if ring.Len() == 0 {
 		return errors.New("no keys loaded: the JWKS is empty and nothing can sign")
 	}
-	if _, err := ring.SignerAt(a.now()); err != nil {
+	k, err := a.ts.SigningKey()
+	if err != nil {
 		return fmt.Errorf("no key can sign now: %v", err)
+	}
+	if pk, err := ring.Lookup(k.ID); err != nil || !samePublic(pk, k) {
+		return fmt.Errorf("no key can sign now: the signing key %s is not in the published JWKS", k.ID)
 	}
 	if a.callURL == "" || a.ts.TokenURL() == "" || a.ts.ClientID() == "" {
 		return errors.New("configuration incomplete: token URL, client id and API URL are required")
 	}
 	return ctx.Err()
+}
+
+// samePublic reports whether two keys have the same public half.
+func samePublic(a, b *keys.Key) bool {
+	eq, ok := a.Public().(interface{ Equal(crypto.PublicKey) bool })
+	return ok && eq.Equal(b.Public())
 }
 
 func (a *App) serveReady(w http.ResponseWriter, r *http.Request) {

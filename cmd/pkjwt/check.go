@@ -108,7 +108,7 @@ func (c *checker) config(cf *clientFlags) (*pkjwt.TokenSource, *keys.Key) {
 		c.fail("config", "%v", err)
 		return nil, nil
 	}
-	ring, err := (keys.Dir{Path: *cf.dir}).LoadRing()
+	ring, err := openDir(*cf.dir).LoadRing()
 	if err != nil {
 		c.fail("keys", "%v", err)
 		return nil, nil

@@ -64,7 +64,7 @@ func (cf *clientFlags) resolveProfile() (pkjwt.Profile, error) {
 // tokenSource builds the token source the flags describe, over the keys in
 // --dir as they are now.
 func (cf *clientFlags) tokenSource() (*pkjwt.TokenSource, error) {
-	ring, err := (keys.Dir{Path: *cf.dir}).LoadRing()
+	ring, err := openDir(*cf.dir).LoadRing()
 	if err != nil {
 		return nil, err
 	}

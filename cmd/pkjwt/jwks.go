@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/pkjwt/pkjwt/jwks"
-	"github.com/pkjwt/pkjwt/keys"
 )
 
 func cmdJWKS() *command {
@@ -24,7 +23,7 @@ These are the same bytes 'pkjwt serve' serves at /.well-known/jwks.json.`,
 			if err := noArgs(fs); err != nil {
 				return err
 			}
-			ring, err := (keys.Dir{Path: *dir}).LoadRing()
+			ring, err := openDir(*dir).LoadRing()
 			if err != nil {
 				return err
 			}

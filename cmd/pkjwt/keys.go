@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,20 +18,34 @@ func dirFlag(fs *flag.FlagSet) *string {
 	return fs.String("dir", keys.DefaultDir, "key directory (private keys, mode 0600, in a 0700 directory)")
 }
 
+// leadFlag is --lead of the commands that activate keys.
+func leadFlag(fs *flag.FlagSet) *time.Duration {
+	return fs.Duration("lead", keys.DefaultLead, "how long a key must have been published before it may sign (NHS England caches a JWKS for 1 hour)")
+}
+
+// graceFlag is --grace of the commands that remove keys.
+func graceFlag(fs *flag.FlagSet) *time.Duration {
+	return fs.Duration("grace", keys.DefaultGrace, "how long a retired key stays published before it may be removed (JWKS cache + longest assertion and token lifetimes)")
+}
+
 func cmdKeysGenerate() *command {
 	return &command{
 		name:    "keys generate",
-		args:    "[--dir DIR] [--bits 4096] [--alg RS512]",
+		args:    "[--dir DIR] [--bits 4096] [--alg RS512] [--kid KID] [--state active|pending]",
 		summary: "generate a signing key and print its kid",
-		detail: `Generates a key with crypto/rand and stores it as <kid>.pem (PKCS#8, mode 0600)
-with a metadata file <kid>.json in DIR. The kid is the key's RFC 7638 SHA-256
-JWK thumbprint. RSA keys default to 4096 bits (NHS England's requirement);
-fewer than 2048 bits are refused.`,
+		detail: `Generates a key with crypto/rand and stores it in DIR as a PKCS#8 PEM file
+(mode 0600) with a metadata file, both named by the key's RFC 7638 thumbprint.
+The kid is that thumbprint unless --kid gives another (printable ASCII, at most
+128 characters). RSA keys default to 4096 bits (NHS England's requirement);
+fewer than 2048 bits are refused. For a rotation, generate with --state pending,
+publish the JWKS, and activate the key once relying parties have cached it
+(or let 'pkjwt keys rotate' do all of it).`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			dir := dirFlag(fs)
 			bits := fs.Int("bits", keys.DefaultRSABits, "RSA modulus size in bits (ignored for ES256/ES384)")
 			alg := fs.String("alg", keys.DefaultAlgorithm, "JWS algorithm: RS256/384/512, PS256/384/512, ES256, ES384")
+			kid := fs.String("kid", "", "the key's kid (default: its RFC 7638 thumbprint)")
 			state := fs.String("state", string(keys.StateActive), "initial state: active, or pending (published, not signing yet)")
 			if err := parseFlags(e, c, fs, args); err != nil {
 				return err
@@ -40,12 +57,20 @@ fewer than 2048 bits are refused.`,
 			if st != keys.StateActive && st != keys.StatePending {
 				return usagef("--state must be active or pending, not %q", *state)
 			}
+			if *kid != "" {
+				if err := keys.ValidateKID(*kid); err != nil {
+					return usagef("--kid: %v", err)
+				}
+			}
 			k, err := keys.Generate(*alg, *bits)
 			if err != nil {
 				return usagef("%v", err)
 			}
-			k.State = st
-			d := keys.Dir{Path: *dir}
+			k.State, k.StateChanged = st, k.Created
+			if *kid != "" {
+				k.ID = *kid
+			}
+			d := openDir(*dir)
 			ring, ringErr := d.LoadRing() // only for the warning below; a damaged directory does not stop a new key
 			if err := d.Save(k); err != nil {
 				return err
@@ -55,7 +80,7 @@ fewer than 2048 bits are refused.`,
 					fmt.Fprintf(e.stderr, "warning: %s already had the active key %s; the new key signs from now on.\n"+
 						"NHS England caches a JWKS for up to an hour and rejects an unknown kid meanwhile: for a\n"+
 						"rotation, generate with --state pending, publish the JWKS, and an hour later run\n"+
-						"'pkjwt keys activate --kid KID'.\n", *dir, prev.ID)
+						"'pkjwt keys activate --kid KID' (or run 'pkjwt keys rotate' every hour).\n", *dir, prev.ID)
 				}
 			}
 			fmt.Fprintln(e.stdout, k.ID)
@@ -66,21 +91,35 @@ fewer than 2048 bits are refused.`,
 
 // keyListing is the JSON form of one key in "keys list --json".
 type keyListing struct {
-	KID       string     `json:"kid"`
-	Algorithm string     `json:"alg"`
-	Bits      int        `json:"bits"`
-	State     keys.State `json:"state"`
-	Created   time.Time  `json:"created"`
-	NotBefore *time.Time `json:"not_before,omitempty"`
-	Signing   bool       `json:"signing"`
+	KID          string     `json:"kid"`
+	Algorithm    string     `json:"alg"`
+	Bits         int        `json:"bits"`
+	State        keys.State `json:"state"`
+	Created      time.Time  `json:"created"`
+	AgeSeconds   int64      `json:"age_seconds"`
+	Published    *time.Time `json:"published,omitempty"`
+	StateChanged *time.Time `json:"state_changed,omitempty"`
+	NotBefore    *time.Time `json:"not_before,omitempty"`
+	Ref          string     `json:"ref,omitempty"`
+	Signing      bool       `json:"signing"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func cmdKeysList() *command {
 	return &command{
 		name:    "keys list",
 		args:    "[--dir DIR] [--json]",
-		summary: "list the keys in a key directory",
-		detail:  "Lists every key, newest first, with its state and whether it is the one that signs now.",
+		summary: "list the keys in a key directory: state, age, publication, which one signs",
+		detail: `Lists every key, newest first, with its state (pending, active, retired), its
+age, when it was first published (by 'pkjwt jwks publish' or the first time the
+web app's JWKS endpoint served it), where its private half lives (a file, or a
+key service reference) and whether it is the one that signs now.`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			dir := dirFlag(fs)
@@ -91,19 +130,19 @@ func cmdKeysList() *command {
 			if err := noArgs(fs); err != nil {
 				return err
 			}
-			ring, err := (keys.Dir{Path: *dir}).LoadRing()
+			ring, err := openDir(*dir).LoadRing()
 			if err != nil {
 				return err
 			}
-			signer, _ := ring.SigningKey()
+			now := time.Now()
+			signer, _ := ring.SignerAt(now)
 			list := []keyListing{}
 			for _, k := range ring.Keys() {
-				l := keyListing{KID: k.ID, Algorithm: k.Algorithm, Bits: k.Bits(), State: k.State, Created: k.Created, Signing: signer == k}
-				if !k.NotBefore.IsZero() {
-					nb := k.NotBefore
-					l.NotBefore = &nb
-				}
-				list = append(list, l)
+				list = append(list, keyListing{
+					KID: k.ID, Algorithm: k.Algorithm, Bits: k.Bits(), State: k.State, Created: k.Created,
+					AgeSeconds: int64(now.Sub(k.Created) / time.Second), Published: timePtr(k.Published),
+					StateChanged: timePtr(k.StateChanged), NotBefore: timePtr(k.NotBefore), Ref: k.Ref, Signing: signer == k,
+				})
 			}
 			if *asJSON {
 				enc := json.NewEncoder(e.stdout)
@@ -115,52 +154,346 @@ func cmdKeysList() *command {
 				return nil
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KID\tALG\tBITS\tSTATE\tCREATED\tSIGNING")
+			fmt.Fprintln(tw, "KID\tALG\tBITS\tSTATE\tAGE\tPUBLISHED\tSIGNING\tWHERE")
 			for _, l := range list {
-				sign := ""
+				sign, pub, where := "", "never", "file"
 				if l.Signing {
 					sign = "yes"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", l.KID, l.Algorithm, l.Bits, l.State, l.Created.Format(time.RFC3339), sign)
+				if l.Published != nil {
+					pub = age(now.Sub(*l.Published)) + " ago"
+				}
+				if l.Ref != "" {
+					where = l.Ref
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", l.KID, l.Algorithm, l.Bits, l.State, age(now.Sub(l.Created)), pub, sign, where)
 			}
 			return tw.Flush()
 		},
 	}
 }
 
+// age prints a duration the way a person reads a key's age.
+func age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+}
+
+// kidFlag is the --kid of the key life-cycle commands.
+func requireKID(kid string) error {
+	if kid == "" {
+		return usagef("--kid is required")
+	}
+	return nil
+}
+
 func cmdKeysActivate() *command {
 	return &command{
 		name:    "keys activate",
-		args:    "[--dir DIR] --kid KID",
-		summary: "make a pending key active (it signs from now on, being the newest)",
-		detail: `Sets the state of key KID to active. The newest active key signs. Run it only
-after the key has been published for longer than the relying party caches
-your JWKS (NHS England: one hour), or its token requests will fail with
-"Invalid 'kid' header in client_assertion JWT - no matching public key".`,
+		args:    "[--dir DIR] --kid KID [--lead 65m] [--force]",
+		summary: "make a key the signing key (refused until it has been published for the lead time)",
+		detail: `Makes key KID the signing key and retires the key that signed before it (it
+stays published). A pending key must have been published (by 'pkjwt jwks
+publish', or served by the web app's JWKS endpoint) for at least --lead: NHS
+England caches a JWKS for an hour and does not refetch it for an unknown kid, so
+a key activated sooner fails every token request with "Invalid 'kid' header in
+client_assertion JWT - no matching public key". The refusal says when it will
+be safe. --force activates anyway, with a warning.
+
+A retired key can be activated again at once: this is the rollback, since
+relying parties have known that key since it signed.`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			dir := dirFlag(fs)
 			kid := fs.String("kid", "", "the key to activate")
+			lead := leadFlag(fs)
+			force := fs.Bool("force", false, "activate even if the key has not been published for --lead (token requests may fail for up to an hour)")
 			if err := parseFlags(e, c, fs, args); err != nil {
 				return err
 			}
 			if err := noArgs(fs); err != nil {
 				return err
 			}
-			if *kid == "" {
-				return usagef("--kid is required")
+			if err := requireKID(*kid); err != nil {
+				return err
 			}
-			d := keys.Dir{Path: *dir}
-			k, err := d.Load(*kid)
+			d := openDir(*dir)
+			unlock, err := d.Lock()
 			if err != nil {
 				return err
 			}
-			if k.State == keys.StateActive {
-				fmt.Fprintf(e.stderr, "%s is already active\n", k.ID)
+			defer unlock()
+			ring, err := d.LoadRing()
+			if err != nil {
+				return err
+			}
+			k, err := ring.Lookup(*kid)
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			if signer, err := ring.SignerAt(now); err == nil && signer == k {
+				fmt.Fprintf(e.stderr, "%s is already the signing key\n", k.ID)
 				return nil
 			}
-			k.State = keys.StateActive
-			return d.SaveMeta(k)
+			if err := keys.CheckActivate(k, now, *lead); err != nil {
+				if !*force {
+					return fmt.Errorf("%w\n(--force activates it anyway; token requests may fail until relying parties refetch the JWKS)", err)
+				}
+				fmt.Fprintf(e.stderr, "warning: --force: %v\n", err)
+			}
+			if k.State == keys.StateRetired {
+				fmt.Fprintf(e.stderr, "rollback: %s signs again\n", k.ID)
+			}
+			if err := d.SetState(k.ID, keys.StateActive, now); err != nil {
+				return err
+			}
+			for _, o := range ring.Keys() {
+				if o != k && o.State == keys.StateActive {
+					if err := d.SetState(o.ID, keys.StateRetired, now); err != nil {
+						return err
+					}
+					fmt.Fprintf(e.stderr, "retired %s (still published)\n", o.ID)
+				}
+			}
+			fmt.Fprintf(e.stdout, "%s is the signing key\n", k.ID)
+			return nil
 		},
+	}
+}
+
+func cmdKeysRetire() *command {
+	return &command{
+		name:    "keys retire",
+		args:    "[--dir DIR] --kid KID [--force]",
+		summary: "stop a key signing; it stays published for the grace period",
+		detail: `Sets key KID to retired: it no longer signs but stays in the JWKS, so tokens and
+assertions it signed still verify. Retiring the only key that can sign is
+refused (activate another key first) unless --force is given. Retiring a
+pending key abandons it.`,
+		run: func(ctx context.Context, e *env, c *command, args []string) error {
+			fs := newFlags(e, c)
+			dir := dirFlag(fs)
+			kid := fs.String("kid", "", "the key to retire")
+			force := fs.Bool("force", false, "retire even the only signing key (every token request fails until a key is activated)")
+			if err := parseFlags(e, c, fs, args); err != nil {
+				return err
+			}
+			if err := noArgs(fs); err != nil {
+				return err
+			}
+			if err := requireKID(*kid); err != nil {
+				return err
+			}
+			d := openDir(*dir)
+			unlock, err := d.Lock()
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			ring, err := d.LoadRing()
+			if err != nil {
+				return err
+			}
+			k, err := ring.Lookup(*kid)
+			if err != nil {
+				return err
+			}
+			if k.State == keys.StateRetired {
+				fmt.Fprintf(e.stderr, "%s is already retired\n", k.ID)
+				return nil
+			}
+			now := time.Now()
+			if signer, err := ring.SignerAt(now); err == nil && signer == k {
+				others := 0
+				for _, o := range ring.Keys() {
+					if o != k && o.CanSign(now) {
+						others++
+					}
+				}
+				if others == 0 {
+					err := fmt.Errorf("%s is the only key that can sign; activate another key first: %w", k.ID, keys.ErrIsSigningKey)
+					if !*force {
+						return err
+					}
+					fmt.Fprintf(e.stderr, "warning: --force: %v\n", err)
+				}
+			}
+			if err := d.SetState(k.ID, keys.StateRetired, now); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s is retired\n", k.ID)
+			return nil
+		},
+	}
+}
+
+func cmdKeysRemove() *command {
+	return &command{
+		name:    "keys remove",
+		args:    "[--dir DIR] --kid KID [--grace D] [--force]",
+		summary: "delete a retired or pending key (refused for the signing key and inside the grace)",
+		detail: `Deletes key KID (its private key file first, then its metadata) so that it
+leaves the JWKS. The signing key and other active keys are refused (retire them
+first), and so is a retired key retired less than --grace ago, since tokens and
+assertions it signed may still be checked against the JWKS. --force removes a
+retired key inside its grace, never an active one. A key held by a key service
+is only forgotten here: delete it in the service yourself.`,
+		run: func(ctx context.Context, e *env, c *command, args []string) error {
+			fs := newFlags(e, c)
+			dir := dirFlag(fs)
+			kid := fs.String("kid", "", "the key to remove")
+			grace := graceFlag(fs)
+			force := fs.Bool("force", false, "remove a retired key even inside its grace period")
+			if err := parseFlags(e, c, fs, args); err != nil {
+				return err
+			}
+			if err := noArgs(fs); err != nil {
+				return err
+			}
+			if err := requireKID(*kid); err != nil {
+				return err
+			}
+			d := openDir(*dir)
+			unlock, err := d.Lock()
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			ring, err := d.LoadRing()
+			if err != nil {
+				return err
+			}
+			k, err := ring.Lookup(*kid)
+			if err != nil {
+				return err
+			}
+			if err := keys.CheckRemove(ring, k, time.Now(), *grace); err != nil {
+				if !*force || !errors.Is(err, keys.ErrInGrace) {
+					return err
+				}
+				fmt.Fprintf(e.stderr, "warning: --force: %v\n", err)
+			}
+			if err := d.Remove(k.ID); err != nil {
+				return err
+			}
+			if k.Ref != "" {
+				fmt.Fprintf(e.stderr, "%s lives in %s: delete or disable it there when you are sure\n", k.ID, k.Ref)
+			}
+			fmt.Fprintf(e.stdout, "%s is removed\n", k.ID)
+			return nil
+		},
+	}
+}
+
+// rotateReport is the JSON output of "keys rotate --json".
+type rotateReport struct {
+	Dir    string      `json:"dir"`
+	DryRun bool        `json:"dry_run"`
+	Time   time.Time   `json:"time"`
+	Steps  []keys.Step `json:"steps"`
+	Added  []string    `json:"added,omitempty"`
+}
+
+func cmdKeysRotate() *command {
+	return &command{
+		name:    "keys rotate",
+		args:    "[--dir DIR] [--lead 65m] [--grace D] [--every D] [--new-key REF] [--dry-run] [--json]",
+		summary: "one idempotent rotation step, for cron or CI every hour",
+		detail: `Works out and carries out one step of a key rotation:
+  - activates the newest pending key once it has been published for --lead
+    (and, with --every, once the signing key's turn is over), and retires the
+    key it replaces (it stays published);
+  - adds a new pending key when none is left (with --every: --lead before the
+    signing key's turn ends);
+  - removes retired keys once --grace has passed since they were retired.
+It prints its plan, never leaves the ring without a signing key, and takes the
+directory's lock so two runs cannot interleave. Run 'pkjwt jwks publish' after
+it (the pipeline in deploy/github-actions does both): a pending key counts as
+published from then. With --new-key (e.g. awskms:///?region=eu-west-2 or
+azurekv://VAULT/keys/NAME) new keys are created in that key service; otherwise
+they are local files. Running it again with nothing due changes nothing.`,
+		run: func(ctx context.Context, e *env, c *command, args []string) error {
+			fs := newFlags(e, c)
+			dir := dirFlag(fs)
+			lead := leadFlag(fs)
+			grace := graceFlag(fs)
+			every := fs.Duration("every", 0, "how long each key signs before the next takes over (0: as soon as each step is allowed)")
+			newKey := fs.String("new-key", "", "create new keys in this key service (a reference such as awskms:///?region=eu-west-2); default: local files")
+			alg := fs.String("alg", keys.DefaultAlgorithm, "algorithm of new keys")
+			bits := fs.Int("bits", keys.DefaultRSABits, "RSA modulus size of new local keys")
+			dryRun := fs.Bool("dry-run", false, "print the plan, change nothing")
+			asJSON := fs.Bool("json", false, "print the plan as JSON")
+			if err := parseFlags(e, c, fs, args); err != nil {
+				return err
+			}
+			if err := noArgs(fs); err != nil {
+				return err
+			}
+			if *lead <= 0 || *grace <= 0 || *every < 0 {
+				return usagef("--lead and --grace must be positive, --every not negative")
+			}
+			if *every > 0 && *every <= *lead {
+				return usagef("--every (%s) must be longer than --lead (%s)", *every, *lead)
+			}
+			d := openDir(*dir)
+			unlock, err := d.Lock()
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			ring, err := d.LoadRing()
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			p := keys.Policy{Lead: *lead, Grace: *grace, Every: *every, Algorithm: *alg, Bits: *bits, NewKey: *newKey}
+			steps := keys.Plan(ring, now, p)
+			rep := rotateReport{Dir: *dir, DryRun: *dryRun, Time: now.UTC(), Steps: steps}
+			if !*dryRun {
+				rep.Added, err = d.Apply(ctx, steps, now, p)
+			}
+			if *asJSON {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				if jerr := enc.Encode(rep); jerr != nil {
+					return jerr
+				}
+			} else {
+				printPlan(e.stdout, rep)
+			}
+			if err != nil {
+				return fmt.Errorf("rotation stopped part way (run it again to continue): %w", err)
+			}
+			return nil
+		},
+	}
+}
+
+func printPlan(w io.Writer, rep rotateReport) {
+	verb := "did"
+	if rep.DryRun {
+		verb = "would do"
+	}
+	fmt.Fprintf(w, "keys rotate %s in %s at %s:\n", verb, rep.Dir, rep.Time.Format(time.RFC3339))
+	addIdx := 0
+	for _, s := range rep.Steps {
+		kid := s.KID
+		if s.Action == keys.ActionAdd && addIdx < len(rep.Added) {
+			kid = rep.Added[addIdx]
+			addIdx++
+		}
+		line := fmt.Sprintf("  %-8s %s", s.Action, kid)
+		if s.Action == keys.ActionWait && !s.At.IsZero() {
+			line += " until " + s.At.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "%s: %s\n", strings.TrimRight(line, " "), s.Reason)
 	}
 }

@@ -49,7 +49,7 @@ one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.`,
 			if *reload < 0 {
 				return usagef("--key-reload must not be negative")
 			}
-			src, err := keys.NewDirSource(keys.Dir{Path: *cf.dir})
+			src, err := keys.NewDirSource(openDir(*cf.dir))
 			if err != nil {
 				return err
 			}

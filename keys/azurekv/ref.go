@@ -165,13 +165,17 @@ func checkVault(v string) error {
 	if len(v) > 253 {
 		return fmt.Errorf("vault host %q is too long", v)
 	}
-	for _, label := range strings.Split(v, ".") {
+	labels := strings.Split(v, ".")
+	if tld := labels[len(labels)-1]; tld == "" || !isLetter(tld[0]) {
+		return fmt.Errorf("vault host %q is not a DNS name (no IP literal allowed)", v)
+	}
+	for _, label := range labels {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return fmt.Errorf("vault host %q is not a DNS name", v)
 		}
 		for i := 0; i < len(label); i++ {
 			if !isLetter(label[i]) && !isDigit(label[i]) && label[i] != '-' {
-				return fmt.Errorf("vault host %q is not a DNS name (no port or IP literal allowed)", v)
+				return fmt.Errorf("vault host %q is not a DNS name (no port allowed)", v)
 			}
 		}
 	}

@@ -12,8 +12,6 @@ import (
 	"mime"
 	"strings"
 
-	"software.sslmate.com/src/go-pkcs12"
-
 	"github.com/pkjwt/pkjwt/keys"
 )
 
@@ -35,7 +33,12 @@ const (
 // application/x-pkcs12 and its value is also base64 PFX text, or
 // application/x-pem-file and its value the PEM private key and certificate.
 // The private key is returned in memory; the certificate is the one whose
-// public key matches it.
+// public key matches it (keys.KIDFrom derives the sample's kid from it).
+//
+// Errors: the *Error of the Key Vault call (keys.ErrNotFound,
+// keys.ErrPermissionDenied, keys.ErrKeyDisabled for a disabled secret, ...);
+// keys.ErrMalformed for a value that is not base64 PFX or PEM, or larger
+// than MaxSecretSize; keys.ErrWrongPassword for a PFX with a password.
 func (b *Backend) OpenSecret(ctx context.Context, ref string) (crypto.Signer, *x509.Certificate, error) {
 	r, err := ParseRef(ref)
 	if err != nil {
@@ -104,27 +107,7 @@ func decodeKeySecret(value, contentType string) (crypto.Signer, *x509.Certificat
 	if err != nil {
 		return nil, nil, fmt.Errorf("value is not base64 of a PFX (content type %q): %w", clip(contentType, 64), keys.ErrMalformed)
 	}
-	return decodePFX(der, "")
-}
-
-// decodePFX parses a PKCS#12 file with password. It stands in for
-// keys.ParsePFX until that lands.
-func decodePFX(data []byte, password string) (crypto.Signer, *x509.Certificate, error) {
-	key, cert, _, err := pkcs12.DecodeChain(data, password)
-	if err != nil {
-		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
-			return nil, nil, fmt.Errorf("PFX is protected by a password (the sample's has none): %w", keys.ErrEncryptedPEM)
-		}
-		return nil, nil, fmt.Errorf("PFX: %v: %w", err, keys.ErrMalformed)
-	}
-	signer, ok := key.(crypto.Signer)
-	if !ok {
-		return nil, nil, fmt.Errorf("PFX holds a %T, not a signing key: %w", key, keys.ErrMalformed)
-	}
-	if err := matchCert(signer, cert); err != nil {
-		return nil, nil, err
-	}
-	return signer, cert, nil
+	return keys.ParsePFX(der, "")
 }
 
 // decodePEMBundle parses the PEM form of a Key Vault certificate's secret:

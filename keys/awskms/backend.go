@@ -1,0 +1,346 @@
+package awskms
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/pkjwt/pkjwt/keys"
+)
+
+// Defaults of a Backend.
+const (
+	// DefaultSignTimeout bounds one Sign, retries included.
+	DefaultSignTimeout = 10 * time.Second
+	// DefaultOpenTimeout bounds Open and Create when their context has no
+	// deadline of its own.
+	DefaultOpenTimeout = 30 * time.Second
+	// DefaultMaxAttempts is how many times one KMS call is tried in all
+	// (the first try and up to two retries, by the AWS SDK's retryer).
+	DefaultMaxAttempts = 3
+	// maxRetryBackoff bounds the SDK's wait between two tries.
+	maxRetryBackoff = 2 * time.Second
+	// maxResponse bounds a KMS response body read by a client this package
+	// builds. KMS answers are a few KiB.
+	maxResponse = 1 << 20
+)
+
+// Backend opens and creates signing keys held in AWS KMS. It implements
+// keys.Backend for references of the "awskms" scheme (see Ref). The zero
+// value is ready to use, with the defaults; New sets options. A Backend is
+// safe for concurrent use.
+type Backend struct {
+	cfg         *aws.Config
+	client      *kms.Client
+	signTimeout time.Duration
+	maxAttempts int
+	description string
+	tags        map[string]string
+}
+
+var _ keys.Backend = (*Backend)(nil)
+
+// Option configures a Backend.
+type Option func(*Backend)
+
+// New returns a Backend with opts applied.
+func New(opts ...Option) *Backend {
+	b := &Backend{}
+	for _, o := range opts {
+		o(b)
+	}
+	return b
+}
+
+// WithConfig makes the backend build its KMS clients from cfg (credentials,
+// HTTP client, retryer, region) instead of the AWS SDK's default chain
+// (config.LoadDefaultConfig: environment, shared files, SSO, web identity,
+// container and instance roles). A reference's region and endpoint still
+// override cfg's.
+func WithConfig(cfg aws.Config) Option {
+	return func(b *Backend) { c := cfg.Copy(); b.cfg = &c }
+}
+
+// WithClient makes the backend use client for every key. A reference's
+// region and endpoint, when given, are applied to each call.
+func WithClient(client *kms.Client) Option {
+	return func(b *Backend) { b.client = client }
+}
+
+// WithSignTimeout sets the deadline of one Sign, retries included (default
+// DefaultSignTimeout). crypto.Signer's Sign takes no context, so this
+// deadline is what bounds it. d <= 0 keeps the default.
+func WithSignTimeout(d time.Duration) Option {
+	return func(b *Backend) { b.signTimeout = d }
+}
+
+// WithMaxAttempts sets how many times the AWS SDK tries one KMS call in all,
+// retrying throttling and transient errors with a bounded backoff (default
+// DefaultMaxAttempts; 1 means no retry). n <= 0 keeps the default. A sign
+// that still fails is an error: nothing signs in its place.
+func WithMaxAttempts(n int) Option {
+	return func(b *Backend) { b.maxAttempts = n }
+}
+
+// WithDescription sets the description of the keys Create makes (default
+// "pkjwt client assertion signing key (ALG)").
+func WithDescription(s string) Option {
+	return func(b *Backend) { b.description = s }
+}
+
+// WithTags adds tags to the keys Create makes, beside pkjwt's own
+// "pkjwt:created" (RFC 3339 time) and "pkjwt:alg".
+func WithTags(tags map[string]string) Option {
+	return func(b *Backend) { b.tags = maps.Clone(tags) }
+}
+
+func (b *Backend) attempts() int {
+	if b.maxAttempts > 0 {
+		return b.maxAttempts
+	}
+	return DefaultMaxAttempts
+}
+
+func (b *Backend) timeout() time.Duration {
+	if b.signTimeout > 0 {
+		return b.signTimeout
+	}
+	return DefaultSignTimeout
+}
+
+// Scheme returns "awskms".
+func (b *Backend) Scheme() string { return Scheme }
+
+// Open returns a signer for the KMS key ref names (see Ref). It fetches
+// the public key once, with GetPublicKey, and checks that the key's usage
+// is SIGN_VERIFY and that it is RSA of at least keys.MinRSABits bits or EC
+// P-256/P-384. The signer's dynamic type is *Signer.
+func (b *Backend) Open(ctx context.Context, ref string) (crypto.Signer, error) {
+	s, err := b.OpenSigner(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenSigner is Open returning the concrete *Signer.
+func (b *Backend) OpenSigner(ctx context.Context, ref string) (*Signer, error) {
+	r, err := ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
+	c, err := b.connect(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return b.open(ctx, c, r)
+}
+
+// Create makes a new KMS key for alg (RSA_4096 for RS256/384/512 and
+// PS256/384/512, ECC_NIST_P256 for ES256, ECC_NIST_P384 for ES384) with
+// usage SIGN_VERIFY, in the region and endpoint of template (see
+// ParseTemplate), and returns the new key's reference (by key id, with the
+// region and the template's endpoint) and its signer.
+func (b *Backend) Create(ctx context.Context, template, alg string) (string, crypto.Signer, error) {
+	ref, s, err := b.CreateSigner(ctx, template, alg)
+	if err != nil {
+		return "", nil, err
+	}
+	return ref, s, nil
+}
+
+// CreateSigner is Create returning the concrete *Signer.
+func (b *Backend) CreateSigner(ctx context.Context, template, alg string) (string, *Signer, error) {
+	r, err := ParseTemplate(template)
+	if err != nil {
+		return "", nil, err
+	}
+	spec, err := keySpecFor(alg)
+	if err != nil {
+		return "", nil, err
+	}
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
+	c, err := b.connect(ctx, r)
+	if err != nil {
+		return "", nil, err
+	}
+	desc := b.description
+	if desc == "" {
+		desc = "pkjwt client assertion signing key (" + alg + ")"
+	}
+	tags := map[string]string{
+		"pkjwt:created": time.Now().UTC().Format(time.RFC3339),
+		"pkjwt:alg":     alg,
+	}
+	maps.Copy(tags, b.tags)
+	var kmsTags []types.Tag
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		kmsTags = append(kmsTags, types.Tag{TagKey: aws.String(k), TagValue: aws.String(tags[k])})
+	}
+	out, err := c.client.CreateKey(ctx, &kms.CreateKeyInput{
+		KeySpec:     spec,
+		KeyUsage:    types.KeyUsageTypeSignVerify,
+		Description: aws.String(desc),
+		Tags:        kmsTags,
+	}, c.optFns...)
+	if err != nil {
+		return "", nil, mapError(ctx, "CreateKey in", r.String(), err)
+	}
+	if out.KeyMetadata == nil || out.KeyMetadata.KeyId == nil {
+		return "", nil, fmt.Errorf("awskms: CreateKey in %s: answer without a key id: %w", r, keys.ErrMalformed)
+	}
+	nr := Ref{KeyID: aws.ToString(out.KeyMetadata.KeyId), Region: c.region, Endpoint: r.Endpoint}
+	if !keyIDPattern.MatchString(nr.KeyID) {
+		return "", nil, fmt.Errorf("awskms: CreateKey in %s: unexpected key id %q: %w", r, nr.KeyID, keys.ErrMalformed)
+	}
+	s, err := b.open(ctx, c, nr)
+	if err != nil {
+		return "", nil, fmt.Errorf("awskms: created key %s but cannot use it: %w", nr, err)
+	}
+	if err := s.Supports(alg); err != nil {
+		return "", nil, fmt.Errorf("awskms: created key %s: %w", nr, err)
+	}
+	return nr.String(), s, nil
+}
+
+// keySpecFor returns the KMS key spec pkjwt creates for alg.
+func keySpecFor(alg string) (types.KeySpec, error) {
+	switch alg {
+	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+		return types.KeySpecRsa4096, nil
+	case "ES256":
+		return types.KeySpecEccNistP256, nil
+	case "ES384":
+		return types.KeySpecEccNistP384, nil
+	}
+	return "", fmt.Errorf("awskms: %q: %w (use RS256/384/512, PS256/384/512, ES256 or ES384)", alg, keys.ErrUnsupportedAlgorithm)
+}
+
+func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, DefaultOpenTimeout)
+}
+
+// conn is a KMS client and the per-call options a reference needs.
+type conn struct {
+	client *kms.Client
+	optFns []func(*kms.Options)
+	region string
+}
+
+// connect returns the client for r: the injected one, or one built from
+// the injected or default AWS configuration with r's region and endpoint,
+// a bounded retryer and a bounded response size.
+func (b *Backend) connect(ctx context.Context, r Ref) (*conn, error) {
+	attempts := b.attempts()
+	bound := func(o *kms.Options) {
+		o.Retryer = retry.AddWithMaxAttempts(retry.AddWithMaxBackoffDelay(o.Retryer, maxRetryBackoff), attempts)
+		o.RetryMaxAttempts = 0 // AWS_MAX_ATTEMPTS must not lift the bound
+	}
+	if b.client != nil {
+		region := b.client.Options().Region
+		if r.Region != "" {
+			region = r.Region
+		}
+		if region == "" {
+			return nil, fmt.Errorf("%w %s: no region: add ?region=REGION or set the client's", ErrBadRef, r)
+		}
+		fns := []func(*kms.Options){bound}
+		if r.Region != "" || r.Endpoint != "" {
+			fns = append(fns, func(o *kms.Options) {
+				if r.Region != "" {
+					o.Region = r.Region
+				}
+				if r.Endpoint != "" {
+					o.BaseEndpoint = aws.String(r.Endpoint)
+				}
+			})
+		}
+		return &conn{client: b.client, optFns: fns, region: region}, nil
+	}
+	var cfg aws.Config
+	if b.cfg != nil {
+		cfg = b.cfg.Copy()
+	} else {
+		var lo []func(*config.LoadOptions) error
+		if r.Region != "" {
+			lo = append(lo, config.WithRegion(r.Region))
+		}
+		var err error
+		if cfg, err = config.LoadDefaultConfig(ctx, lo...); err != nil {
+			return nil, fmt.Errorf("awskms: AWS configuration: %w", err)
+		}
+	}
+	if r.Region != "" {
+		cfg.Region = r.Region
+	}
+	if cfg.Region == "" {
+		return nil, fmt.Errorf("%w %s: no region: add ?region=REGION, use an ARN, or set AWS_REGION", ErrBadRef, r)
+	}
+	client := kms.NewFromConfig(cfg, func(o *kms.Options) {
+		if r.Endpoint != "" {
+			o.BaseEndpoint = aws.String(r.Endpoint)
+		}
+		bound(o)
+		if o.HTTPClient != nil {
+			o.HTTPClient = boundedClient{next: o.HTTPClient}
+		}
+	})
+	return &conn{client: client, region: cfg.Region}, nil
+}
+
+// boundedClient limits the size of every response body it returns.
+type boundedClient struct{ next kms.HTTPClient }
+
+func (c boundedClient) Do(req *http.Request) (*http.Response, error) {
+	resp, err := c.next.Do(req)
+	if err != nil || resp == nil || resp.Body == nil {
+		return resp, err
+	}
+	resp.Body = &limitedBody{rc: resp.Body, left: maxResponse}
+	return resp, nil
+}
+
+// errResponseTooLarge is returned when a KMS response exceeds maxResponse.
+var errResponseTooLarge = errors.New("awskms: KMS response over the size limit")
+
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		var one [1]byte
+		n, err := l.rc.Read(one[:])
+		if n > 0 {
+			return 0, errResponseTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.rc.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+func (l *limitedBody) Close() error { return l.rc.Close() }

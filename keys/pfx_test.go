@@ -10,13 +10,11 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,50 +22,15 @@ import (
 
 	"software.sslmate.com/src/go-pkcs12"
 
+	"github.com/pkjwt/pkjwt/internal/testutil"
 	"github.com/pkjwt/pkjwt/keys"
 )
-
-// openssl runs the openssl CLI in dir and returns its standard output. The
-// test skips without openssl unless PKJWT_REQUIRE_OPENSSL is set ("make
-// test" sets it), when it fails instead.
-func openssl(t *testing.T, dir string, args ...string) []byte {
-	t.Helper()
-	path, err := exec.LookPath("openssl")
-	if err != nil {
-		if os.Getenv("PKJWT_REQUIRE_OPENSSL") != "" {
-			t.Fatalf("openssl is required (PKJWT_REQUIRE_OPENSSL is set) but missing: %v", err)
-		}
-		t.Skip("openssl not installed; set PKJWT_REQUIRE_OPENSSL=1 to fail instead")
-	}
-	cmd := exec.Command(path, args...)
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	if strings.Contains(strings.Join(args, " "), "-info") {
-		// pkcs12 -info reports the encoding on stderr; callers check it.
-		out = append(out, stderr.Bytes()...)
-	}
-	return out
-}
-
-// requireOpenSSL3 fails (or skips) unless the openssl CLI is version 3.
-func requireOpenSSL3(t *testing.T) {
-	t.Helper()
-	v := string(openssl(t, t.TempDir(), "version"))
-	if !strings.HasPrefix(v, "OpenSSL 3.") {
-		t.Fatalf("these tests need OpenSSL 3 (its PKCS#12 defaults), got %q", v)
-	}
-}
 
 // opensslKeyCert makes a key and a self-signed certificate with openssl in
 // dir: key.pem and cert.pem. newkey is openssl req's -newkey argument.
 func opensslKeyCert(t *testing.T, dir, newkey string) {
 	t.Helper()
-	openssl(t, dir, "req", "-x509", "-newkey", newkey, "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
+	testutil.OpenSSL(t, dir, "req", "-x509", "-newkey", newkey, "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
 		"-subj", "/CN=pkjwt test", "-days", "30")
 }
 
@@ -90,23 +53,11 @@ func read(t *testing.T, path string) []byte {
 	return b
 }
 
-// sha1Hex is what "openssl x509 -fingerprint -sha1 -noout" prints, without
-// the colons.
-func opensslSHA1Hex(t *testing.T, dir, certFile string) string {
-	t.Helper()
-	out := strings.TrimSpace(string(openssl(t, dir, "x509", "-in", certFile, "-fingerprint", "-sha1", "-noout")))
-	_, fp, ok := strings.Cut(out, "=")
-	if !ok {
-		t.Fatalf("unexpected fingerprint output %q", out)
-	}
-	return strings.ReplaceAll(fp, ":", "")
-}
-
 func TestParsePFXFromOpenSSL(t *testing.T) {
-	requireOpenSSL3(t)
+	testutil.RequireOpenSSL3(t)
 	dir := t.TempDir()
 	opensslKeyCert(t, dir, "rsa:2048")
-	wantFP := opensslSHA1Hex(t, dir, "cert.pem")
+	wantFP := testutil.OpenSSLSHA1Hex(t, dir, "cert.pem")
 	wantKey, err := keys.ParsePEM(read(t, filepath.Join(dir, "key.pem")))
 	if err != nil {
 		t.Fatal(err)
@@ -127,13 +78,13 @@ func TestParsePFXFromOpenSSL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			out := "p" + string(rune('0'+i)) + ".pfx"
 			args := append([]string{"pkcs12", "-export", "-inkey", "key.pem", "-in", "cert.pem", "-out", out}, tt.args...)
-			openssl(t, dir, args...)
+			testutil.OpenSSL(t, dir, args...)
 			passin := "pass:" + tt.password
 			infoArgs := []string{"pkcs12", "-info", "-noout", "-in", out, "-passin", passin}
 			if strings.Contains(tt.info, "DES") {
 				infoArgs = append(infoArgs, "-legacy")
 			}
-			if info := openssl(t, dir, infoArgs...); !bytes.Contains(info, []byte(tt.info)) {
+			if info := testutil.OpenSSL(t, dir, infoArgs...); !bytes.Contains(info, []byte(tt.info)) {
 				t.Fatalf("openssl pkcs12 -info does not show %s:\n%s", tt.info, info)
 			}
 
@@ -172,12 +123,12 @@ func TestParsePFXFromOpenSSL(t *testing.T) {
 }
 
 func TestParsePFXBadInputs(t *testing.T) {
-	requireOpenSSL3(t)
+	testutil.RequireOpenSSL3(t)
 	dir := t.TempDir()
 	opensslKeyCert(t, dir, "rsa:2048")
-	openssl(t, dir, "pkcs12", "-export", "-inkey", "key.pem", "-in", "cert.pem", "-out", "good.pfx", "-passout", "pass:pw")
-	openssl(t, dir, "pkcs12", "-export", "-nokeys", "-in", "cert.pem", "-out", "nokey.pfx", "-passout", "pass:pw")
-	openssl(t, dir, "pkcs12", "-export", "-nocerts", "-inkey", "key.pem", "-out", "nocert.pfx", "-passout", "pass:pw")
+	testutil.OpenSSL(t, dir, "pkcs12", "-export", "-inkey", "key.pem", "-in", "cert.pem", "-out", "good.pfx", "-passout", "pass:pw")
+	testutil.OpenSSL(t, dir, "pkcs12", "-export", "-nokeys", "-in", "cert.pem", "-out", "nokey.pfx", "-passout", "pass:pw")
+	testutil.OpenSSL(t, dir, "pkcs12", "-export", "-nocerts", "-inkey", "key.pem", "-out", "nocert.pfx", "-passout", "pass:pw")
 	// A certificate for another key next to this key: openssl refuses to
 	// make one, go-pkcs12 does not check.
 	other := t.TempDir()
@@ -214,7 +165,7 @@ func TestParsePFXBadInputs(t *testing.T) {
 		{"no private key", read(t, filepath.Join(dir, "nokey.pfx")), "pw", []error{keys.ErrMalformed}, "no private key"},
 		{"no certificate", read(t, filepath.Join(dir, "nocert.pfx")), "pw", []error{keys.ErrMalformed}, "no certificate"},
 		{"certificate of another key", mismatch, "pw", []error{keys.ErrCertificateMismatch, keys.ErrMalformed}, "public key"},
-		{"two private keys", twoKeyPFX(t), "", []error{keys.ErrMalformed}, "more than one private key"},
+		{"two private keys", testutil.TwoKeyPFX(t), "", []error{keys.ErrMalformed}, "more than one private key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,92 +191,11 @@ func TestParsePFXBadInputs(t *testing.T) {
 	}
 }
 
-// twoKeyPFX builds an unprotected PFX holding two private keys and one
-// certificate: two go-pkcs12 files (no encryption, no MAC) whose key bags
-// are put in one SafeContents. Only ASN.1 is rearranged; nothing is
-// encrypted by hand.
-func twoKeyPFX(t *testing.T) []byte {
-	t.Helper()
-	type contentInfo struct {
-		ContentType asn1.ObjectIdentifier
-		Content     asn1.RawValue `asn1:"tag:0,explicit,optional"`
-	}
-	type pfxPDU struct {
-		Version  int
-		AuthSafe contentInfo
-	}
-	// safes returns the SafeContents (as raw bags) of each item of the
-	// authenticated safe of an unprotected PFX.
-	safes := func(der []byte) (pfxPDU, [][]asn1.RawValue) {
-		var pfx pfxPDU
-		mustUnmarshal(t, der, &pfx)
-		var authSafeDER []byte
-		mustUnmarshal(t, pfx.AuthSafe.Content.Bytes, &authSafeDER)
-		var items []contentInfo
-		mustUnmarshal(t, authSafeDER, &items)
-		var out [][]asn1.RawValue
-		for _, ci := range items {
-			var sc []byte
-			mustUnmarshal(t, ci.Content.Bytes, &sc)
-			var bags []asn1.RawValue
-			mustUnmarshal(t, sc, &bags)
-			out = append(out, bags)
-		}
-		return pfx, out
-	}
-	enc := func() []byte {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := keys.SelfSignedCertificate(k, "two keys", time.Now(), time.Now().Add(time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
-		der, err := pkcs12.Passwordless.Encode(k, c, nil, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der
-	}
-	a, b := enc(), enc()
-	pfx, sa := safes(a)
-	_, sb := safes(b)
-	if len(sa) != 2 || len(sb) != 2 {
-		t.Fatalf("unexpected go-pkcs12 layout: %d and %d items", len(sa), len(sb))
-	}
-	oidData := asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
-	wrap := func(bags []asn1.RawValue) contentInfo {
-		sc := mustMarshal(t, bags)
-		return contentInfo{ContentType: oidData, Content: asn1.RawValue{Class: 2, Tag: 0, IsCompound: true, Bytes: mustMarshal(t, sc)}}
-	}
-	// Item 0 holds the certificate, item 1 the key (go-pkcs12's layout).
-	authSafe := mustMarshal(t, []contentInfo{wrap(sa[0]), wrap(append(sa[1], sb[1]...))})
-	pfx.AuthSafe.Content = asn1.RawValue{Class: 2, Tag: 0, IsCompound: true, Bytes: mustMarshal(t, authSafe)}
-	return mustMarshal(t, pfx)
-}
-
-func mustUnmarshal(t *testing.T, der []byte, v any) {
-	t.Helper()
-	if rest, err := asn1.Unmarshal(der, v); err != nil || len(rest) != 0 {
-		t.Fatalf("asn1: %v (%d bytes left)", err, len(rest))
-	}
-}
-
-func mustMarshal(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := asn1.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestParsePFXECKeyUnderRS512(t *testing.T) {
-	requireOpenSSL3(t)
+	testutil.RequireOpenSSL3(t)
 	dir := t.TempDir()
 	opensslKeyCert(t, dir, "ec:"+ecParams(t, dir))
-	openssl(t, dir, "pkcs12", "-export", "-inkey", "key.pem", "-in", "cert.pem", "-out", "ec.pfx", "-passout", "pass:pw")
+	testutil.OpenSSL(t, dir, "pkcs12", "-export", "-inkey", "key.pem", "-in", "cert.pem", "-out", "ec.pfx", "-passout", "pass:pw")
 	signer, cert, err := keys.ParsePFX(read(t, filepath.Join(dir, "ec.pfx")), "pw")
 	if err != nil {
 		t.Fatalf("an EC PFX must parse (ES256 can use it): %v", err)
@@ -342,12 +212,12 @@ func TestParsePFXECKeyUnderRS512(t *testing.T) {
 }
 
 func ecParams(t *testing.T, dir string) string {
-	openssl(t, dir, "ecparam", "-name", "prime256v1", "-out", "ec.param")
+	testutil.OpenSSL(t, dir, "ecparam", "-name", "prime256v1", "-out", "ec.param")
 	return "ec.param"
 }
 
 func TestEncodePFXReadByOpenSSL(t *testing.T) {
-	requireOpenSSL3(t)
+	testutil.RequireOpenSSL3(t)
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -383,7 +253,7 @@ func TestEncodePFXReadByOpenSSL(t *testing.T) {
 			if tt.legacy {
 				args = append(args, "-legacy")
 			}
-			out := openssl(t, dir, args...)
+			out := testutil.OpenSSL(t, dir, args...)
 			// openssl prints the key and the certificate as PEM.
 			var gotKey crypto.Signer
 			var gotCert *x509.Certificate
@@ -588,23 +458,23 @@ func TestKIDFrom(t *testing.T) {
 }
 
 func TestParsePEMPassword(t *testing.T) {
-	requireOpenSSL3(t)
+	testutil.RequireOpenSSL3(t)
 	dir := t.TempDir()
-	openssl(t, dir, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "plain.pem")
+	testutil.OpenSSL(t, dir, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "plain.pem")
 	want, err := keys.ParsePEM(read(t, filepath.Join(dir, "plain.pem")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	writePFXTestFile(t, dir, "pw.txt", []byte("pem pass phrase\n"))
 	pw := []byte("pem pass phrase")
-	openssl(t, dir, "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", "plain.pem", "-out", "enc-aes.pem", "-passout", "file:pw.txt")
-	openssl(t, dir, "pkcs8", "-topk8", "-v2", "aes-128-cbc", "-in", "plain.pem", "-out", "enc-aes128.pem", "-passout", "file:pw.txt")
-	openssl(t, dir, "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA512", "-in", "plain.pem", "-out", "enc-sha512.pem", "-passout", "file:pw.txt")
-	openssl(t, dir, "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-scrypt", "-in", "plain.pem", "-out", "enc-scrypt.pem", "-passout", "file:pw.txt")
-	openssl(t, dir, "pkcs8", "-topk8", "-v2", "des3", "-in", "plain.pem", "-out", "enc-des3.pem", "-passout", "file:pw.txt")
-	openssl(t, dir, "pkcs8", "-topk8", "-v1", "PBE-SHA1-3DES", "-in", "plain.pem", "-out", "enc-pbes1.pem", "-passout", "file:pw.txt")
-	openssl(t, dir, "rsa", "-traditional", "-aes256", "-in", "plain.pem", "-out", "enc-legacy.pem", "-passout", "file:pw.txt")
-	openssl(t, dir, "rsa", "-traditional", "-in", "plain.pem", "-out", "pkcs1.pem")
+	testutil.OpenSSL(t, dir, "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", "plain.pem", "-out", "enc-aes.pem", "-passout", "file:pw.txt")
+	testutil.OpenSSL(t, dir, "pkcs8", "-topk8", "-v2", "aes-128-cbc", "-in", "plain.pem", "-out", "enc-aes128.pem", "-passout", "file:pw.txt")
+	testutil.OpenSSL(t, dir, "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA512", "-in", "plain.pem", "-out", "enc-sha512.pem", "-passout", "file:pw.txt")
+	testutil.OpenSSL(t, dir, "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-scrypt", "-in", "plain.pem", "-out", "enc-scrypt.pem", "-passout", "file:pw.txt")
+	testutil.OpenSSL(t, dir, "pkcs8", "-topk8", "-v2", "des3", "-in", "plain.pem", "-out", "enc-des3.pem", "-passout", "file:pw.txt")
+	testutil.OpenSSL(t, dir, "pkcs8", "-topk8", "-v1", "PBE-SHA1-3DES", "-in", "plain.pem", "-out", "enc-pbes1.pem", "-passout", "file:pw.txt")
+	testutil.OpenSSL(t, dir, "rsa", "-traditional", "-aes256", "-in", "plain.pem", "-out", "enc-legacy.pem", "-passout", "file:pw.txt")
+	testutil.OpenSSL(t, dir, "rsa", "-traditional", "-in", "plain.pem", "-out", "pkcs1.pem")
 	enc := read(t, filepath.Join(dir, "enc-aes.pem"))
 	if !bytes.Contains(enc, []byte("BEGIN ENCRYPTED PRIVATE KEY")) {
 		t.Fatalf("openssl did not write an encrypted PKCS#8 key")

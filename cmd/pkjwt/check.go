@@ -32,7 +32,10 @@ func cmdCheck() *command {
 		summary: "diagnose a configuration: keys, published JWKS, clock, token request",
 		detail: `Checks, in order, and prints one line per check (ok, warn or FAIL):
   config   the profile, token URL, client id and assertion audience
-  keys     the key directory loads, which key signs, its algorithm and size
+  keys     the key directory loads, which key signs (--kid pins one), its
+           algorithm, size and age (warn past --max-age), pending keys and
+           whether they are safe to activate (warn when --every says a
+           rotation is due within the lead and no pending key is published)
   jwks     with --jwks-url: the published JWKS is reachable, strict (no private
            members) and holds the signing key (same kid, same public key)
   clock    the token endpoint's Date header against this machine's clock, and
@@ -45,6 +48,8 @@ Exits 1 if any check failed.`,
 			cf := addClientFlags(fs)
 			jwksURL := fs.String("jwks-url", "", "the JWKS URL registered with the authorization server, to check")
 			noToken := fs.Bool("no-token", false, "do not request a token")
+			maxAge := fs.Duration("max-age", 365*24*time.Hour, "warn when the signing key is older than this (0: never)")
+			every := fs.Duration("every", 0, "the rotation schedule ('keys rotate --every'): warn when no pending key is published a lead time before it is due")
 			if err := parseFlags(e, c, fs, args); err != nil {
 				return err
 			}
@@ -52,7 +57,7 @@ Exits 1 if any check failed.`,
 				return err
 			}
 			ck := &checker{w: e.stdout}
-			ts, signer := ck.config(cf)
+			ts, signer := ck.config(cf, maxAge, every)
 			if ts == nil {
 				return ck.result()
 			}
@@ -102,7 +107,7 @@ func (c *checker) result() error {
 
 // config checks the flags and keys and returns the token source and the
 // signing key, or nil after reporting why not.
-func (c *checker) config(cf *clientFlags) (*pkjwt.TokenSource, *keys.Key) {
+func (c *checker) config(cf *clientFlags, maxAge, every *time.Duration) (*pkjwt.TokenSource, *keys.Key) {
 	p, err := cf.resolveProfile()
 	if err != nil {
 		c.fail("config", "%v", err)
@@ -117,15 +122,48 @@ func (c *checker) config(cf *clientFlags) (*pkjwt.TokenSource, *keys.Key) {
 		c.fail("keys", "no keys in %s: create one with 'pkjwt keys generate --dir %s'", *cf.dir, *cf.dir)
 		return nil, nil
 	}
-	signer, err := ring.SigningKey()
-	if err != nil {
+	var signer *keys.Key
+	if *cf.kid != "" {
+		if signer, err = ring.Lookup(*cf.kid); err != nil {
+			c.fail("keys", "--kid %s: no such key in %s", *cf.kid, *cf.dir)
+			return nil, nil
+		}
+		if signer.State != keys.StateActive {
+			c.warn("keys", "--kid %s is %s, not active: it signs only because --kid pins it", signer.ID, signer.State)
+		}
+	} else if signer, err = ring.SigningKey(); err != nil {
 		c.fail("keys", "%d key(s) in %s but none active: %v", ring.Len(), *cf.dir, err)
 		return nil, nil
 	}
-	c.ok("keys", "%d key(s) in %s; %s signs (%s, %d bits)", ring.Len(), *cf.dir, signer.ID, signer.Algorithm, signer.Bits())
+	now := time.Now()
+	c.ok("keys", "%d key(s) in %s; %s signs (%s, %d bits, %s old)", ring.Len(), *cf.dir, signer.ID, signer.Algorithm, signer.Bits(), age(now.Sub(signer.Created)))
+	if *maxAge > 0 && now.Sub(signer.Created) > *maxAge {
+		c.warn("keys", "the signing key %s is %s old, older than --max-age %s: rotate it ('pkjwt keys rotate')", signer.ID, age(now.Sub(signer.Created)), *maxAge)
+	}
+	var pending *keys.Key
 	for _, k := range ring.Keys() {
 		if k.State == keys.StatePending {
-			c.ok("keys", "%s is pending: published, not signing ('pkjwt keys activate --kid %s' once relying parties have cached it)", k.ID, k.ID)
+			if pending == nil {
+				pending = k
+			}
+			at, published := keys.SafeToActivate(k, keys.DefaultLead)
+			switch {
+			case !published:
+				c.warn("keys", "%s is pending but was never published: run 'pkjwt jwks publish' (or serve the JWKS) before it can be activated", k.ID)
+			case now.Before(at):
+				c.ok("keys", "%s is pending: published %s ago, safe to activate from %s", k.ID, age(now.Sub(k.Published)), at.UTC().Format(time.RFC3339))
+			default:
+				c.ok("keys", "%s is pending and safe to activate ('pkjwt keys rotate' or 'pkjwt keys activate --kid %s')", k.ID, k.ID)
+			}
+		}
+	}
+	if *every > 0 && pending == nil {
+		since := signer.StateChanged
+		if since.IsZero() {
+			since = signer.Created
+		}
+		if due := since.Add(*every); now.After(due.Add(-keys.DefaultLead)) {
+			c.warn("keys", "the next rotation is due at %s (--every %s) and no pending key is published: one must be published %s before; run 'pkjwt keys rotate' and 'pkjwt jwks publish'", due.UTC().Format(time.RFC3339), *every, keys.DefaultLead)
 		}
 	}
 	if p.KeyBits > 0 && signer.Bits() < p.KeyBits && strings.HasPrefix(signer.Algorithm, "RS") {

@@ -449,11 +449,20 @@ func TestKeysPendingThenActivate(t *testing.T) {
 	if r := runCLI(t, nil, "jwks", "--dir", dir); !strings.Contains(r.stdout, k2) {
 		t.Fatal("a pending key must be published")
 	}
-	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", k2); r.code != 0 {
-		t.Fatalf("activate: %v", r)
+	// Never published: refused, and nothing changes.
+	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", k2); r.code != 1 || !strings.Contains(r.stderr, "never been published") || signer() != k1 {
+		t.Fatalf("activate of an unpublished key: %v, signer %s", r, signer())
+	}
+	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", k2, "--force"); r.code != 0 || !strings.Contains(r.stderr, "warning: --force") {
+		t.Fatalf("activate --force: %v", r)
 	}
 	if s := signer(); s != k2 {
 		t.Fatalf("signer %s, want the activated key %s", s, k2)
+	}
+	// Rollback: the previous key was retired, is still published, and
+	// signs again at once.
+	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", k1); r.code != 0 || !strings.Contains(r.stderr, "rollback") || signer() != k1 {
+		t.Fatalf("rollback: %v, signer %s", r, signer())
 	}
 	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", "nope"); r.code != 1 {
 		t.Fatalf("activate a missing key: %v", r)

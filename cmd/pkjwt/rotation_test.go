@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -25,7 +24,7 @@ import (
 // that assertions are signed all through the rotation.
 func TestRotationWithoutFailedRequest(t *testing.T) {
 	if testing.Short() {
-		t.Skip("takes about 12 s")
+		t.Skip("takes about 15 s")
 	}
 	dir := filepath.Join(t.TempDir(), "keys")
 	gen := func(args ...string) string {
@@ -93,13 +92,19 @@ func TestRotationWithoutFailedRequest(t *testing.T) {
 
 	time.Sleep(time.Second)
 	kidB := gen("--state", "pending") // 1. publish the new key; it does not sign yet
-	time.Sleep(4 * time.Second)       // 2. wait out the reload (100 ms) and the relying party's JWKS cache (3 s)
-	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", kidB); r.code != 0 {
+	// 2. The relying party's JWKS cache (3 s) runs out and it fetches the
+	// JWKS with kidB, whose first serving the web app records; wait out the
+	// lead (3.5 s, longer than that cache) from then.
+	time.Sleep(7500 * time.Millisecond)
+	// The web app recorded when it first served kidB; the guard counts
+	// the lead from then.
+	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", kidB, "--lead", "3500ms"); r.code != 0 {
 		t.Fatalf("activate: %v", r)
 	}
-	time.Sleep(2500 * time.Millisecond)        // 3. the new key signs from the next token fetch
-	os.Remove(filepath.Join(dir, kidA+".pem")) // 4. retire the old key
-	os.Remove(filepath.Join(dir, kidA+".json"))
+	time.Sleep(2500 * time.Millisecond) // 3. the new key signs from the next token fetch; the old one is retired
+	if r := runCLI(t, nil, "keys", "remove", "--dir", dir, "--kid", kidA, "--grace", "2s"); r.code != 0 {
+		t.Fatalf("remove: %v", r) // 4. the old key leaves the JWKS after its grace
+	}
 	time.Sleep(2 * time.Second)
 	close(stop)
 	<-done

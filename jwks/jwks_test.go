@@ -204,3 +204,42 @@ func TestHandler(t *testing.T) {
 		t.Fatalf("after Update: %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestHandlerNeverServesAnEmptySet: with no key, the JWKS endpoint answers
+// 503 with no-store, so that no relying party caches an empty set (NHS
+// England would keep it for an hour); once a key is back it serves 200.
+func TestHandlerNeverServesAnEmptySet(t *testing.T) {
+	h, err := jwks.NewHandler(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for _, method := range []string{"GET", "HEAD"} {
+		req, _ := http.NewRequest(method, srv.URL, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 503 || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("ETag") != "" {
+			t.Fatalf("%s of an empty set: %d %v", method, resp.StatusCode, resp.Header)
+		}
+		if strings.Contains(string(b), `"keys"`) {
+			t.Fatalf("%s of an empty set served a key set: %s", method, b)
+		}
+	}
+	k := goldenKey(t)
+	if err := h.Update([]*keys.Key{k}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Cache-Control"), "public") {
+		t.Fatalf("after a key came back: %d %v", resp.StatusCode, resp.Header)
+	}
+}

@@ -76,7 +76,7 @@ type injected struct {
 // fakeVault is the state behind the SDK's fake servers: keys with
 // versions, secrets, error answers to inject, and a record of calls.
 type fakeVault struct {
-	t  testing.TB
+	t  testing.TB // nil in examples
 	mu sync.Mutex
 	// keys maps a key name to its versions, newest last.
 	keys    map[string][]*vaultKey
@@ -297,7 +297,7 @@ type transport struct {
 func (tr *transport) Do(req *http.Request) (*http.Response, error) {
 	path := req.URL.Path
 	if req.Header.Get("Authorization") != "" {
-		if !strings.HasPrefix(req.Header.Get("Authorization"), "Bearer ") {
+		if !strings.HasPrefix(req.Header.Get("Authorization"), "Bearer ") && tr.v.t != nil {
 			tr.v.t.Errorf("request without a bearer token: %s %s", req.Method, path)
 		}
 		tr.v.mu.Lock()

@@ -74,7 +74,7 @@ func (b *Backend) getSecret(ctx context.Context, r Ref) (value, contentType stri
 		return "", "", wrapErr("get secret", r.String(), err)
 	}
 	if resp.Value == nil {
-		return "", "", &Error{Op: "get secret", Ref: r.String(), err: errors.New("Key Vault answered without a value")}
+		return "", "", &Error{Op: "get secret", Ref: r.String(), err: errors.New("the vault answered without a value")}
 	}
 	if len(*resp.Value) > MaxSecretSize {
 		return "", "", &Error{Op: "get secret", Ref: r.String(), kind: keys.ErrMalformed,

@@ -78,15 +78,15 @@ func (b *Backend) newSigner(c *azkeys.Client, r Ref, kb azkeys.KeyBundle) (*Sign
 	var version string
 	if kb.Key.KID != nil {
 		if name := kb.Key.KID.Name(); name != "" && !strings.EqualFold(name, r.Name) {
-			return nil, &Error{Op: "open key", Ref: ref, err: fmt.Errorf("Key Vault answered with key %q", clip(name, 130))}
+			return nil, &Error{Op: "open key", Ref: ref, err: fmt.Errorf("the vault answered with key %q", clip(name, 130))}
 		}
 		version = kb.Key.KID.Version()
 	}
 	if version == "" || checkVersion(version) != nil {
-		return nil, &Error{Op: "open key", Ref: ref, err: errors.New("Key Vault answered without a key version to pin")}
+		return nil, &Error{Op: "open key", Ref: ref, err: errors.New("the vault answered without a key version to pin")}
 	}
 	if r.Version != "" && version != r.Version {
-		return nil, &Error{Op: "open key", Ref: ref, err: fmt.Errorf("Key Vault answered with version %s", version)}
+		return nil, &Error{Op: "open key", Ref: ref, err: fmt.Errorf("the vault answered with version %s", version)}
 	}
 	pub, err := publicKey(kb.Key)
 	if err != nil {

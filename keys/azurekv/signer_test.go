@@ -38,7 +38,7 @@ func signJWS(t *testing.T, s crypto.Signer, alg jose.SignatureAlgorithm, pub *rs
 	if err != nil {
 		t.Fatal(err)
 	}
-	parsed, err := jose.ParseSigned(compact, []jose.SignatureAlgorithm{alg})
+	parsed, err := jose.ParseSignedCompact(compact, []jose.SignatureAlgorithm{alg})
 	if err != nil {
 		t.Fatal(err)
 	}

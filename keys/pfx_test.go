@@ -191,6 +191,50 @@ func TestParsePFXBadInputs(t *testing.T) {
 	}
 }
 
+// A PFX with CA certificates besides the key's own: ParsePFX returns the
+// certificate that holds the key, whatever the order of the bags.
+func TestParsePFXWithChain(t *testing.T) {
+	testutil.RequireOpenSSL3(t)
+	dir := t.TempDir()
+	opensslKeyCert(t, dir, "rsa:2048")
+	ca := t.TempDir()
+	opensslKeyCert(t, ca, "rsa:2048")
+	leafFP := testutil.OpenSSLSHA1Hex(t, dir, "cert.pem")
+	testutil.OpenSSL(t, dir, "pkcs12", "-export", "-inkey", "key.pem", "-in", "cert.pem", "-certfile", filepath.Join(ca, "cert.pem"),
+		"-out", "chain.pfx", "-passout", "pass:pw")
+	key, err := keys.ParsePEM(read(t, filepath.Join(dir, "key.pem")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(read(t, filepath.Join(dir, "cert.pem")))
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ = pem.Decode(read(t, filepath.Join(ca, "cert.pem")))
+	caCert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The CA certificate first, as some exporters write it.
+	caFirst, err := pkcs12.Modern2023.Encode(key, caCert, []*x509.Certificate{leaf}, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"openssl -certfile": read(t, filepath.Join(dir, "chain.pfx")), "CA certificate first": caFirst} {
+		t.Run(name, func(t *testing.T) {
+			signer, cert, err := keys.ParsePFX(data, "pw")
+			if err != nil {
+				t.Fatal(err)
+			}
+			kid, err := keys.KIDFrom(keys.KIDX509SHA1Hex, signer.Public(), cert)
+			if err != nil || kid != leafFP {
+				t.Fatalf("kid %q, %v; want the leaf's %s", kid, err, leafFP)
+			}
+		})
+	}
+}
+
 func TestParsePFXECKeyUnderRS512(t *testing.T) {
 	testutil.RequireOpenSSL3(t)
 	dir := t.TempDir()

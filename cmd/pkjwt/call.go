@@ -37,6 +37,9 @@ status is not 2xx.`,
 			if fs.NArg() != 1 {
 				return usagef("want exactly one URL")
 			}
+			if err := cf.applyConfigFrom(ctx); err != nil {
+				return err
+			}
 			p, err := cf.resolveProfile()
 			if err != nil {
 				return err
@@ -45,7 +48,7 @@ status is not 2xx.`,
 			if err != nil {
 				return usagef("%v", err)
 			}
-			ts, err := cf.tokenSource()
+			ts, err := cf.tokenSource(ctx, e)
 			if err != nil {
 				return err
 			}

@@ -57,7 +57,7 @@ Exits 1 if any check failed.`,
 				return err
 			}
 			ck := &checker{w: e.stdout}
-			ts, signer := ck.config(cf, maxAge, every)
+			ts, signer := ck.config(ctx, e, cf, maxAge, every)
 			if ts == nil {
 				return ck.result()
 			}
@@ -107,36 +107,42 @@ func (c *checker) result() error {
 
 // config checks the flags and keys and returns the token source and the
 // signing key, or nil after reporting why not.
-func (c *checker) config(cf *clientFlags, maxAge, every *time.Duration) (*pkjwt.TokenSource, *keys.Key) {
+func (c *checker) config(ctx context.Context, e *env, cf *clientFlags, maxAge, every *time.Duration) (*pkjwt.TokenSource, *keys.Key) {
+	if err := cf.applyConfigFrom(ctx); err != nil {
+		c.fail("config", "%v", err)
+		return nil, nil
+	}
 	p, err := cf.resolveProfile()
 	if err != nil {
 		c.fail("config", "%v", err)
 		return nil, nil
 	}
-	ring, err := openDir(*cf.dir).LoadRing()
+	rs, err := cf.openKeys(ctx, e)
 	if err != nil {
 		c.fail("keys", "%v", err)
 		return nil, nil
 	}
+	ring := rs.Ring()
+	where := cf.keysWhere()
 	if ring.Len() == 0 {
-		c.fail("keys", "no keys in %s: create one with 'pkjwt keys generate --dir %s'", *cf.dir, *cf.dir)
+		c.fail("keys", "no keys in %s: create one with 'pkjwt keys generate --dir %s'", where, where)
 		return nil, nil
 	}
 	var signer *keys.Key
 	if *cf.kid != "" {
 		if signer, err = ring.Lookup(*cf.kid); err != nil {
-			c.fail("keys", "--kid %s: no such key in %s", *cf.kid, *cf.dir)
+			c.fail("keys", "--kid %s: no such key in %s", *cf.kid, where)
 			return nil, nil
 		}
 		if signer.State != keys.StateActive {
 			c.warn("keys", "--kid %s is %s, not active: it signs only because --kid pins it", signer.ID, signer.State)
 		}
 	} else if signer, err = ring.SigningKey(); err != nil {
-		c.fail("keys", "%d key(s) in %s but none active: %v", ring.Len(), *cf.dir, err)
+		c.fail("keys", "%d key(s) in %s but none active: %v", ring.Len(), where, err)
 		return nil, nil
 	}
 	now := time.Now()
-	c.ok("keys", "%d key(s) in %s; %s signs (%s, %d bits, %s old)", ring.Len(), *cf.dir, signer.ID, signer.Algorithm, signer.Bits(), age(now.Sub(signer.Created)))
+	c.ok("keys", "%d key(s) in %s; %s signs (%s, %d bits, %s old)", ring.Len(), where, signer.ID, signer.Algorithm, signer.Bits(), age(now.Sub(signer.Created)))
 	if *maxAge > 0 && now.Sub(signer.Created) > *maxAge {
 		c.warn("keys", "the signing key %s is %s old, older than --max-age %s: rotate it ('pkjwt keys rotate')", signer.ID, age(now.Sub(signer.Created)), *maxAge)
 	}
@@ -169,7 +175,7 @@ func (c *checker) config(cf *clientFlags, maxAge, every *time.Duration) (*pkjwt.
 	if p.KeyBits > 0 && signer.Bits() < p.KeyBits && strings.HasPrefix(signer.Algorithm, "RS") {
 		c.warn("keys", "the %s profile documents %d-bit keys; %s has %d", p.Name, p.KeyBits, signer.ID, signer.Bits())
 	}
-	ts, err := cf.tokenSourceWith(ring)
+	ts, err := cf.tokenSourceWith(rs)
 	if err != nil {
 		c.fail("config", "%v", err)
 		return nil, nil

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/azurekv"
 )
 
 // clientFlags are the flags of every command that gets a token.
@@ -18,25 +21,37 @@ type clientFlags struct {
 	tokenURL *string
 	clientID *string
 	dir      *string
+	keys     *string
+	password passwordFlags
 	kid      *string
 	audience *string
 	lifetime *time.Duration
 	apiURL   *string
 	timeout  *time.Duration
+	// configFrom is --config-from: a Key Vault to read settings from.
+	configFrom *string
+	// azure are options for the Azure Key Vault backend (tests pass the
+	// SDK's fake servers here); nil in production.
+	azure []azurekv.Option
+	// fromVault records that --config-from has been applied.
+	fromVault bool
 }
 
 func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	return &clientFlags{
-		config:   fs.String("config", "", "YAML file of flag values (keys are flag names)"),
-		profile:  fs.String("profile", "generic", "environment: nhs-sandbox, nhs-int, nhs-prod, local (the emulator), generic"),
-		tokenURL: fs.String("token-url", "", "token endpoint (default: the profile's)"),
-		clientID: fs.String("client-id", "", "client id: iss and sub of the assertion (NHS: the app's API key)"),
-		dir:      dirFlag(fs),
-		kid:      fs.String("kid", "", "sign with this key (default: the newest active key in --dir)"),
-		audience: fs.String("audience", "", "aud claim (default: the token URL, exactly)"),
-		lifetime: fs.Duration("lifetime", pkjwt.DefaultLifetime, "assertion lifetime (exp - iat)"),
-		apiURL:   fs.String("api-url", "", "API base URL that relative call URLs resolve against (default: the profile's)"),
-		timeout:  fs.Duration("timeout", pkjwt.DefaultTimeout, "timeout of each HTTP exchange"),
+		config:     fs.String("config", "", "YAML file of flag values (keys are flag names)"),
+		profile:    fs.String("profile", "generic", "environment: nhs-sandbox, nhs-int, nhs-prod, local (the emulator), generic"),
+		tokenURL:   fs.String("token-url", "", "token endpoint (default: the profile's)"),
+		clientID:   fs.String("client-id", "", "client id: iss and sub of the assertion (NHS: the app's API key)"),
+		dir:        dirFlag(fs),
+		keys:       fs.String("keys", "", keysFlagHelp),
+		password:   newPasswordFlags(fs, "--keys pfx:"),
+		kid:        fs.String("kid", "", "sign with this key (default: the active key in --dir)"),
+		audience:   fs.String("audience", "", "aud claim (default: the token URL, exactly)"),
+		lifetime:   fs.Duration("lifetime", pkjwt.DefaultLifetime, "assertion lifetime (exp - iat)"),
+		apiURL:     fs.String("api-url", "", "API base URL that relative call URLs resolve against (default: the profile's)"),
+		timeout:    fs.Duration("timeout", pkjwt.DefaultTimeout, "timeout of each HTTP exchange"),
+		configFrom: fs.String("config-from", "", "azurekv://VAULT: read the client id, token URL, API URL and key (a base64 PFX) from Key Vault secrets named as the original .NET sample names them (OIDC--ClientId, OIDC--TokenEndpoint, APIGetUri, JWT--PubPrivateKeyBase64) or pkjwt-client-id, pkjwt-token-url, pkjwt-api-url, pkjwt-key-pfx; flags, environment and --config win"),
 	}
 }
 
@@ -61,14 +76,52 @@ func (cf *clientFlags) resolveProfile() (pkjwt.Profile, error) {
 	return p, nil
 }
 
-// tokenSource builds the token source the flags describe, over the keys in
-// --dir as they are now.
-func (cf *clientFlags) tokenSource() (*pkjwt.TokenSource, error) {
-	ring, err := openDir(*cf.dir).LoadRing()
+// applyConfigFrom fills the settings no flag, variable or config file gave
+// from the Key Vault --config-from names. The sample's key secret
+// (JWT--PubPrivateKeyBase64) keeps the kid the sample published, the
+// certificate's SHA-1 thumbprint in hex.
+func (cf *clientFlags) applyConfigFrom(ctx context.Context) error {
+	if *cf.configFrom == "" || cf.fromVault {
+		return nil
+	}
+	cf.fromVault = true
+	if !strings.HasPrefix(*cf.configFrom, azurekv.Scheme+"://") {
+		return usagef("--config-from %q: want azurekv://VAULT", *cf.configFrom)
+	}
+	vc, err := azurekv.New(cf.azure...).LoadConfig(ctx, *cf.configFrom)
+	if err != nil {
+		return fmt.Errorf("--config-from %s: %w", *cf.configFrom, err)
+	}
+	fill := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	fill(cf.clientID, vc.ClientID)
+	fill(cf.tokenURL, vc.TokenURL)
+	fill(cf.apiURL, vc.APIURL)
+	if vc.PFXSecret != "" && *cf.keys == "" && *cf.dir == keys.DefaultDir {
+		ref := vc.PFXSecret
+		if vc.Sources[azurekv.SettingKey] == sampleKeySecret {
+			ref += "?kid-from=x509-sha1-hex"
+		}
+		*cf.keys = ref
+	}
+	return nil
+}
+
+// sampleKeySecret is the Key Vault secret the original .NET sample keeps
+// its PFX in.
+const sampleKeySecret = "JWT--PubPrivateKeyBase64"
+
+// tokenSource builds the token source the flags describe, over the keys
+// --keys or --dir names, as they are now.
+func (cf *clientFlags) tokenSource(ctx context.Context, e *env) (*pkjwt.TokenSource, error) {
+	rs, err := cf.openKeys(ctx, e)
 	if err != nil {
 		return nil, err
 	}
-	return cf.tokenSourceWith(ring)
+	return cf.tokenSourceWith(rs)
 }
 
 // keyReloadInterval is how often serve and demo look for key changes.
@@ -92,7 +145,7 @@ func (cf *clientFlags) tokenSourceWith(rs keys.RingSource) (*pkjwt.TokenSource, 
 	}
 	ring := rs.Ring()
 	if ring.Len() == 0 {
-		return nil, usagef("no keys in %s; create one with 'pkjwt keys generate --dir %s'", *cf.dir, *cf.dir)
+		return nil, usagef("no keys in %s; create one with 'pkjwt keys generate --dir %s'", cf.keysWhere(), cf.keysWhere())
 	}
 	src, ok := rs.(pkjwt.KeySource)
 	if !ok {

@@ -38,6 +38,9 @@ one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.`,
 			if err := noArgs(fs); err != nil {
 				return err
 			}
+			if err := cf.applyConfigFrom(ctx); err != nil {
+				return err
+			}
 			p, err := cf.resolveProfile()
 			if err != nil {
 				return err
@@ -49,7 +52,7 @@ one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.`,
 			if *reload < 0 {
 				return usagef("--key-reload must not be negative")
 			}
-			src, err := keys.NewDirSource(openDir(*cf.dir))
+			src, err := cf.openKeys(ctx, e)
 			if err != nil {
 				return err
 			}
@@ -58,8 +61,8 @@ one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.`,
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(e.stderr, nil))
-			if *reload > 0 {
-				go src.Watch(ctx, *reload, func(r *keys.Ring) {
+			if ds, ok := src.(*keys.DirSource); ok && *reload > 0 {
+				go ds.Watch(ctx, *reload, func(r *keys.Ring) {
 					k, _ := r.SigningKey()
 					kid := ""
 					if k != nil {

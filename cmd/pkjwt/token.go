@@ -42,7 +42,7 @@ the server's error, error_description and message_id and exits 1.`,
 			if err := noArgs(fs); err != nil {
 				return err
 			}
-			ts, err := cf.tokenSource()
+			ts, err := cf.tokenSource(ctx, e)
 			if err != nil {
 				return err
 			}

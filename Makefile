@@ -5,16 +5,23 @@
 
 GO ?= go
 CHROMIUM ?= /usr/bin/chromium
+# Tools the tests run, built or installed once into a cache that later runs reuse.
+TOOLS ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/pkjwt-tools
+# Azurite (npm), the Azure Storage emulator the jwks/publish tests start;
+# its own versioned prefix, so another tool's npm install cannot prune it.
+AZURITE_VERSION ?= 3.37.0
+AZURITE_PREFIX = $(TOOLS)/azurite-$(AZURITE_VERSION)
+AZURITE ?= $(AZURITE_PREFIX)/node_modules/.bin/azurite-blob
 
-.PHONY: test deps vet
+.PHONY: test deps vet deps-azurite
 
 test: deps vet
-	PKJWT_REQUIRE_BROWSER=1 PKJWT_REQUIRE_OPENSSL=1 $(GO) test -race -count=1 -timeout 20m ./...
+	PKJWT_REQUIRE_BROWSER=1 PKJWT_REQUIRE_OPENSSL=1 PKJWT_REQUIRE_AZURITE=1 PKJWT_AZURITE=$(AZURITE) $(GO) test -race -count=1 -timeout 20m ./...
 
 vet:
 	$(GO) vet ./...
 
-deps:
+deps: deps-azurite
 	@if [ ! -x $(CHROMIUM) ]; then \
 		echo "chromium is missing: installing it with apt-get"; \
 		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
@@ -26,4 +33,19 @@ deps:
 		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update && \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssl; \
+	fi
+
+# Azurite for the jwks/publish tests, with npm (Node.js and npm from apt when missing).
+deps-azurite:
+	@if [ ! -f $(AZURITE_PREFIX)/.installed ]; then \
+		if ! command -v npm >/dev/null 2>&1; then \
+			echo "npm is missing: installing nodejs and npm with apt-get"; \
+			SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+			$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update && \
+			$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; \
+		fi; \
+		echo "installing azurite@$(AZURITE_VERSION) into $(AZURITE_PREFIX)"; \
+		mkdir -p $(AZURITE_PREFIX) && \
+		npm install --prefix $(AZURITE_PREFIX) --no-save --no-audit --no-fund --ignore-scripts --loglevel=error azurite@$(AZURITE_VERSION) && \
+		touch $(AZURITE_PREFIX)/.installed; \
 	fi

@@ -25,7 +25,8 @@ import (
 const azuriteKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 // azuriteBin finds azurite-blob: $PKJWT_AZURITE, else the copy "make deps"
-// installs under ${XDG_CACHE_HOME:-$HOME/.cache}/pkjwt-tools, else $PATH.
+// installs under ${XDG_CACHE_HOME:-$HOME/.cache}/pkjwt-tools/azurite-3.37.0,
+// else $PATH.
 func azuriteBin() string {
 	if p := os.Getenv("PKJWT_AZURITE"); p != "" {
 		return p
@@ -37,7 +38,7 @@ func azuriteBin() string {
 		}
 	}
 	if cache != "" {
-		p := filepath.Join(cache, "pkjwt-tools", "node_modules", ".bin", "azurite-blob")
+		p := filepath.Join(cache, "pkjwt-tools", "azurite-3.37.0", "node_modules", ".bin", "azurite-blob")
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}

@@ -90,7 +90,7 @@ func parse(ref string) (Ref, error) {
 		return Ref{}, fmt.Errorf("%w: %w", ErrBadRef, err)
 	}
 	switch {
-	case u.Scheme != Scheme:
+	case u.Scheme != Scheme || !strings.HasPrefix(ref, Scheme+":"):
 		return Ref{}, fmt.Errorf("%w %q: scheme must be %q", ErrBadRef, ref, Scheme)
 	case u.User != nil || u.Host != "":
 		return Ref{}, fmt.Errorf("%w %q: no host allowed: write %s:///KEY (three slashes)", ErrBadRef, ref, Scheme)

@@ -202,8 +202,15 @@ func (d Dir) Remove(kid string) error {
 
 // MarkPublished records t as the publication time of each key in kids that
 // has none yet, and reports the kids it marked. A kid not in the directory
-// is an error; a key already marked keeps its first publication time.
+// is an error; a key already marked keeps its first publication time. It
+// takes the directory's lock (waiting up to lockWait for a rotation to
+// finish), so that it never writes back a state a rotation just changed.
 func (d Dir) MarkPublished(kids []string, t time.Time) ([]string, error) {
+	unlock, err := d.lockWait(lockWait)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	ring, err := d.LoadRing()
 	if err != nil {
 		return nil, err
@@ -225,6 +232,22 @@ func (d Dir) MarkPublished(kids []string, t time.Time) ([]string, error) {
 		marked = append(marked, kid)
 	}
 	return marked, nil
+}
+
+// lockWait is how long MarkPublished waits for the directory's lock.
+const lockWait = 5 * time.Second
+
+// lockWait takes the directory's lock, retrying while another process
+// holds it, for at most max.
+func (d Dir) lockWait(max time.Duration) (func(), error) {
+	deadline := time.Now().Add(max)
+	for {
+		unlock, err := d.Lock()
+		if !errors.Is(err, ErrLocked) || time.Now().After(deadline) {
+			return unlock, err
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 }
 
 // writeAtomic writes data to a temporary file next to name with mode 0600,

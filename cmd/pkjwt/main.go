@@ -56,6 +56,7 @@ func commands() []*command {
 		cmdKeysRemove(),
 		cmdKeysRotate(),
 		cmdJWKS(),
+		cmdJWKSPublish(),
 		cmdToken(),
 		cmdCall(),
 		cmdCheck(),

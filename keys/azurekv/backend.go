@@ -136,7 +136,7 @@ func (b *Backend) keysClient(vault string) (*azkeys.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := azkeys.NewClient(u, cred, &azkeys.ClientOptions{ClientOptions: b.clientOpts})
+	c, err := azkeys.NewClient(u, cred, &azkeys.ClientOptions{ClientOptions: b.sdkOptions()})
 	if err != nil {
 		return nil, fmt.Errorf("azurekv: keys client for %s: %w", u, err)
 	}
@@ -155,7 +155,7 @@ func (b *Backend) secretsClient(vault string) (*azsecrets.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := azsecrets.NewClient(u, cred, &azsecrets.ClientOptions{ClientOptions: b.clientOpts})
+	c, err := azsecrets.NewClient(u, cred, &azsecrets.ClientOptions{ClientOptions: b.sdkOptions()})
 	if err != nil {
 		return nil, fmt.Errorf("azurekv: secrets client for %s: %w", u, err)
 	}

@@ -12,16 +12,19 @@ TOOLS ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/pkjwt-tools
 AZURITE_VERSION ?= 3.37.0
 AZURITE_PREFIX = $(TOOLS)/azurite-$(AZURITE_VERSION)
 AZURITE ?= $(AZURITE_PREFIX)/node_modules/.bin/azurite-blob
+# local-kms (an AWS KMS API server), built from the separate Go module
+# tools/localkms for the keys/awskms tests; it listens on loopback only.
+LOCALKMS ?= $(TOOLS)/local-kms
 
-.PHONY: test deps vet deps-azurite
+.PHONY: test deps vet deps-azurite deps-localkms localkms
 
 test: deps vet
-	PKJWT_REQUIRE_BROWSER=1 PKJWT_REQUIRE_OPENSSL=1 PKJWT_REQUIRE_AZURITE=1 PKJWT_AZURITE=$(AZURITE) $(GO) test -race -count=1 -timeout 20m ./...
+	PKJWT_REQUIRE_BROWSER=1 PKJWT_REQUIRE_OPENSSL=1 PKJWT_REQUIRE_AZURITE=1 PKJWT_AZURITE=$(AZURITE) PKJWT_REQUIRE_LOCALKMS=1 PKJWT_LOCALKMS=$(LOCALKMS) $(GO) test -race -count=1 -timeout 20m ./...
 
 vet:
 	$(GO) vet ./...
 
-deps: deps-azurite
+deps: deps-azurite deps-localkms
 	@if [ ! -x $(CHROMIUM) ]; then \
 		echo "chromium is missing: installing it with apt-get"; \
 		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
@@ -49,3 +52,8 @@ deps-azurite:
 		npm install --prefix $(AZURITE_PREFIX) --no-save --no-audit --no-fund --ignore-scripts --loglevel=error azurite@$(AZURITE_VERSION) && \
 		touch $(AZURITE_PREFIX)/.installed; \
 	fi
+
+# local-kms for the keys/awskms tests: built once (a few minutes the first
+# time), rebuilt only when tools/localkms or the Go version changes.
+deps-localkms localkms:
+	@GO=$(GO) PKJWT_LOCALKMS=$(LOCALKMS) bash tools/localkms/build.sh >/dev/null

@@ -1,118 +1,21 @@
 package publish_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 
+	"github.com/pkjwt/pkjwt/internal/testutil"
 	"github.com/pkjwt/pkjwt/jwks/publish"
 )
 
-// azuriteKey is the fixed, publicly documented account key of Azurite's
-// development account devstoreaccount1 (not a secret: every Azurite has it).
-const azuriteKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-// azuriteBin finds azurite-blob: $PKJWT_AZURITE, else the copy "make deps"
-// installs under ${XDG_CACHE_HOME:-$HOME/.cache}/pkjwt-tools/azurite-3.37.0,
-// else $PATH.
-func azuriteBin() string {
-	if p := os.Getenv("PKJWT_AZURITE"); p != "" {
-		return p
-	}
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			cache = filepath.Join(home, ".cache")
-		}
-	}
-	if cache != "" {
-		p := filepath.Join(cache, "pkjwt-tools", "azurite-3.37.0", "node_modules", ".bin", "azurite-blob")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	p, _ := exec.LookPath("azurite-blob")
-	return p
-}
-
-var listening = regexp.MustCompile(`successfully listens on (http://127\.0\.0\.1:\d+)`)
-
-// startAzurite starts Azurite's blob service on a free loopback port, in
-// memory, and returns the connection string of devstoreaccount1. Without
-// Azurite the test is skipped, unless PKJWT_REQUIRE_AZURITE is set ("make
-// test" sets it), in which case it fails.
-func startAzurite(t *testing.T) string {
-	t.Helper()
-	bin := azuriteBin()
-	if bin == "" {
-		if os.Getenv("PKJWT_REQUIRE_AZURITE") != "" {
-			t.Fatal("azurite-blob not found and PKJWT_REQUIRE_AZURITE is set: run 'make deps'")
-		}
-		t.Skip("azurite-blob not found (run 'make deps', or set PKJWT_AZURITE)")
-	}
-	work := t.TempDir()
-	cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", "0",
-		"--skipApiVersionCheck", "--inMemoryPersistence", "--extentMemoryLimit", "64",
-		"--disableTelemetry", "--silent")
-	cmd.Dir = work
-	cmd.Env = append(os.Environ(), "TMPDIR="+work) // keeps its scratch files in the test's directory
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan struct{})
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		sent := false
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				found <- m[1]
-				sent = true
-			}
-		}
-		cmd.Wait()
-		close(exited)
-	}()
-	select {
-	case base := <-found:
-		return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=%s;BlobEndpoint=%s/devstoreaccount1;", azuriteKey, base)
-	case <-exited:
-		t.Fatalf("azurite exited before listening: %s", stderr.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("azurite did not listen within 60s: %s", stderr.String())
-	}
-	return ""
-}
-
 func TestAzurite(t *testing.T) {
-	cs := startAzurite(t)
+	cs := testutil.StartAzurite(t)
 	ctx := context.Background()
 	// An independent client, to set up the container and check the blob.
 	c, err := azblob.NewClientFromConnectionString(cs, nil)

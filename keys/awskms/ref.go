@@ -163,7 +163,7 @@ func checkARN(arn string) (string, error) {
 	partition, region, account, res := parts[1], parts[3], parts[4], parts[5]
 	switch {
 	case !partitionPattern.MatchString(partition):
-		return "", fmt.Errorf("ARN partition %q is not aws, aws-cn, aws-us-gov, ...", partition)
+		return "", fmt.Errorf("ARN partition %q is not aws or aws-SOMETHING (aws-cn, aws-us-gov)", partition)
 	case !regionPattern.MatchString(region):
 		return "", fmt.Errorf("ARN region %q is not an AWS Region name", region)
 	case !accountPattern.MatchString(account):

@@ -175,8 +175,8 @@ func TestErrorMapping(t *testing.T) {
 	all := []error{keys.ErrPermissionDenied, keys.ErrKeyDisabled, keys.ErrWrongKeyUsage, keys.ErrThrottled, keys.ErrNotFound, keys.ErrRemoteTimeout}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
-			// One double per case: the cases run one after another on
-			// this one, so the answer set is the case's.
+			// The cases share one double and run one after another,
+			// each setting the answer it tests.
 			d.set(func(d *kmsDouble) { d.signErr = answer(tt.status, tt.code); d.pubAnswer = answer(tt.status, tt.code) })
 			sig, err := s.Sign(nil, sum[:], crypto.SHA512)
 			if err == nil || sig != nil {

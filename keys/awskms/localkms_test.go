@@ -1,16 +1,16 @@
 package awskms_test
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -66,10 +66,8 @@ func startLocalKMS(t testing.TB) *localKMS {
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-region", testRegion)
 	stderr := &testutil.SyncBuffer{}
 	cmd.Stderr = stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	stdout := &firstLine{line: make(chan string, 1)}
+	cmd.Stdout = stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -87,15 +85,11 @@ func startLocalKMS(t testing.TB) *localKMS {
 			t.Logf("local-kms stderr:\n%s", stderr.String())
 		}
 	})
-	lines := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(io.LimitReader(stdout, 4096)).ReadString('\n')
-		lines <- line
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
 	var line string
 	select {
-	case line = <-lines:
+	case line = <-stdout.line:
+	case <-done:
+		t.Fatalf("local-kms exited; stderr:\n%s", stderr.String())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("local-kms did not start in 30 s; stderr:\n%s", stderr.String())
 	}
@@ -161,5 +155,46 @@ func errorsIs(t testing.TB, err, want error) {
 	t.Helper()
 	if !errors.Is(err, want) {
 		t.Fatalf("error %v, want one matching %v", err, want)
+	}
+}
+
+// firstLine is a process's stdout that hands over its first line (at most
+// 4 KiB are kept) and discards the rest.
+type firstLine struct {
+	mu   sync.Mutex
+	buf  []byte
+	sent bool
+	line chan string
+}
+
+func (f *firstLine) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sent {
+		return len(p), nil
+	}
+	f.buf = append(f.buf, p[:min(len(p), 4096-len(f.buf))]...)
+	if i := bytes.IndexByte(f.buf, '\n'); i >= 0 || len(f.buf) >= 4096 {
+		if i < 0 {
+			i = len(f.buf)
+		}
+		f.sent = true
+		f.line <- string(f.buf[:i])
+	}
+	return len(p), nil
+}
+
+// The local-kms the tests run refuses to listen anywhere but on loopback.
+func TestLocalKMSRefusesNonLoopback(t *testing.T) {
+	t.Parallel()
+	bin := localKMSBinary(t)
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "localhost:0"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		out, err := exec.CommandContext(ctx, bin, "-addr", addr, "-data", t.TempDir()).CombinedOutput()
+		cancel()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || !strings.Contains(string(out), "only a loopback IP address is allowed") {
+			t.Fatalf("-addr %s: %v, output %q", addr, err, out)
+		}
 	}
 }

@@ -32,8 +32,6 @@ type fifo[K comparable] struct {
 
 func (q *fifo[K]) push(k K) { q.items = append(q.items, k) }
 
-func (q *fifo[K]) len() int { return len(q.items) - q.head }
-
 func (q *fifo[K]) front() (K, bool) {
 	var zero K
 	if q.head >= len(q.items) {

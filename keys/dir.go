@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -48,6 +49,36 @@ type Dir struct {
 	// by the scheme of their Ref. A remote key of a scheme with no backend
 	// fails to load.
 	Backends []Backend
+	// InsecurePermissions loads keys even from a private key file that
+	// group or others may read, or a directory they may write to. Without
+	// it such a key is refused with ErrInsecurePermissions and the command
+	// that fixes it.
+	InsecurePermissions bool
+}
+
+// ErrInsecurePermissions is returned for a private key file readable by
+// group or others, or a key directory writable by them.
+var ErrInsecurePermissions = errors.New("insecure key file permissions")
+
+// checkPerms refuses a private key file that group or others may read or
+// write, and a directory they may write to (they could swap a key in).
+// It is a no-op on Windows, whose permission bits mean nothing here.
+func (d Dir) checkPerms(dir, keyFile string) error {
+	if d.InsecurePermissions || runtime.GOOS == "windows" {
+		return nil
+	}
+	if st, err := os.Stat(dir); err == nil && st.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("keys: the key directory %s is writable by group or others (mode %04o): run 'chmod go-w %s' (or 'chmod 700 %s'): %w",
+			dir, st.Mode().Perm(), dir, dir, ErrInsecurePermissions)
+	}
+	if keyFile == "" {
+		return nil
+	}
+	if st, err := os.Stat(keyFile); err == nil && st.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("keys: the private key file %s may be read by group or others (mode %04o): run 'chmod 600 %s': %w",
+			keyFile, st.Mode().Perm(), keyFile, ErrInsecurePermissions)
+	}
+	return nil
 }
 
 // meta is the on-disk metadata format. Version 1 (kid = file name, no
@@ -379,6 +410,11 @@ func (d Dir) LoadRing() (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(ns) > 0 {
+		if err := d.checkPerms(p, ""); err != nil {
+			return nil, err
+		}
+	}
 	ks := make([]*Key, 0, len(ns))
 	byKID := map[string]string{}
 	for _, n := range ns {
@@ -441,6 +477,9 @@ func (d Dir) loadName(p, n string) (*Key, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("keys: read %s: %w", keyPath, err)
+		}
+		if err := d.checkPerms(p, keyPath); err != nil {
+			return nil, err
 		}
 		if signer, err = ParsePEM(data); err != nil {
 			return nil, fmt.Errorf("%s: %w", keyPath, err)

@@ -5,8 +5,8 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
-	"fmt"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -436,5 +436,53 @@ func TestRemoteKeyInDir(t *testing.T) {
 	again, _ := ring.Lookup(k.ID)
 	if _, err := again.Signer.Sign(rand.Reader, digest[:], crypto.SHA256); !errors.Is(err, keys.ErrKidMismatch) {
 		t.Fatalf("a swapped remote key signed: %v", err)
+	}
+}
+
+// TestInsecurePermissions: a private key file readable by group or others,
+// or a key directory writable by them, is refused with the command that
+// fixes it, unless InsecurePermissions is set.
+func TestInsecurePermissions(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		dirMode, keyMode os.FileMode
+		wantFix          string
+	}{
+		{"0600 in 0700", 0o700, 0o600, ""},
+		{"0400 in 0750", 0o750, 0o400, ""},
+		{"0644 key", 0o700, 0o644, "chmod 600"},
+		{"0640 key", 0o700, 0o640, "chmod 600"},
+		{"0604 key", 0o700, 0o604, "chmod 600"},
+		{"group-writable directory", 0o770, 0o600, "chmod go-w"},
+		{"world-writable directory", 0o777, 0o600, "chmod go-w"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+			k, _ := keys.Generate("ES256", 0)
+			if err := d.Save(k); err != nil {
+				t.Fatal(err)
+			}
+			thumb, _ := keys.Thumbprint(k.Public())
+			if err := os.Chmod(filepath.Join(d.Path, thumb+".pem"), tc.keyMode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(d.Path, tc.dirMode); err != nil {
+				t.Fatal(err)
+			}
+			_, err := d.LoadRing()
+			if tc.wantFix == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, keys.ErrInsecurePermissions) || !strings.Contains(err.Error(), tc.wantFix) {
+				t.Fatalf("err %v, want ErrInsecurePermissions with %q", err, tc.wantFix)
+			}
+			d.InsecurePermissions = true
+			if _, err := d.LoadRing(); err != nil {
+				t.Fatalf("with InsecurePermissions: %v", err)
+			}
+		})
 	}
 }

@@ -166,7 +166,8 @@ func certificateHolds(cert *x509.Certificate, pub crypto.PublicKey) error {
 //
 // Errors: ErrWrongPassword for a password that does not open the file;
 // ErrMalformed for an empty, truncated, damaged or larger than MaxPFXSize
-// file, a file with several private keys or none, or no certificate for the
+// file, a file with several private keys or none, a file asking for more
+// than MaxPFXIterations key-derivation iterations, or no certificate for the
 // key (with ErrCertificateMismatch); ErrAlgorithmMismatch for a key type pkjwt
 // cannot sign with.
 func ParsePFX(data []byte, password string) (signer crypto.Signer, cert *x509.Certificate, err error) {
@@ -186,6 +187,9 @@ func ParsePFX(data []byte, password string) (signer crypto.Signer, cert *x509.Ce
 			signer, cert, err = nil, nil, fmt.Errorf("keys: PFX could not be parsed: %w", ErrMalformed)
 		}
 	}()
+	if err := checkPFXIterations(data, MaxPFXIterations); err != nil {
+		return nil, nil, err
+	}
 	priv, leaf, cas, err := pkcs12.DecodeChain(data, password)
 	if err != nil {
 		return nil, nil, pfxError(err, password)

@@ -10,6 +10,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
@@ -616,4 +617,73 @@ func FuzzParsePEMPassword(f *testing.F) {
 			t.Fatal("nil key without an error")
 		}
 	})
+}
+
+// A PFX asking for more key-derivation iterations than MaxPFXIterations is
+// refused before any derivation runs (the count is the file's to choose:
+// 2^31 iterations would take minutes). The encrypted safes, the key bag and
+// PBMAC1 are covered by TestCheckPFXIterations, with a small bound.
+func TestParsePFXIterationBound(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := keys.SelfSignedCertificate(k, "iterations", time.Now(), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type macData struct {
+		Mac        asn1.RawValue
+		MacSalt    []byte
+		Iterations int `asn1:"optional,default:1"`
+	}
+	type pfx struct {
+		Version  int
+		AuthSafe asn1.RawValue
+		MacData  macData `asn1:"optional"`
+	}
+	// withMACIterations rewrites the MAC's iteration count (the MAC no
+	// longer verifies, but the bound is checked before verification).
+	withMACIterations := func(der []byte, n int) []byte {
+		var p pfx
+		if _, err := asn1.Unmarshal(der, &p); err != nil {
+			t.Fatal(err)
+		}
+		p.MacData.Iterations = n
+		b, err := asn1.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	modern, err := pkcs12.Modern2023.Encode(k, c, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := pkcs12.LegacyDES.Encode(k, c, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	over := keys.MaxPFXIterations + 1
+	tests := []struct {
+		name string
+		data []byte
+		msg  string
+	}{
+		{"HMAC MAC, 2^31-1 iterations", withMACIterations(modern, 1<<31-1), "MAC"},
+		{"legacy MAC", withMACIterations(legacy, over), "MAC"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			_, _, err := keys.ParsePFX(tt.data, "pw")
+			if !errors.Is(err, keys.ErrMalformed) || !strings.Contains(err.Error(), tt.msg) || !strings.Contains(err.Error(), "iterations") {
+				t.Fatalf("got %v (after %v), want ErrMalformed naming the %s's iterations", err, time.Since(start), tt.msg)
+			}
+		})
+	}
+	// An ordinary PFX still opens.
+	if _, _, err := keys.ParsePFX(withMACIterations(modern, 2048), "pw"); err != nil {
+		t.Fatalf("an ordinary PFX: %v", err)
+	}
 }

@@ -1,0 +1,118 @@
+package keys
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/asn1"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
+)
+
+// TestCheckPFXIterations checks every place a PFX names an iteration
+// count, with a bound small enough that making the files is quick.
+func TestCheckPFXIterations(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := SelfSignedCertificate(k, "iterations", time.Now(), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 3000
+	tests := []struct {
+		name string
+		enc  *pkcs12.Encoder
+		// what the first count over the bound is, with the MAC's count
+		// of each encoding checked first
+		first string
+	}{
+		{"PBES2 with HMAC-SHA-256 MAC", pkcs12.Modern2023.WithIterations(n), "MAC"},
+		{"PBES2 with PBMAC1", pkcs12.Modern2026.WithIterations(n), "MAC"},
+		{"3DES and RC2", pkcs12.LegacyRC2.WithIterations(n), "MAC"},
+		{"unprotected", pkcs12.Passwordless, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pw := "pw"
+			if tt.first == "" {
+				pw = ""
+			}
+			der, err := tt.enc.Encode(k, c, nil, pw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := checkPFXIterations(der, n); err != nil {
+				t.Fatalf("at the bound: %v", err)
+			}
+			err = checkPFXIterations(der, n-1)
+			if tt.first == "" {
+				if err != nil {
+					t.Fatalf("an unprotected PFX has no counts: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tt.first) {
+				t.Fatalf("over the bound: %v, want the %s named", err, tt.first)
+			}
+			if _, _, err := ParsePFX(der, pw); err != nil {
+				t.Fatalf("ParsePFX: %v", err)
+			}
+		})
+	}
+	// The encrypted safe and the key bag, each first over the bound: the
+	// parts are encoded with n iterations, then the MAC's count is set
+	// to 1 (the bound is checked before the MAC is verified) and, for the
+	// key bag, the two safes are swapped.
+	der, err := pkcs12.Modern2023.WithIterations(n).Encode(k, c, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rebuild := func(swap bool) []byte {
+		var pfx p12PFX
+		if _, err := asn1.Unmarshal(der, &pfx); err != nil {
+			t.Fatal(err)
+		}
+		pfx.MacData.Iterations = 1
+		var authSafe []byte
+		if _, err := asn1.Unmarshal(pfx.AuthSafe.Content.Bytes, &authSafe); err != nil {
+			t.Fatal(err)
+		}
+		var items []asn1.RawValue
+		if _, err := asn1.Unmarshal(authSafe, &items); err != nil {
+			t.Fatal(err)
+		}
+		if swap {
+			items[0], items[1] = items[1], items[0]
+		}
+		b, err := asn1.Marshal(items)
+		if err == nil {
+			pfx.AuthSafe.Content = asn1.RawValue{Class: 2, Tag: 0, IsCompound: true}
+			pfx.AuthSafe.Content.Bytes, err = asn1.Marshal(b)
+		}
+		if err == nil {
+			b, err = asn1.Marshal(pfx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tt := range []struct {
+		swap bool
+		want string
+	}{{false, "encrypted safe"}, {true, "private key"}} {
+		b := rebuild(tt.swap)
+		if err := checkPFXIterations(b, n); err != nil {
+			t.Fatalf("at the bound: %v", err)
+		}
+		if err := checkPFXIterations(b, n-1); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tt.want) {
+			t.Fatalf("over the bound: %v, want the %s named", err, tt.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
 	"strings"
@@ -23,7 +24,8 @@ import (
 // a PBES2 variant the decrypter lacks (a PRF other than HMAC-SHA-1/SHA-256),
 // which are not supported (the message says how to convert the file);
 // ErrWrongPassword when the password does not decrypt the key; ErrMalformed
-// for anything unreadable, or a file larger than MaxPFXSize.
+// for anything unreadable, a file larger than MaxPFXSize, or key-derivation
+// parameters over MaxPFXIterations or MaxScryptMemory.
 func ParsePEMPassword(data, password []byte) (signer crypto.Signer, err error) {
 	if len(data) > MaxPFXSize {
 		return nil, fmt.Errorf("keys: PEM file is larger than %d bytes: %w", MaxPFXSize, ErrMalformed)
@@ -51,6 +53,9 @@ func ParsePEMPassword(data, password []byte) (signer crypto.Signer, err error) {
 			signer, err = nil, fmt.Errorf("keys: damaged ENCRYPTED PRIVATE KEY: %w", ErrMalformed)
 		}
 	}()
+	if err := checkPKCS8Work(block.Bytes); err != nil {
+		return nil, err
+	}
 	key, _, err := pkcs8.ParsePrivateKey(block.Bytes, password)
 	if err != nil {
 		msg := err.Error()
@@ -78,4 +83,53 @@ func ParsePEMPassword(data, password []byte) (signer crypto.Signer, err error) {
 		return nil, fmt.Errorf("keys: %T keys are not supported: %w", k, ErrAlgorithmMismatch)
 	}
 	return nil, fmt.Errorf("keys: %T is not a signing key: %w", key, ErrMalformed)
+}
+
+// MaxScryptMemory bounds the memory (128·N·r bytes) the scrypt parameters of
+// an encrypted PEM key may ask for; OpenSSL's default (N=16384, r=8) needs
+// 16 MiB, and OpenSSL refuses more than 32 MiB unless told otherwise.
+const MaxScryptMemory = 64 << 20
+
+var oidScrypt = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11591, 4, 11}
+
+// scryptParams is RFC 7914's scrypt-params.
+type scryptParams struct {
+	Salt            []byte
+	CostParameter   int
+	BlockSize       int
+	Parallelization int
+	KeyLength       int `asn1:"optional"`
+}
+
+// checkPKCS8Work refuses an EncryptedPrivateKeyInfo whose key derivation
+// asks for more than MaxPFXIterations PBKDF2 iterations, or scrypt
+// parameters over MaxScryptMemory or 16-way parallelism: the parameters are
+// the file's to choose, and the decrypter runs them as given. A structure
+// it cannot read is left to the decrypter, which reports it.
+func checkPKCS8Work(der []byte) error {
+	var epki p12EncryptedPrivateKeyInfo
+	if _, err := asn1.Unmarshal(der, &epki); err != nil || !epki.Algorithm.Algorithm.Equal(oidPBES2) {
+		return nil
+	}
+	var p pbes2Params
+	if _, err := asn1.Unmarshal(epki.Algorithm.Parameters.FullBytes, &p); err != nil {
+		return nil
+	}
+	switch kdf := p.KeyDerivationFunc; {
+	case kdf.Algorithm.Equal(oidPBKDF2):
+		var kp pbkdf2Params
+		if _, err := asn1.Unmarshal(kdf.Parameters.FullBytes, &kp); err == nil && kp.Iterations > MaxPFXIterations {
+			return fmt.Errorf("keys: the PEM key asks for %d PBKDF2 iterations, more than the %d allowed: %w", kp.Iterations, MaxPFXIterations, ErrMalformed)
+		}
+	case kdf.Algorithm.Equal(oidScrypt):
+		var sp scryptParams
+		if _, err := asn1.Unmarshal(kdf.Parameters.FullBytes, &sp); err != nil {
+			return nil
+		}
+		n, r := int64(sp.CostParameter), int64(sp.BlockSize)
+		if n <= 0 || r <= 0 || sp.Parallelization <= 0 || n > MaxScryptMemory || r > MaxScryptMemory || 128*n*r > MaxScryptMemory || sp.Parallelization > 16 {
+			return fmt.Errorf("keys: the PEM key's scrypt parameters (N=%d, r=%d, p=%d) ask for more than %d MiB or 16-way parallelism: %w", sp.CostParameter, sp.BlockSize, sp.Parallelization, MaxScryptMemory>>20, ErrMalformed)
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
 	"strings"
@@ -113,6 +114,63 @@ func TestCheckPFXIterations(t *testing.T) {
 		}
 		if err := checkPFXIterations(b, n-1); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tt.want) {
 			t.Fatalf("over the bound: %v, want the %s named", err, tt.want)
+		}
+	}
+}
+
+// TestCheckPKCS8Work checks the bounds on an encrypted PEM key's key
+// derivation, on EncryptedPrivateKeyInfo structures built here (the
+// ciphertext is never reached).
+func TestCheckPKCS8Work(t *testing.T) {
+	mustMarshal := func(v any) []byte {
+		b, err := asn1.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	aes := pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 42},
+		Parameters: asn1.RawValue{FullBytes: mustMarshal(make([]byte, 16))}}
+	epki := func(kdf pkix.AlgorithmIdentifier) []byte {
+		params := mustMarshal(pbes2Params{KeyDerivationFunc: kdf, Scheme: aes})
+		return mustMarshal(p12EncryptedPrivateKeyInfo{
+			Algorithm:     pkix.AlgorithmIdentifier{Algorithm: oidPBES2, Parameters: asn1.RawValue{FullBytes: params}},
+			EncryptedData: make([]byte, 32),
+		})
+	}
+	pbkdf2 := func(iter int) []byte {
+		p := mustMarshal(struct {
+			Salt       []byte
+			Iterations int
+		}{make([]byte, 16), iter})
+		return epki(pkix.AlgorithmIdentifier{Algorithm: oidPBKDF2, Parameters: asn1.RawValue{FullBytes: p}})
+	}
+	scrypt := func(n, r, p int) []byte {
+		sp := mustMarshal(scryptParams{Salt: make([]byte, 16), CostParameter: n, BlockSize: r, Parallelization: p})
+		return epki(pkix.AlgorithmIdentifier{Algorithm: oidScrypt, Parameters: asn1.RawValue{FullBytes: sp}})
+	}
+	tests := []struct {
+		name string
+		der  []byte
+		ok   bool
+	}{
+		{"PBKDF2 OpenSSL default", pbkdf2(2048), true},
+		{"PBKDF2 at the bound", pbkdf2(MaxPFXIterations), true},
+		{"PBKDF2 over the bound", pbkdf2(MaxPFXIterations + 1), false},
+		{"PBKDF2 2^31-1", pbkdf2(1<<31 - 1), false},
+		{"scrypt OpenSSL default", scrypt(16384, 8, 1), true},
+		{"scrypt 64 MiB", scrypt(65536, 8, 1), true},
+		{"scrypt 128 MiB", scrypt(131072, 8, 1), false},
+		{"scrypt 1 TiB", scrypt(1<<30, 8, 1), false},
+		{"scrypt huge r", scrypt(2, 1<<40, 1), false},
+		{"scrypt p=1024", scrypt(16384, 8, 1024), false},
+		{"scrypt N=0", scrypt(0, 8, 1), false},
+		{"not PBES2", []byte{0x30, 0x00}, true},
+	}
+	for _, tt := range tests {
+		err := checkPKCS8Work(tt.der)
+		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, ErrMalformed)) {
+			t.Errorf("%s: %v", tt.name, err)
 		}
 	}
 }

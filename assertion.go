@@ -38,14 +38,62 @@ type Assertion struct {
 	IssuedAt time.Time
 	// Lifetime is exp - iat; 0 means DefaultLifetime.
 	Lifetime time.Duration
+	// Header holds extra JOSE header members, e.g. "x5t#S256"; none may
+	// be one of ReservedHeaders.
+	Header map[string]any
+	// Claims holds extra claims, e.g. "scope"; none may be one of
+	// ReservedClaims.
+	Claims map[string]any
+}
+
+// AssertionExtras are the header members and claims [Config.ModifyAssertion]
+// adds to an assertion.
+type AssertionExtras struct {
+	// Header holds extra JOSE header members.
+	Header map[string]any
+	// Claims holds extra claims.
+	Claims map[string]any
+}
+
+// HeaderX5TS256 is the JOSE header member of a certificate's SHA-256
+// thumbprint (RFC 7515 §4.1.8), added by [Config.CertificateThumbprint].
+const HeaderX5TS256 = "x5t#S256"
+
+// ReservedClaims returns the claims pkjwt sets or owns in every assertion;
+// Assertion.Claims may hold none of them.
+func ReservedClaims() []string { return []string{"iss", "sub", "aud", "jti", "exp", "iat", "nbf"} }
+
+// ReservedHeaders returns the JOSE header members pkjwt sets, or that
+// would change how the signature is made or checked; Assertion.Header may
+// hold none of them.
+func ReservedHeaders() []string {
+	return []string{"alg", "kid", "typ", "cty", "crit", "b64", "jku", "jwk", "x5u"}
+}
+
+// checkExtras refuses an extra member named like a reserved one.
+func checkExtras(what string, m map[string]any, reserved []string) error {
+	for _, r := range reserved {
+		if _, ok := m[r]; ok {
+			return fmt.Errorf("pkjwt: the assertion's %s %q is pkjwt's to set: %w", what, r, ErrConfig)
+		}
+	}
+	return nil
 }
 
 // Sign signs the assertion with key, through go-jose's opaque-signer path
 // (so key.Signer may be any crypto.Signer, local or remote). The header is
-// {"alg": key.Algorithm, "kid": key.ID, "typ": "JWT"}.
+// {"alg": key.Algorithm, "kid": key.ID, "typ": "JWT"} plus a.Header; the
+// claims are iss, sub, aud, jti, iat and exp plus a.Claims. A reserved
+// name in a.Header or a.Claims is an error wrapping ErrConfig.
 func (a Assertion) Sign(key *keys.Key) (string, error) {
 	if a.ClientID == "" || a.Audience == "" {
 		return "", fmt.Errorf("pkjwt: assertion needs a client id and an audience: %w", ErrConfig)
+	}
+	if err := checkExtras("header member", a.Header, ReservedHeaders()); err != nil {
+		return "", err
+	}
+	if err := checkExtras("claim", a.Claims, ReservedClaims()); err != nil {
+		return "", err
 	}
 	if err := keys.CheckAlgorithm(key.Public(), key.Algorithm); err != nil {
 		return "", fmt.Errorf("pkjwt: key %s: %w", key.ID, err)
@@ -63,10 +111,14 @@ func (a Assertion) Sign(key *keys.Key) (string, error) {
 	if a.Lifetime == 0 {
 		a.Lifetime = DefaultLifetime
 	}
+	opts := (&jose.SignerOptions{}).WithType("JWT")
+	for k, v := range a.Header {
+		opts = opts.WithHeader(jose.HeaderKey(k), v)
+	}
 	signer, err := jose.NewSigner(jose.SigningKey{
 		Algorithm: jose.SignatureAlgorithm(key.Algorithm),
 		Key:       jose.JSONWebKey{Key: cryptosigner.Opaque(key.Signer), KeyID: key.ID},
-	}, (&jose.SignerOptions{}).WithType("JWT"))
+	}, opts)
 	if err != nil {
 		return "", fmt.Errorf("pkjwt: signer for key %s: %w", key.ID, err)
 	}
@@ -78,7 +130,11 @@ func (a Assertion) Sign(key *keys.Key) (string, error) {
 		IssuedAt: jwt.NewNumericDate(a.IssuedAt),
 		Expiry:   jwt.NewNumericDate(a.IssuedAt.Add(a.Lifetime)),
 	}
-	s, err := jwt.Signed(signer).Claims(claims).Serialize()
+	b := jwt.Signed(signer).Claims(claims)
+	if len(a.Claims) > 0 {
+		b = b.Claims(a.Claims) // merged into the same object; no name in common
+	}
+	s, err := b.Serialize()
 	if err != nil {
 		return "", fmt.Errorf("pkjwt: sign assertion with key %s: %w", key.ID, err)
 	}

@@ -3,7 +3,11 @@ package pkjwt
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
+
+	"golang.org/x/oauth2"
 )
 
 // ErrConfig is wrapped by every error about an invalid Config or profile.
@@ -22,6 +26,12 @@ var ErrUnsafeDestination = errors.New("unsafe destination for a credential")
 // TokenError is a token endpoint's error response (RFC 6749 §5.2), with the
 // HTTP status and the message_id NHS England adds. Test for it with
 // errors.As. Its text never contains the assertion or any token.
+//
+// Code written for x/oauth2 finds it too: errors.As(err, &re) with
+// re an [*oauth2.RetrieveError] gives the same error, description and URI
+// (ErrorCode, ErrorDescription, ErrorURI), the redacted body, and a copy of
+// the response's status line and headers (Response.Body is empty and
+// Response.Request nil: the request held the assertion).
 type TokenError struct {
 	// StatusCode is the HTTP status of the response.
 	StatusCode int
@@ -37,6 +47,45 @@ type TokenError struct {
 	// object (an HTML error page, say), with any echo of the assertion
 	// removed.
 	Body string
+
+	// retrieve is the *oauth2.RetrieveError Unwrap gives; nil for a
+	// TokenError built by hand (Unwrap then builds one from the fields).
+	retrieve *oauth2.RetrieveError
+}
+
+// Unwrap returns the error as an [*oauth2.RetrieveError], so that
+// errors.As finds one.
+func (e *TokenError) Unwrap() error {
+	if e.retrieve != nil {
+		return e.retrieve
+	}
+	return e.retrieveError(nil, nil, "")
+}
+
+// retrieveError builds the *oauth2.RetrieveError twin of e from the
+// response (nil: from e alone) and its body, with the assertion redacted.
+func (e *TokenError) retrieveError(resp *http.Response, body []byte, assertion string) *oauth2.RetrieveError {
+	r := &http.Response{
+		Status:     strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode),
+		StatusCode: e.StatusCode,
+		Header:     http.Header{},
+		Body:       http.NoBody,
+	}
+	if resp != nil {
+		r.Status, r.Proto, r.ProtoMajor, r.ProtoMinor = resp.Status, resp.Proto, resp.ProtoMajor, resp.ProtoMinor
+		r.Header = resp.Header.Clone()
+	}
+	b := []byte(e.Body)
+	if body != nil {
+		b = []byte(redact(strings.TrimSpace(string(body)), assertion))
+	}
+	return &oauth2.RetrieveError{
+		Response:         r,
+		Body:             b,
+		ErrorCode:        e.Code,
+		ErrorDescription: e.Description,
+		ErrorURI:         e.URI,
+	}
 }
 
 // Error implements error.

@@ -3,23 +3,33 @@
 // "private_key_jwt"), as NHS England's API platform ("signed JWT
 // authentication") and any standards-following authorization server expect.
 //
-// A TokenSource signs a fresh, short-lived client assertion for every token
-// request, caches the access token and refreshes it before it expires; it
-// implements oauth2.TokenSource. NewClient returns an *http.Client that adds
-// the token (and, for NHS APIs, an X-Request-ID) to every request.
+// A [TokenSource] signs a fresh, short-lived client assertion for every
+// token request, caches the access token and refreshes it before it
+// expires; it implements [oauth2.TokenSource], and its tokens keep the
+// server's response members ([oauth2.Token.Extra]) beside what [Info]
+// returns. [NewClient] returns an [*http.Client] whose [Transport] adds the
+// token (and, for NHS APIs, an X-Request-ID) to every request, under a
+// [RetryTransport] that retries idempotent requests after 429 and 503 and
+// any replayable request once after a 401 with a new token.
 //
-// Keys come from package keys; their public halves are published with
-// package jwks.
+// A token endpoint's error is a [*TokenError], which also matches
+// [*oauth2.RetrieveError] with [errors.As]. [Config.ModifyAssertion] adds
+// header members and claims to the assertion; [Config.CertificateThumbprint]
+// adds x5t#S256.
+//
+// Keys come from package [github.com/pkjwt/pkjwt/keys]; their public halves
+// are published with package [github.com/pkjwt/pkjwt/jwks].
 package pkjwt
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/pkjwt/pkjwt/keys"
+
+	"github.com/pkjwt/pkjwt/internal/loopback"
 )
 
 // KeySource gives the key that signs the next assertion. *keys.Key and
@@ -60,6 +70,18 @@ type Config struct {
 	MaxAttempts int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ModifyAssertion, when set, is called before every assertion is
+	// signed, with the key that will sign it; it may add header members
+	// and claims to x (a scope, a longer aud list under another name, a
+	// tenant). It cannot change the members pkjwt sets: a reserved name
+	// (see [ReservedClaims], [ReservedHeaders]) fails the token request
+	// with ErrConfig. An error it returns fails the token request.
+	ModifyAssertion func(key *keys.Key, x *AssertionExtras) error
+	// CertificateThumbprint adds the x5t#S256 header member (the SHA-256
+	// thumbprint of the key's certificate, RFC 7515 §4.1.8) when the
+	// signing key carries a certificate (keys.Key.Certificate, e.g. from a
+	// PFX); a key without one is signed without it.
+	CertificateThumbprint bool
 }
 
 // DefaultTimeout bounds one token fetch, retries included, and is the
@@ -174,7 +196,7 @@ func checkURL(raw string) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if loopback.Host(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("pkjwt: token URL %q uses plain http to a non-loopback host: %w", raw, ErrConfig)
@@ -184,23 +206,3 @@ func checkURL(raw string) error {
 
 // refuseRedirect makes an http.Client return a redirect response as it is.
 func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
-// sameOriginRedirect follows a redirect only to the same scheme and host:
-// the token must not travel to another origin or drop to plain http.
-func sameOriginRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 10 {
-		return fmt.Errorf("pkjwt: stopped after 10 redirects")
-	}
-	if first := via[0].URL; req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
-		return http.ErrUseLastResponse
-	}
-	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}

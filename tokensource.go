@@ -1,17 +1,9 @@
 package pkjwt
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"mime"
-	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -19,13 +11,13 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/pkjwt/pkjwt/keys"
-
-	"github.com/pkjwt/pkjwt/internal/httpx"
 )
 
 // TokenSource gets access tokens with the client credentials grant,
-// authenticating with a private key JWT. It implements oauth2.TokenSource
-// and is safe for concurrent use.
+// authenticating with a private key JWT. It implements [oauth2.TokenSource]
+// and is safe for concurrent use. Its tokens carry the server's response
+// members (tok.Extra("scope"), tok.Extra("issued_at")) and what [Info]
+// returns.
 //
 // Caching and refresh: a token is served from the cache until its refresh
 // time, which is expiry minus RefreshBefore (default: a fifth of the token's
@@ -67,9 +59,20 @@ type cacheEntry struct {
 
 	// With the real clock, a timer sets stale at refreshAt, so that the
 	// hot path reads no clock (time.Now costs more than everything else
-	// on it). timed is false for entries that must consult the clock.
+	// on it). timed is false for entries that must consult the clock
+	// (Config.Now set). Both ways meet in fresh; TestRealClockRefresh and
+	// TestRealClockFailedRefresh run the timer's way.
 	timed bool
 	stale atomic.Bool
+}
+
+// fresh reports whether e may be served without looking further: before
+// its refresh time. With a timer it reads no clock.
+func (e *cacheEntry) fresh(now func() time.Time) bool {
+	if e.timed {
+		return !e.stale.Load()
+	}
+	return now().Before(e.refreshAt)
 }
 
 // expirySkew is how long before its expiry a token stops being handed out.
@@ -111,13 +114,10 @@ func (ts *TokenSource) Token() (*oauth2.Token, error) {
 // for other callers is not cancelled when one caller gives up.
 func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	e := ts.cur.Load()
-	if e != nil && e.timed && !e.stale.Load() {
+	if e != nil && e.fresh(ts.cfg.Now) {
 		return e.tok, nil
 	}
 	now := ts.cfg.Now()
-	if e != nil && now.Before(e.refreshAt) {
-		return e.tok, nil
-	}
 	if e != nil && now.Before(e.validTill) {
 		// Early refresh: the cached token is still good, so hand it out
 		// at once and let one background flight replace it.
@@ -182,16 +182,18 @@ func (ts *TokenSource) Invalidate(tok *oauth2.Token) bool {
 // refresh runs inside the single flight.
 func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 	old := ts.cur.Load()
-	now := ts.cfg.Now()
-	if old != nil && now.Before(old.refreshAt) {
+	if old != nil && old.fresh(ts.cfg.Now) {
 		return old.tok, nil // another flight just refreshed it
 	}
 	tok, info, err := ts.fetch(ctx)
-	now = ts.cfg.Now()
+	now := ts.cfg.Now()
 	if err != nil {
 		if old != nil && now.Before(old.validTill) {
+			// A copy that is due (stale), so that every call comes back to
+			// TokenContext's slow path, which respects retryAt.
 			retry := &cacheEntry{tok: old.tok, refreshAt: old.refreshAt, validTill: old.validTill,
-				retryAt: now.Add(5*time.Second + rand.N(5*time.Second))}
+				retryAt: now.Add(5*time.Second + rand.N(5*time.Second)), timed: old.timed}
+			retry.stale.Store(true)
 			ts.cur.CompareAndSwap(old, retry)
 			return old.tok, nil
 		}
@@ -224,263 +226,4 @@ func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 	}
 	ts.cur.Store(e)
 	return tok, nil
-}
-
-// fetch makes up to MaxAttempts token requests, each with a new assertion.
-func (ts *TokenSource) fetch(ctx context.Context) (*oauth2.Token, *TokenInfo, error) {
-	var err error
-	for attempt := 1; ; attempt++ {
-		var tok *oauth2.Token
-		var info *TokenInfo
-		var wait time.Duration
-		tok, info, wait, err = ts.attempt(ctx)
-		if err == nil {
-			return tok, info, nil
-		}
-		if attempt >= ts.cfg.attempts || ctx.Err() != nil || !retryable(err) {
-			return nil, nil, err
-		}
-		backoff := time.Duration(attempt) * 500 * time.Millisecond
-		backoff += rand.N(backoff / 2)
-		wait = max(wait, backoff)
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return nil, nil, err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, nil, errors.Join(err, ctx.Err())
-		case <-t.C:
-		}
-	}
-}
-
-func retryable(err error) bool {
-	var te *TokenError
-	if errors.As(err, &te) {
-		return te.Retryable()
-	}
-	if errors.Is(err, ErrConfig) || errors.Is(err, ErrTokenResponse) {
-		return false
-	}
-	var ke *keyError
-	return !errors.As(err, &ke) // transport errors (timeouts too) are retryable; key errors are not
-}
-
-type keyError struct{ err error }
-
-func (e *keyError) Error() string { return e.err.Error() }
-func (e *keyError) Unwrap() error { return e.err }
-
-// attempt makes one token request. wait is the server's Retry-After.
-func (ts *TokenSource) attempt(ctx context.Context) (*oauth2.Token, *TokenInfo, time.Duration, error) {
-	key, err := ts.cfg.Keys.SigningKey()
-	if err != nil {
-		return nil, nil, 0, &keyError{fmt.Errorf("pkjwt: signing key: %w", err)}
-	}
-	if err := ts.cfg.checkKey(key); err != nil {
-		return nil, nil, 0, &keyError{err}
-	}
-	assertion, err := Assertion{
-		ClientID: ts.cfg.ClientID,
-		Audience: ts.cfg.audience,
-		IssuedAt: ts.cfg.Now(),
-		Lifetime: ts.cfg.lifetime,
-	}.Sign(key)
-	if err != nil {
-		return nil, nil, 0, &keyError{err}
-	}
-	form := url.Values{
-		"grant_type":            {"client_credentials"},
-		"client_assertion_type": {AssertionType},
-		"client_assertion":      {assertion},
-	}
-	if len(ts.cfg.Scopes) > 0 {
-		form.Set("scope", strings.Join(ts.cfg.Scopes, " "))
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.cfg.tokenURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, nil, 0, fmt.Errorf("pkjwt: token request: %w: %w", ErrConfig, err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := ts.cfg.tokenClient.Do(req)
-	if err != nil {
-		return nil, nil, 0, fmt.Errorf("pkjwt: token request to %s: %w", ts.cfg.tokenURL, err)
-	}
-	defer httpx.DrainClose(resp.Body)
-	body, err := httpx.ReadBounded(resp.Body, maxTokenResponse)
-	if err != nil {
-		if resp.StatusCode/100 == 2 {
-			return nil, nil, 0, fmt.Errorf("pkjwt: token response: %w: %w", ErrTokenResponse, err)
-		}
-		return nil, nil, 0, &TokenError{StatusCode: resp.StatusCode, Body: "(body over the size limit)"}
-	}
-	received := ts.cfg.Now()
-	if resp.StatusCode/100 != 2 {
-		return nil, nil, httpx.RetryAfter(resp.Header, received), parseTokenError(resp, body, assertion)
-	}
-	tok, info, err := parseToken(body, received)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	info.KeyID = key.ID
-	return tok, info, 0, nil
-}
-
-// flexInt decodes a JSON number or a string holding one: NHS England sends
-// expires_in and issued_at as strings.
-type flexInt struct {
-	v   int64
-	set bool
-}
-
-func (f *flexInt) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	s := string(b)
-	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-	}
-	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil {
-		fv, ferr := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if ferr != nil || fv < -1e15 || fv > 1e15 {
-			return fmt.Errorf("not an integer: %.40q", s)
-		}
-		v = int64(fv)
-	}
-	f.v, f.set = v, true
-	return nil
-}
-
-type tokenResponse struct {
-	AccessToken string  `json:"access_token"`
-	TokenType   string  `json:"token_type"`
-	ExpiresIn   flexInt `json:"expires_in"`
-	IssuedAt    flexInt `json:"issued_at"`
-	Scope       string  `json:"scope"`
-}
-
-// defaultExpiresIn is assumed when a response has no expires_in.
-const defaultExpiresIn = 5 * time.Minute
-
-// maxExpiresIn caps a server's expires_in, so that a bogus value cannot pin
-// a token in the cache for years.
-const maxExpiresIn = 24 * time.Hour
-
-func parseToken(body []byte, received time.Time) (*oauth2.Token, *TokenInfo, error) {
-	var tr tokenResponse
-	if err := json.Unmarshal(body, &tr); err != nil {
-		return nil, nil, fmt.Errorf("pkjwt: token response: %w: %w", ErrTokenResponse, err)
-	}
-	if tr.AccessToken == "" {
-		return nil, nil, fmt.Errorf("pkjwt: token response has no access_token: %w", ErrTokenResponse)
-	}
-	if tr.TokenType == "" || !strings.EqualFold(tr.TokenType, "bearer") {
-		return nil, nil, fmt.Errorf("pkjwt: token_type %.40q, want Bearer: %w", tr.TokenType, ErrTokenResponse)
-	}
-	life := defaultExpiresIn
-	if tr.ExpiresIn.set {
-		if tr.ExpiresIn.v <= 0 {
-			return nil, nil, fmt.Errorf("pkjwt: expires_in %d: %w", tr.ExpiresIn.v, ErrTokenResponse)
-		}
-		life = min(time.Duration(tr.ExpiresIn.v)*time.Second, maxExpiresIn)
-	}
-	info := &TokenInfo{
-		TokenType:  "Bearer",
-		Scope:      tr.Scope,
-		ReceivedAt: received,
-		IssuedAt:   received,
-		Expiry:     received.Add(life),
-		ExpiresIn:  int64(life / time.Second),
-	}
-	if tr.IssuedAt.set && tr.IssuedAt.v > 0 {
-		// NHS's issued_at is epoch milliseconds; accept seconds too.
-		ms := tr.IssuedAt.v
-		if ms < 1e11 {
-			ms *= 1000
-		}
-		info.IssuedAt = time.UnixMilli(ms)
-	}
-	tok := &oauth2.Token{
-		AccessToken: tr.AccessToken,
-		TokenType:   "Bearer",
-		Expiry:      info.Expiry,
-		ExpiresIn:   info.ExpiresIn,
-	}
-	tok = tok.WithExtra(map[string]any{infoKey: info})
-	return tok, info, nil
-}
-
-func parseTokenError(resp *http.Response, body []byte, assertion string) error {
-	te := &TokenError{StatusCode: resp.StatusCode}
-	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	var e struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-		URI         string `json:"error_uri"`
-		MessageID   string `json:"message_id"`
-	}
-	if (ct == "application/json" || strings.HasSuffix(ct, "+json") || bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))) &&
-		json.Unmarshal(body, &e) == nil && e.Error != "" {
-		te.Code, te.Description = redact(e.Error, assertion), redact(e.Description, assertion)
-		te.URI, te.MessageID = redact(e.URI, assertion), redact(e.MessageID, assertion)
-		return te
-	}
-	te.Body = redact(strings.TrimSpace(string(body)), assertion)
-	return te
-}
-
-// redact removes any echo of the assertion from a server-supplied string
-// and bounds its length before it reaches an error message.
-func redact(s, assertion string) string {
-	if assertion != "" {
-		s = strings.ReplaceAll(s, assertion, "[client_assertion]")
-	}
-	return clip(s)
-}
-
-// clip bounds a server-supplied string before it reaches an error message.
-func clip(s string) string {
-	const max = 512
-	if len(s) > max {
-		return s[:max] + "…"
-	}
-	return s
-}
-
-// infoKey is the oauth2.Token extra under which TokenInfo is kept.
-const infoKey = "pkjwt.info"
-
-// TokenInfo is what may be shown about a token: everything but the token.
-type TokenInfo struct {
-	// TokenType is "Bearer".
-	TokenType string `json:"token_type"`
-	// Scope is the scope the server granted, if it said.
-	Scope string `json:"scope,omitempty"`
-	// ExpiresIn is the lifetime the server gave, in seconds.
-	ExpiresIn int64 `json:"expires_in"`
-	// IssuedAt is the server's issued_at, or ReceivedAt.
-	IssuedAt time.Time `json:"issued_at"`
-	// ReceivedAt is when the response arrived.
-	ReceivedAt time.Time `json:"received_at"`
-	// Expiry is ReceivedAt + ExpiresIn.
-	Expiry time.Time `json:"expires_at"`
-	// KeyID is the kid of the key that signed the assertion.
-	KeyID string `json:"kid"`
-}
-
-// Info returns the TokenInfo of a token from a TokenSource, or nil for a
-// token from elsewhere.
-func Info(tok *oauth2.Token) *TokenInfo {
-	if tok == nil {
-		return nil
-	}
-	i, _ := tok.Extra(infoKey).(*TokenInfo)
-	return i
 }

@@ -39,3 +39,11 @@ func TestRedact(t *testing.T) {
 		t.Errorf("pretty of invalid UTF-8: %q", got)
 	}
 }
+
+// TestWriteTimeoutCoversACall: the server's write timeout leaves room for
+// the longest System to System Call.
+func TestWriteTimeoutCoversACall(t *testing.T) {
+	if WriteTimeout <= DefaultCallTimeout {
+		t.Fatalf("WriteTimeout %s must exceed DefaultCallTimeout %s", WriteTimeout, DefaultCallTimeout)
+	}
+}

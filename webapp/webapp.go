@@ -36,7 +36,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -46,6 +45,8 @@ import (
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
+
+	"github.com/pkjwt/pkjwt/internal/loopback"
 )
 
 //go:embed templates/*.html
@@ -161,7 +162,7 @@ func New(cfg Config) (*App, error) {
 	if u.User != nil {
 		return nil, fmt.Errorf("webapp: CallURL must not carry user info")
 	}
-	if u.Scheme != "https" && !isLoopbackHost(u.Hostname()) {
+	if u.Scheme != "https" && !loopback.Host(u.Hostname()) {
 		return nil, fmt.Errorf("webapp: CallURL %q: the access token would travel in clear text; use https (plain http is allowed only to loopback: 127.0.0.0/8, ::1, localhost)", a.callURL)
 	}
 	if a.publicURL != "" {
@@ -179,10 +180,13 @@ func New(cfg Config) (*App, error) {
 		a.client = pkjwt.NewClient(cfg.TokenSource)
 		// Record the tokens the Transport puts on the wire, so that a
 		// call page can redact each of them (see call).
-		if tr, ok := a.client.Transport.(*pkjwt.Transport); ok {
-			rec := *tr
-			rec.Base = recordTokens{base: tr.Base}
-			a.client.Transport = &rec
+		if rt, ok := a.client.Transport.(*pkjwt.RetryTransport); ok {
+			if tr, ok := rt.Base.(*pkjwt.Transport); ok {
+				rec, retry := *tr, *rt
+				rec.Base = recordTokens{base: tr.Base}
+				retry.Base = &rec
+				a.client.Transport = &retry
+			}
 		}
 	}
 	if a.callTimeout <= 0 {
@@ -211,58 +215,6 @@ func New(cfg Config) (*App, error) {
 	a.static = http.StripPrefix("/static/", http.FileServerFS(sub))
 	a.handler = a.middleware(http.HandlerFunc(a.route))
 	return a, nil
-}
-
-// isLoopbackHost reports whether host (a host name or IP address, without
-// port or brackets) is localhost or a loopback address (127.0.0.0/8, ::1).
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func defaultPort(scheme string) string {
-	if scheme == "https" {
-		return "443"
-	}
-	return "80"
-}
-
-// hostAllowed reports whether the app answers a request with this Host
-// header: localhost or a loopback address with any port, or PublicURL's
-// host and port. A DNS rebinding attack sends the attacker's own host name,
-// which is neither.
-func (a *App) hostAllowed(hostport string) bool {
-	host, port, err := net.SplitHostPort(hostport)
-	if err != nil { // no port
-		host, port = hostport, ""
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if host == "" {
-		return false
-	}
-	if isLoopbackHost(host) {
-		return true
-	}
-	if a.publicHost == "" || !strings.EqualFold(host, a.publicHost) {
-		return false
-	}
-	if port == "" {
-		port = defaultPort(strings.SplitN(a.publicURL, ":", 2)[0])
-	}
-	return port == a.publicPort
-}
-
-// misdirected answers a request for a host name the app does not serve.
-func (a *App) misdirected(w http.ResponseWriter, r *http.Request) {
-	msg := "This app answers only to localhost and loopback addresses; set its public URL to serve it under another name."
-	if a.publicURL != "" {
-		msg = "This app answers only to " + a.publicURL + " and loopback addresses."
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	a.serveError(w, r, http.StatusMisdirectedRequest, msg)
 }
 
 // parsePages parses every page with the shared layout.
@@ -334,64 +286,6 @@ func (a *App) route(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", strings.Join(rt.methods, ", "))
 	a.serveError(w, r, http.StatusMethodNotAllowed, "This page answers "+strings.Join(rt.methods, " and ")+" only.")
 }
-
-// middleware adds the security headers to every response, recovers from
-// panics and logs one line per request.
-func (a *App) middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		rec := &statusRecorder{ResponseWriter: w}
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				a.log.Error("panic serving request", "path", r.URL.Path, "panic", fmt.Sprint(v))
-				if rec.status == 0 {
-					http.Error(rec, "internal error", http.StatusInternalServerError)
-				}
-			}
-			status := rec.status
-			if status == 0 {
-				status = http.StatusOK
-			}
-			// The path only: a query string could carry anything.
-			a.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status,
-				"duration_ms", time.Since(start).Milliseconds())
-		}()
-		if p := r.URL.Path; p != "/healthz" && p != "/readyz" && !a.hostAllowed(r.Host) {
-			a.misdirected(rec, r)
-			return
-		}
-		next.ServeHTTP(rec, r)
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // render executes a page into memory first, so that a template error
 // becomes a clean 500 rather than half a page.

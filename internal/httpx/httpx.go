@@ -1,5 +1,5 @@
 // Package httpx holds small HTTP helpers shared inside pkjwt: bounded body
-// reads and Retry-After parsing.
+// reads, Retry-After parsing and the status-recording response writer.
 package httpx
 
 import (

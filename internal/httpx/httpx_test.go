@@ -3,6 +3,7 @@ package httpx
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -42,5 +43,34 @@ func TestReadBounded(t *testing.T) {
 	}
 	if _, err := ReadBounded(strings.NewReader("123456"), 5); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("over the limit: %v", err)
+	}
+}
+
+func TestStatusRecorder(t *testing.T) {
+	cases := []struct {
+		name string
+		h    func(w http.ResponseWriter)
+		want int
+	}{
+		{"nothing written", func(w http.ResponseWriter) {}, http.StatusOK},
+		{"body only", func(w http.ResponseWriter) { w.Write([]byte("x")) }, http.StatusOK},
+		{"explicit", func(w http.ResponseWriter) { w.WriteHeader(http.StatusTeapot) }, http.StatusTeapot},
+		{"first wins", func(w http.ResponseWriter) { w.WriteHeader(http.StatusNotFound); w.WriteHeader(http.StatusOK) }, http.StatusNotFound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rr := httptest.NewRecorder()
+			rec := &StatusRecorder{ResponseWriter: rr}
+			tc.h(rec)
+			if rec.StatusOr() != tc.want {
+				t.Fatalf("recorded %d, want %d", rec.StatusOr(), tc.want)
+			}
+			if rr.Code != tc.want {
+				t.Fatalf("passed on %d, want %d", rr.Code, tc.want)
+			}
+			if rec.Unwrap() != rr {
+				t.Fatal("Unwrap")
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -78,6 +79,9 @@ type Config struct {
 	// MaxTokens bounds the token store (default DefaultMaxTokens); when
 	// full, the oldest token is evicted.
 	MaxTokens int
+	// Faults are failures to inject (see Fault); Server.SetFaults changes
+	// them while serving. Default: none.
+	Faults []Fault
 }
 
 // Server is the emulator: NHS's token endpoint, a PDS-like FHIR API and the
@@ -96,6 +100,7 @@ type Server struct {
 	tokenLimit *windowLimiter
 	pdsLimit   *windowLimiter
 	patients   *patientIndex
+	faults     atomic.Pointer[faultSet]
 }
 
 // New checks cfg, fills in defaults and returns a Server.
@@ -169,6 +174,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.patients = p
+	if err := s.SetFaults(cfg.Faults); err != nil {
+		return nil, err
+	}
 	for i, a := range cfg.Apps {
 		if err := s.apps.add(a); err != nil {
 			return nil, fmt.Errorf("emulator: app %d: %w", i, err)
@@ -232,11 +240,17 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	info := &requestInfo{}
 	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
-	s.route(rec, r)
+	if !s.applyFaults(rec, r, info) {
+		s.route(rec, r)
+	}
+	status := rec.status
+	if info.dropped {
+		status = 0
+	}
 	attrs := []slog.Attr{
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
-		slog.Int("status", rec.status),
+		slog.Int("status", status),
 		slog.Duration("duration", time.Since(start)),
 	}
 	if info.app != "" {
@@ -245,11 +259,19 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if info.failure != "" {
 		attrs = append(attrs, slog.String("error_description", info.failure))
 	}
+	if info.faults != "" {
+		attrs = append(attrs, slog.String("fault", info.faults))
+	}
 	level := slog.LevelInfo
-	if rec.status >= 500 {
+	if status >= 500 || status == 0 {
 		level = slog.LevelError
 	}
 	s.log.LogAttrs(r.Context(), level, "emulator request", attrs...)
+	if info.dropped {
+		// Close the connection without an answer (FaultDrop): net/http
+		// recovers this panic, closes the connection and logs nothing.
+		panic(http.ErrAbortHandler)
+	}
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
@@ -280,6 +302,8 @@ func underBase(p, base string) bool {
 type requestInfo struct {
 	app     string
 	failure string
+	faults  string // the injected faults that hit the request, comma-separated
+	dropped bool   // FaultDrop: close the connection without an answer
 }
 
 type requestInfoKey struct{}

@@ -286,6 +286,9 @@ func (s *Server) token(ctx context.Context, r *http.Request, form url.Values) to
 	if app.JWKSURL == "" {
 		return fail(RuleNoJWKSURL)
 	}
+	if s.jwksFault(r) {
+		return fail(RuleJWKSUnreachable)
+	}
 	kid, _ := a.header["kid"].(string)
 	keys, err := s.jwks.keysFor(ctx, app.JWKSURL, kid)
 	if err != nil {

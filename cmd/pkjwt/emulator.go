@@ -16,7 +16,7 @@ import (
 func cmdEmulator() *command {
 	return &command{
 		name:    "emulator",
-		args:    "[--addr ADDR] [--apps FILE] [--public-url URL] [--app-key KEY --app-jwks-url URL] [--jwks-cache-ttl D] [--refetch-unknown-kid] [--sandbox] [--token-rate-limit N] [--pds-rate-limit N]",
+		args:    "[--addr ADDR] [--apps FILE] [--public-url URL] [--app-key KEY --app-jwks-url URL] [--jwks-cache-ttl D] [--refetch-unknown-kid] [--sandbox] [--token-rate-limit N] [--pds-rate-limit N]" + faultFlagsArgs(),
 		summary: "run the offline NHS token endpoint and PDS-like API emulator",
 		detail: `Serves, on ADDR (loopback by default):
   POST /oauth2/token                          NHS's signed-JWT client credentials token endpoint
@@ -27,7 +27,12 @@ Apps come from --apps (YAML or JSON, see docs/emulator.md) and/or
 --app-key with --app-jwks-url, which registers one approved app with the PDS
 scope. The assertion's aud must equal the token URL printed at start, which
 is built from --public-url (default http://ADDR). Logs one line per request
-on stderr, never a token or an assertion. SIGINT or SIGTERM stops it.`,
+on stderr, never a token or an assertion. SIGINT or SIGTERM stops it.
+
+Fault injection (off by default; see docs/emulator.md): --latency,
+--drop-rate, --fail-rate, --rate-limit and --jwks-unreachable, on the
+--fault-target token endpoint, PDS API or both; --fault-count N clears each
+fault after N hits, so a client can be watched recovering.`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			addr := fs.String("addr", "127.0.0.1:9000", "address to listen on")
@@ -40,6 +45,7 @@ on stderr, never a token or an assertion. SIGINT or SIGTERM stops it.`,
 			sandbox := fs.Bool("sandbox", false, "also serve the PDS API without authentication under "+emulator.PDSSandboxBasePath)
 			tokenRate := fs.Int("token-rate-limit", 0, "token requests per app per minute (0: off)")
 			pdsRate := fs.Int("pds-rate-limit", 0, "PDS requests per app per second (0: off)")
+			faultFlags := addFaultFlags(fs)
 			if err := parseFlags(e, c, fs, args); err != nil {
 				return err
 			}
@@ -55,9 +61,12 @@ on stderr, never a token or an assertion. SIGINT or SIGTERM stops it.`,
 			if *ttl <= 0 {
 				return usagef("--jwks-cache-ttl must be positive")
 			}
+			faults, err := faultFlags.faults()
+			if err != nil {
+				return err
+			}
 			var apps []emulator.App
 			if *appsFile != "" {
-				var err error
 				if apps, err = emulator.LoadApps(*appsFile); err != nil {
 					return err
 				}
@@ -81,6 +90,7 @@ on stderr, never a token or an assertion. SIGINT or SIGTERM stops it.`,
 			emu, err := emulator.New(emulator.Config{
 				PublicURL: *publicURL, Apps: apps, JWKSCacheTTL: *ttl, RefetchUnknownKid: *refetch,
 				Sandbox: *sandbox, TokenRateLimit: *tokenRate, PDSRateLimit: *pdsRate, Logger: log,
+				Faults: faults,
 			})
 			if err != nil {
 				return usagef("%v", err)
@@ -98,6 +108,9 @@ on stderr, never a token or an assertion. SIGINT or SIGTERM stops it.`,
 			fmt.Fprintf(e.stdout, "  hello-world URL: %s%s\n", base, emulator.HelloWorldPath)
 			if len(apps) == 0 {
 				fmt.Fprintln(e.stdout, "  no apps registered: every token request fails with row 19 (use --apps or --app-key)")
+			}
+			for _, f := range faults {
+				fmt.Fprintf(e.stdout, "  fault: %s\n", describeFault(f))
 			}
 			for _, a := range emu.Apps() {
 				jwksURL := a.JWKSURL

@@ -60,6 +60,17 @@ type tokenServer struct {
 	jtis     map[string]bool
 	reply    func(n int64, w http.ResponseWriter) // nil: success
 	now      func() time.Time                     // the server's clock
+	// wantHeader and wantClaims are the extra header members and claims
+	// every assertion must carry, exactly (nil: none).
+	wantHeader map[string]any
+	wantClaims map[string]any
+}
+
+// sameJSON reports whether a and b encode to the same JSON.
+func sameJSON(a, b any) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(ja) == string(jb)
 }
 
 func newTokenServer(t testing.TB, k *keys.Key, clientID string) *tokenServer {
@@ -148,8 +159,13 @@ func (ts *tokenServer) verify(r *http.Request, s *seenAssertion) error {
 	if s.Header["kid"] != kid {
 		return fmt.Errorf("kid %v, want %s", s.Header["kid"], kid)
 	}
-	if len(s.Header) != 3 {
-		return fmt.Errorf("header has extra members: %v", s.Header)
+	if len(s.Header) != 3+len(ts.wantHeader) {
+		return fmt.Errorf("header has %d members, want %d: %v", len(s.Header), 3+len(ts.wantHeader), s.Header)
+	}
+	for k, v := range ts.wantHeader {
+		if !sameJSON(s.Header[k], v) {
+			return fmt.Errorf("header %s = %v, want %v", k, s.Header[k], v)
+		}
 	}
 	if c.Issuer != ts.clientID || c.Subject != ts.clientID {
 		return fmt.Errorf("iss %q sub %q", c.Issuer, c.Subject)
@@ -182,7 +198,14 @@ func (ts *tokenServer) verify(r *http.Request, s *seenAssertion) error {
 		switch k {
 		case "iss", "sub", "aud", "jti", "iat", "exp":
 		default:
-			return fmt.Errorf("unexpected claim %q", k)
+			if want, ok := ts.wantClaims[k]; !ok || !sameJSON(s.Claims[k], want) {
+				return fmt.Errorf("unexpected claim %q = %v", k, s.Claims[k])
+			}
+		}
+	}
+	for k := range ts.wantClaims {
+		if _, ok := s.Claims[k]; !ok {
+			return fmt.Errorf("claim %q missing", k)
 		}
 	}
 	return nil

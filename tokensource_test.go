@@ -233,6 +233,51 @@ func TestRealClockRefresh(t *testing.T) {
 	}
 }
 
+// TestRealClockFailedRefresh runs the timer's cache path through a failed
+// refresh: the still-valid token is served, the failure is not retried at
+// once, and once the token is no longer valid the caller gets the error.
+func TestRealClockFailedRefresh(t *testing.T) {
+	srv := newTokenServer(t, testKey(), "c")
+	srv.reply = func(n int64, w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		if n > 1 {
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"error":"invalid_request","error_description":"refused"}`)
+			return
+		}
+		fmt.Fprintf(w, `{"access_token":"tok-%d","expires_in":"3","token_type":"Bearer"}`, n)
+	}
+	// 3 s token: refresh from 1.6 s, handed out until 2.25 s.
+	ts := newSource(t, srv, func(c *pkjwt.Config) { c.RefreshBefore = 1400 * time.Millisecond })
+	start := time.Now()
+	first, err := ts.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(start.Add(1700 * time.Millisecond)))
+	if tok, err := ts.Token(); tok != first || err != nil {
+		t.Fatalf("in the refresh window: %v, %v; want the cached token", tok, err)
+	}
+	waitFor(t, func() bool { return srv.requests.Load() == 2 })
+	time.Sleep(100 * time.Millisecond) // let the failed refresh settle
+	if time.Since(start) < 2*time.Second {
+		for range 10 {
+			if tok, err := ts.Token(); tok != first || err != nil {
+				t.Fatalf("after a failed refresh, still valid: %v, %v; want the cached token", tok, err)
+			}
+		}
+		if n := srv.requests.Load(); n != 2 {
+			t.Fatalf("%d requests: a failed refresh was retried at once", n)
+		}
+	}
+	time.Sleep(time.Until(start.Add(2500 * time.Millisecond)))
+	_, err = ts.Token()
+	var te *pkjwt.TokenError
+	if !errors.As(err, &te) || te.Description != "refused" {
+		t.Fatalf("after validity: %v, want the token endpoint's error", err)
+	}
+}
+
 func TestTokenErrors(t *testing.T) {
 	cases := []struct {
 		name       string
@@ -318,6 +363,20 @@ func TestTokenErrors(t *testing.T) {
 			if tc.wantDesc != "" && !strings.Contains(err.Error(), tc.wantDesc) {
 				t.Fatalf("error text %q lacks the description", err)
 			}
+			// Code written for x/oauth2 finds the same error.
+			var re *oauth2.RetrieveError
+			if !errors.As(err, &re) {
+				t.Fatalf("error %T %v is not an *oauth2.RetrieveError", err, err)
+			}
+			if re.ErrorCode != tc.wantCode || re.ErrorDescription != tc.wantDesc || re.Response == nil || re.Response.StatusCode != tc.wantStatus {
+				t.Fatalf("RetrieveError %+v", re)
+			}
+			if re.Response.Request != nil {
+				t.Fatal("RetrieveError.Response.Request is set: it holds the assertion")
+			}
+			if tc.wantCode == "" && !strings.Contains(string(re.Body), strings.TrimSpace(tc.body)) {
+				t.Fatalf("RetrieveError.Body %q, want the server's body", re.Body)
+			}
 		})
 	}
 }
@@ -345,6 +404,13 @@ func TestErrorNeverEchoesAssertion(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "[client_assertion]") {
 		t.Fatalf("error text %q should show where the assertion was removed", err)
+	}
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		t.Fatalf("not an *oauth2.RetrieveError: %T", err)
+	}
+	if strings.Contains(re.Error(), a) || strings.Contains(string(re.Body), strings.Split(a, ".")[2]) {
+		t.Fatalf("the RetrieveError holds the assertion: %v", re)
 	}
 }
 

@@ -94,7 +94,7 @@ func TestRetryRules(t *testing.T) {
 		{name: "Retry-After 0 not retried", method: "GET", plan: []int{502}, wantCalls: 1, wantStatus: 502},
 		{name: "without retries", method: "GET", plan: []int{503}, opts: []pkjwt.ClientOption{pkjwt.WithoutRetries()}, wantCalls: 1, wantStatus: 503},
 		{name: "without retries 401", method: "GET", plan: []int{401}, opts: []pkjwt.ClientOption{pkjwt.WithoutRetries()}, wantCalls: 1, wantStatus: 401},
-		{name: "Retry-After over the cap", method: "GET", plan: []int{503}, opts: []pkjwt.ClientOption{pkjwt.WithRetries(2, 500 * time.Millisecond)}, wantCalls: 1, wantStatus: 503},
+		{name: "Retry-After over the cap", method: "GET", plan: []int{503}, opts: []pkjwt.ClientOption{pkjwt.WithRetries(2, 500*time.Millisecond)}, wantCalls: 1, wantStatus: 503},
 		{name: "one retry at most", method: "GET", plan: []int{503, 503}, opts: []pkjwt.ClientOption{pkjwt.WithRetries(1, 0)}, wantCalls: 2, wantStatus: 503},
 	}
 	for _, tc := range cases {

@@ -2,7 +2,6 @@ package pkjwt
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 )
@@ -22,14 +21,16 @@ type Profile struct {
 	Algorithm string
 	// MaxLifetime caps the assertion lifetime (exp - iat).
 	MaxLifetime time.Duration
-	// KeyBits is the RSA key size keys are generated with.
+	// KeyBits is the RSA key size the environment documents; pkjwt check
+	// warns about a smaller signing key. Key generation does not read it
+	// (keys.Generate's bits, DefaultRSABits by default, decide).
 	KeyBits int
 	// RequestIDs makes NewClient send a fresh UUIDv4 X-Request-ID with
 	// every API request, as NHS APIs require.
 	RequestIDs bool
 }
 
-// NHS England API platform hosts (nhs-spec §3.1).
+// NHS England API platform hosts (docs/nhs-reference.md, "Environments").
 const (
 	nhsPDSPath = "/personal-demographics/FHIR/R4"
 )
@@ -77,27 +78,54 @@ func Generic() Profile {
 	return Profile{Name: "generic", MaxLifetime: 5 * time.Minute, KeyBits: 4096}
 }
 
-// ProfileNames lists the names LookupProfile accepts.
+// profileEntry is one named profile of the registry.
+type profileEntry struct {
+	name    string
+	summary string
+	make    func() Profile
+}
+
+// profiles is the registry of named profiles: the one list LookupProfile,
+// ProfileNames and ProfileHelp read.
+func profiles() []profileEntry {
+	return []profileEntry{
+		{"generic", "any standards-following server (set the token URL)", Generic},
+		{"local", "the pkjwt emulator at " + DefaultLocalURL, func() Profile { return Local("") }},
+		{"nhs-int", "NHS England integration test", NHSInt},
+		{"nhs-prod", "NHS England production", NHSProd},
+		{"nhs-sandbox", "NHS England open-access sandbox", NHSSandbox},
+	}
+}
+
+// ProfileNames lists the names LookupProfile accepts, sorted.
 func ProfileNames() []string {
-	n := []string{"nhs-sandbox", "nhs-int", "nhs-prod", "local", "generic"}
-	sort.Strings(n)
+	var n []string
+	for _, p := range profiles() {
+		n = append(n, p.name)
+	}
 	return n
+}
+
+// ProfileHelp describes the named profiles in one line, for a flag's help:
+// "generic (any standards-following server ...), local (...), ...".
+func ProfileHelp() string {
+	var parts []string
+	for _, p := range profiles() {
+		parts = append(parts, p.name+" ("+p.summary+")")
+	}
+	return strings.Join(parts, ", ")
 }
 
 // LookupProfile returns the profile with the given name. "local" uses
 // DefaultLocalURL; "" means "generic".
 func LookupProfile(name string) (Profile, error) {
-	switch name {
-	case "nhs-sandbox":
-		return NHSSandbox(), nil
-	case "nhs-int":
-		return NHSInt(), nil
-	case "nhs-prod":
-		return NHSProd(), nil
-	case "local":
-		return Local(""), nil
-	case "", "generic":
-		return Generic(), nil
+	if name == "" {
+		name = "generic"
+	}
+	for _, p := range profiles() {
+		if p.name == name {
+			return p.make(), nil
+		}
 	}
 	return Profile{}, fmt.Errorf("pkjwt: unknown profile %q (known: %s): %w", name, strings.Join(ProfileNames(), ", "), ErrConfig)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -469,6 +470,19 @@ func TestProfiles(t *testing.T) {
 	}
 	if _, err := pkjwt.LookupProfile("nhs-dev2"); !errors.Is(err, pkjwt.ErrConfig) {
 		t.Fatalf("unknown profile: %v", err)
+	}
+	if p, err := pkjwt.LookupProfile(""); err != nil || p.Name != "generic" {
+		t.Fatalf(`"" gives %+v, %v; want generic`, p, err)
+	}
+	names := pkjwt.ProfileNames()
+	if !slices.IsSorted(names) || len(names) != 5 {
+		t.Fatalf("names %v", names)
+	}
+	help := pkjwt.ProfileHelp()
+	for _, n := range names {
+		if !strings.Contains(help, n+" (") {
+			t.Fatalf("help %q lacks %s", help, n)
+		}
 	}
 }
 

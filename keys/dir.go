@@ -509,6 +509,9 @@ func (d Dir) loadName(p, n string) (*Key, error) {
 		if err != nil {
 			return nil, fmt.Errorf("keys: %s: certificate: %w: %w", metaPath, ErrMalformed, err)
 		}
+		if eq, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(signer.Public()) {
+			return nil, fmt.Errorf("keys: %s: the certificate is not the key's: %w", metaPath, ErrKidMismatch)
+		}
 		k.Certificate = cert
 	}
 	return k, nil

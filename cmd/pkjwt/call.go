@@ -19,18 +19,24 @@ const maxCallBody = 8 << 20
 func cmdCall() *command {
 	return &command{
 		name:    "call",
-		args:    "[client flags] [--header 'Name: value'] URL",
+		args:    "[client flags] [--header 'Name: value'] [-i] URL",
 		summary: "GET a URL with an access token and print the status and body",
 		detail: `Gets a token as 'pkjwt token' does, then sends GET URL with Authorization:
 Bearer and, under the NHS profiles, a fresh X-Request-ID. A relative URL such
 as Patient/9000000009 resolves against the profile's API base (--api-url).
-Prints the HTTP status line on stderr and the body on stdout; exits 1 when the
-status is not 2xx.`,
+Prints the HTTP status line and the request's X-Request-ID (and the response's
+X-Request-ID and X-Correlation-ID, which NHS England's support asks for) on
+stderr and the body on stdout; with -i (--include) the status line and the
+response headers go on stdout before the body, as with curl -i. Flags may come
+before or after the URL. Exits 1 when the status is not 2xx.`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			cf := addClientFlags(fs)
 			var headers headerList
 			fs.Var(&headers, "header", "extra request header 'Name: value' (repeatable)")
+			var include bool
+			fs.BoolVar(&include, "include", false, "print the status line and response headers on stdout before the body (like curl -i)")
+			fs.BoolVar(&include, "i", false, "short for --include")
 			if err := parseFlags(e, c, fs, args); err != nil {
 				return err
 			}
@@ -63,14 +69,17 @@ status is not 2xx.`,
 			req.Header.Set("Accept", "application/fhir+json, application/json;q=0.9, */*;q=0.1")
 			before, err := ts.TokenContext(ctx)
 			if err != nil {
-				return explainTokenError(err)
+				return explainTokenError(err, ts)
 			}
 			resp, err := pkjwt.NewClient(ts).Do(req)
 			if err != nil {
-				return explainTokenError(err)
+				return explainTokenError(err, ts)
 			}
 			defer httpx.DrainClose(resp.Body)
 			fmt.Fprintf(e.stderr, "%s %s\n", resp.Proto, resp.Status)
+			for _, id := range requestIDs(resp) {
+				fmt.Fprintln(e.stderr, id)
+			}
 			body, err := httpx.ReadBounded(resp.Body, maxCallBody)
 			if err != nil {
 				return err
@@ -78,10 +87,24 @@ status is not 2xx.`,
 			// An API that echoes request headers must not put the token on
 			// the terminal: remove the token used, and a newer one if a
 			// 401 made the client fetch it.
+			tokens := []string{before.AccessToken}
 			if after, err := ts.TokenContext(ctx); err == nil {
-				body = redactToken(body, after.AccessToken)
+				tokens = append(tokens, after.AccessToken)
 			}
-			body = redactToken(body, before.AccessToken)
+			for _, tok := range tokens {
+				body = redactToken(body, tok)
+			}
+			if include {
+				var head bytes.Buffer
+				fmt.Fprintf(&head, "%s %s\r\n", resp.Proto, resp.Status)
+				resp.Header.Write(&head)
+				head.WriteString("\r\n")
+				h := head.Bytes()
+				for _, tok := range tokens {
+					h = redactToken(h, tok)
+				}
+				e.stdout.Write(h)
+			}
 			e.stdout.Write(body)
 			if len(body) > 0 && body[len(body)-1] != '\n' {
 				io.WriteString(e.stdout, "\n")
@@ -92,6 +115,24 @@ status is not 2xx.`,
 			return nil
 		},
 	}
+}
+
+// requestIDs lists the request ids of an exchange, for a support ticket:
+// the X-Request-ID pkjwt sent, and the X-Request-ID and X-Correlation-ID
+// the API answered with.
+func requestIDs(resp *http.Response) []string {
+	var ids []string
+	if resp.Request != nil {
+		if id := resp.Request.Header.Get("X-Request-ID"); id != "" {
+			ids = append(ids, "X-Request-ID (sent): "+id)
+		}
+	}
+	for _, name := range []string{"X-Request-ID", "X-Correlation-ID"} {
+		if id := resp.Header.Get(name); id != "" {
+			ids = append(ids, name+" (answered): "+id)
+		}
+	}
+	return ids
 }
 
 // redactToken replaces every occurrence of tok in body.

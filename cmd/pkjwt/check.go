@@ -30,12 +30,12 @@ func cmdCheck() *command {
 		name:    "check",
 		args:    "[client flags] [--jwks-url URL] [--no-token]",
 		summary: "diagnose a configuration: keys, published JWKS, clock, token request",
-		detail: `Checks, in order, and prints one line per check (ok, warn or FAIL):
-  config   the profile, token URL, client id and assertion audience
-  keys     the key directory loads, which key signs (--kid pins one), its
-           algorithm, size and age (warn past --max-age), pending keys and
+		detail: `Checks, in this order, and prints one line per check (ok, warn or FAIL):
+  keys     the keys load (--keys or --dir), which key signs (--kid pins one),
+           its algorithm, size and age (warn past --max-age), pending keys and
            whether they are safe to activate (warn when --every says a
            rotation is due within the lead and no pending key is published)
+  config   the profile, token URL, client id and assertion audience
   jwks     with --jwks-url: the published JWKS is reachable, strict (no private
            members) and holds the signing key (same kid, same public key)
   clock    the token endpoint's Date header against this machine's clock, and
@@ -125,7 +125,7 @@ func (c *checker) config(ctx context.Context, e *env, cf *clientFlags, maxAge, e
 	ring := rs.Ring()
 	where := cf.keysWhere()
 	if ring.Len() == 0 {
-		c.fail("keys", "no keys in %s: create one with 'pkjwt keys generate --dir %s'", where, where)
+		c.fail("keys", "%v", noKeys(where))
 		return nil, nil
 	}
 	var signer *keys.Key

@@ -139,7 +139,7 @@ func TestJWKSCommand(t *testing.T) {
 	if r2 := runCLI(t, []string{"PKJWT_DIR=" + dir}, "jwks"); r2.stdout != r.stdout {
 		t.Fatal("PKJWT_DIR gave different output")
 	}
-	if r3 := runCLI(t, nil, "jwks", "--dir", t.TempDir()); r3.code != 2 || !strings.Contains(r3.stderr, "no keys") {
+	if r3 := runCLI(t, nil, "jwks", "--dir", t.TempDir()); r3.code != 1 || !strings.Contains(r3.stderr, "holds no key") {
 		t.Fatalf("empty dir: %d %q", r3.code, r3.stderr)
 	}
 }
@@ -276,7 +276,7 @@ func TestTokenCommand(t *testing.T) {
 	if r = runCLI(t, nil, "token", "--dir", dir); r.code != 2 || !strings.Contains(r.stderr, "--client-id is required") {
 		t.Fatalf("missing client id: %d %s", r.code, r.stderr)
 	}
-	if r = runCLI(t, nil, "token", "--dir", dir, "--client-id", "a", "--token-url", "http://example.com/token"); r.code != 1 || !strings.Contains(r.stderr, "plain http") {
+	if r = runCLI(t, nil, "token", "--dir", dir, "--client-id", "a", "--token-url", "http://example.com/token"); r.code != 2 || !strings.Contains(r.stderr, "plain http") {
 		t.Fatalf("plain http: %d %s", r.code, r.stderr)
 	}
 }
@@ -380,7 +380,7 @@ func TestKeysList(t *testing.T) {
 	if r = runCLI(t, nil, "keys", "generate", "--bits", "2048", "--dir", bad); r.code != 0 || len(strings.TrimSpace(r.stdout)) != 43 {
 		t.Fatalf("generate next to a damaged key: %d %q %q", r.code, r.stdout, r.stderr)
 	}
-		// An unwritable place gives an error, not a partial key.
+	// An unwritable place gives an error, not a partial key.
 	if r = runCLI(t, nil, "keys", "generate", "--bits", "2048", "--dir", "/proc/pkjwt-keys"); r.code != 1 || r.stdout != "" {
 		t.Fatalf("unwritable dir: %d %q %q", r.code, r.stdout, r.stderr)
 	}

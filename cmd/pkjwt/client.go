@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -35,12 +36,15 @@ type clientFlags struct {
 	azure []azurekv.Option
 	// fromVault records that --config-from has been applied.
 	fromVault bool
+	// fs is the flag set the flags belong to.
+	fs *flag.FlagSet
 }
 
 func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	return &clientFlags{
+		fs:         fs,
 		config:     fs.String("config", "", "YAML file of flag values (keys are flag names)"),
-		profile:    fs.String("profile", "generic", "environment: nhs-sandbox, nhs-int, nhs-prod, local (the emulator), generic"),
+		profile:    profileFlag(fs),
 		tokenURL:   fs.String("token-url", "", "token endpoint (default: the profile's)"),
 		clientID:   fs.String("client-id", "", "client id: iss and sub of the assertion (NHS: the app's API key)"),
 		dir:        dirFlag(fs),
@@ -53,6 +57,33 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 		timeout:    fs.Duration("timeout", pkjwt.DefaultTimeout, "timeout of each HTTP exchange"),
 		configFrom: fs.String("config-from", "", "azurekv://VAULT: read the client id, token URL, API URL and key (a base64 PFX) from Key Vault secrets named as the original .NET sample names them (OIDC--ClientId, OIDC--TokenEndpoint, APIGetUri, JWT--PubPrivateKeyBase64) or pkjwt-client-id, pkjwt-token-url, pkjwt-api-url, pkjwt-key-pfx; flags, environment and --config win"),
 	}
+}
+
+// profileValue is --profile: a profile name, checked when it is set, so
+// that a bad value is traced to where it came from (the flag, PKJWT_PROFILE
+// or the config file).
+type profileValue struct{ name *string }
+
+func (p profileValue) String() string {
+	if p.name == nil {
+		return ""
+	}
+	return *p.name
+}
+
+func (p profileValue) Set(v string) error {
+	if _, err := pkjwt.LookupProfile(v); err != nil {
+		return err
+	}
+	*p.name = v
+	return nil
+}
+
+// profileFlag registers --profile.
+func profileFlag(fs *flag.FlagSet) *string {
+	name := "generic"
+	fs.Var(profileValue{&name}, "profile", "environment: "+strings.Join(pkjwt.ProfileNames(), ", ")+" (local: the emulator)")
+	return &name
 }
 
 // resolveProfile resolves --profile; "local" takes the API base from
@@ -145,7 +176,7 @@ func (cf *clientFlags) tokenSourceWith(rs keys.RingSource) (*pkjwt.TokenSource, 
 	}
 	ring := rs.Ring()
 	if ring.Len() == 0 {
-		return nil, usagef("no keys in %s; create one with 'pkjwt keys generate --dir %s'", cf.keysWhere(), cf.keysWhere())
+		return nil, noKeys(cf.keysWhere())
 	}
 	src, ok := rs.(pkjwt.KeySource)
 	if !ok {
@@ -168,7 +199,10 @@ func (cf *clientFlags) tokenSourceWith(rs keys.RingSource) (*pkjwt.TokenSource, 
 		HTTPClient: &http.Client{Timeout: *cf.timeout},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w", err)
+		if errors.Is(err, pkjwt.ErrConfig) {
+			return nil, usagef("%s", strings.TrimPrefix(err.Error(), "pkjwt: "))
+		}
+		return nil, err
 	}
 	return ts, nil
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pkjwt/pkjwt"
@@ -132,12 +133,12 @@ func startDemo(ctx context.Context, o demoOptions) (*demo, error) {
 	}
 	webLn, err := net.Listen("tcp", webAddr)
 	if err != nil {
-		return nil, fmt.Errorf("web app: %w", err)
+		return nil, listenError("the web app", webAddr, "--addr", err)
 	}
 	emuLn, err := net.Listen("tcp", emuAddr)
 	if err != nil {
 		webLn.Close()
-		return nil, fmt.Errorf("emulator: %w", err)
+		return nil, listenError("the emulator", emuAddr, "--emulator-addr", err)
 	}
 	closeAll := func() { webLn.Close(); emuLn.Close() }
 	webURL := "http://" + webLn.Addr().String()
@@ -249,4 +250,14 @@ func demoClientID(path string) (string, error) {
 		return "", err
 	}
 	return string(id), f.Close()
+}
+
+// listenError explains a failed listen: which address, and how to choose
+// another (a second demo still running is the usual cause).
+func listenError(what, addr, flagName string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return withHint(fmt.Errorf("%s cannot listen on %s: the address is already in use: %w", what, addr, err),
+			fmt.Sprintf("another program (a demo still running?) uses %s; stop it, or choose another address, e.g. %s 127.0.0.1:8081", addr, flagName))
+	}
+	return fmt.Errorf("%s cannot listen on %s: %w", what, addr, err)
 }

@@ -36,10 +36,13 @@ func printUsage(w io.Writer, fs *flag.FlagSet, c *command) {
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
 		fmt.Fprintf(w, "\nEach flag can also be set with PKJWT_<FLAG> (e.g. PKJWT_%s)", envName(names[0]))
-		if fs.Lookup("config") != nil {
+		switch {
+		case fs.Lookup("config") != nil:
 			fmt.Fprint(w, " or as a key of the --config YAML file (e.g. client-id: ...)")
+			fmt.Fprintln(w, ".\nPrecedence: flag, then environment, then config file, then profile defaults.")
+		default:
+			fmt.Fprintln(w, "; a flag wins over its variable.")
 		}
-		fmt.Fprintln(w, ".\nPrecedence: flag, then environment, then config file, then profile defaults.")
 	}
 }
 
@@ -47,22 +50,48 @@ func envName(flagName string) string {
 	return strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// parseFlags parses args, then fills every flag not given on the command
-// line from PKJWT_<FLAG>, then from the --config file (if the command has
-// one). It returns errHelp after printing help, or a usage error.
+// parseFlags parses args, flags and arguments in any order ("call URL
+// --header …" as well as "call --header … URL"; everything after "--" is an
+// argument), then fills every flag not given on the command line from
+// PKJWT_<FLAG>, then from the --config file (if the command has one). It
+// returns errHelp after printing help, or a usage error. Afterwards
+// fs.Args() holds the arguments.
 func parseFlags(e *env, c *command, fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(e.stdout, fs, c)
-			return errHelp
+	var positional []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				printUsage(e.stdout, fs, c)
+				return errHelp
+			}
+			return usagef("%v", err)
 		}
+		if fs.NArg() == 0 {
+			break
+		}
+		consumed := len(rest) - fs.NArg()
+		if consumed > 0 && rest[consumed-1] == "--" {
+			positional = append(positional, fs.Args()...)
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if err := fs.Parse(append([]string{"--"}, positional...)); err != nil {
 		return usagef("%v", err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
 	var bad error
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || bad != nil || commandLineOnly(f.Name) {
+		if set[f.Name] || bad != nil {
+			return
+		}
+		if commandLineOnly(f.Name) {
+			if e.getenv("PKJWT_"+envName(f.Name)) != "" {
+				fmt.Fprintf(e.stderr, "warning: PKJWT_%s is ignored: --%s is taken only from the command line\n", envName(f.Name), f.Name)
+			}
 			return
 		}
 		name := "PKJWT_" + envName(f.Name)

@@ -23,12 +23,12 @@ These are the same bytes 'pkjwt serve' serves at /.well-known/jwks.json.`,
 			if err := noArgs(fs); err != nil {
 				return err
 			}
-			ring, err := openDir(*dir).LoadRing()
+			ring, err := openDir(fs, *dir).LoadRing()
 			if err != nil {
 				return err
 			}
 			if ring.Len() == 0 {
-				return usagef("no keys in %s; create one with 'pkjwt keys generate --dir %s'", *dir, *dir)
+				return noKeys(*dir)
 			}
 			b, err := jwks.MarshalRing(ring)
 			if err != nil {

@@ -55,13 +55,13 @@ an empty set) and any key with a member beyond the public ones.`,
 			if *timeout <= 0 {
 				return usagef("--timeout must be positive")
 			}
-			d := openDir(*dir)
+			d := openDir(fs, *dir)
 			ring, err := d.LoadRing()
 			if err != nil {
 				return err
 			}
 			if ring.Len() == 0 {
-				return fmt.Errorf("no keys in %s: refusing to publish an empty JWKS (every assertion would fail); create one with 'pkjwt keys generate --dir %s'", *dir, *dir)
+				return fmt.Errorf("refusing to publish an empty JWKS (every assertion would fail): %w", noKeys(*dir))
 			}
 			body, err := jwks.MarshalRing(ring)
 			if err != nil {

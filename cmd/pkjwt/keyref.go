@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"flag"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -20,10 +22,18 @@ func backends() []keys.Backend {
 	return []keys.Backend{awskms.New(), azurekv.New()}
 }
 
-// openDir returns the key directory at path, able to load remote keys.
-func openDir(path string) keys.Dir {
-	return keys.Dir{Path: path, Backends: backends()}
+// openDir returns the key directory at path, able to load remote keys,
+// with the --insecure-key-permissions of fs.
+func openDir(fs *flag.FlagSet, path string) keys.Dir {
+	insecure := false
+	if f := fs.Lookup(insecureFlag); f != nil {
+		insecure = f.Value.String() == "true"
+	}
+	return keys.Dir{Path: path, Backends: backends(), InsecurePermissions: insecure}
 }
+
+// insecureFlag is the flag that loads keys despite loose permissions.
+const insecureFlag = "insecure-key-permissions"
 
 // keysFlagHelp is the help of --keys, shared by every command that loads keys.
 const keysFlagHelp = `where the keys are (default: --dir): a directory (./keys, dir:PATH),
@@ -120,7 +130,7 @@ func (cf *clientFlags) openKeys(ctx context.Context, e *env) (keys.RingSource, e
 	}
 	ref := *cf.keys
 	if ref == "" {
-		return keys.NewDirSource(openDir(*cf.dir))
+		return keys.NewDirSource(openDir(cf.fs, *cf.dir))
 	}
 	if *cf.dir != keys.DefaultDir {
 		return nil, usagef("give --dir or --keys, not both")
@@ -130,7 +140,7 @@ func (cf *clientFlags) openKeys(ctx context.Context, e *env) (keys.RingSource, e
 		return nil, err
 	}
 	if r.dir != "" {
-		return keys.NewDirSource(openDir(r.dir))
+		return keys.NewDirSource(openDir(cf.fs, r.dir))
 	}
 	var signer crypto.Signer
 	var cert *x509.Certificate
@@ -200,4 +210,16 @@ func (cf *clientFlags) keysWhere() string {
 		return *cf.keys
 	}
 	return *cf.dir
+}
+
+// noKeys is the one error for a place with no key: a directory that does
+// not exist, or one that holds none, each said as it is, with the command
+// that makes a key. It is a failure (exit 1), not a usage error.
+func noKeys(where string) error {
+	if st, err := os.Stat(where); err != nil || !st.IsDir() {
+		return withHint(fmt.Errorf("no key directory at %s", where),
+			fmt.Sprintf("create a key with 'pkjwt keys generate --dir %s' (or point --dir or --keys at your keys)", where))
+	}
+	return withHint(fmt.Errorf("the key directory %s holds no key", where),
+		fmt.Sprintf("create one with 'pkjwt keys generate --dir %s' or import one with 'pkjwt keys import --dir %s --pfx FILE'", where, where))
 }

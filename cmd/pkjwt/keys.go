@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,7 +15,9 @@ import (
 	"github.com/pkjwt/pkjwt/keys"
 )
 
+// dirFlag registers --dir and --insecure-key-permissions (see openDir).
 func dirFlag(fs *flag.FlagSet) *string {
+	fs.Bool(insecureFlag, false, "load private key files that group or others may read, or from a directory they may write to (refused by default)")
 	return fs.String("dir", keys.DefaultDir, "key directory (private keys, mode 0600, in a 0700 directory)")
 }
 
@@ -70,7 +73,7 @@ publish the JWKS, and activate the key once relying parties have cached it
 			if *kid != "" {
 				k.ID = *kid
 			}
-			d := openDir(*dir)
+			d := openDir(fs, *dir)
 			ring, ringErr := d.LoadRing() // only for the warning below; a damaged directory does not stop a new key
 			if err := d.Save(k); err != nil {
 				return err
@@ -130,7 +133,10 @@ key service reference) and whether it is the one that signs now.`,
 			if err := noArgs(fs); err != nil {
 				return err
 			}
-			ring, err := openDir(*dir).LoadRing()
+			if st, err := os.Stat(*dir); err != nil || !st.IsDir() {
+				return noKeys(*dir) // a missing directory is an error, an empty one an answer
+			}
+			ring, err := openDir(fs, *dir).LoadRing()
 			if err != nil {
 				return err
 			}
@@ -150,7 +156,7 @@ key service reference) and whether it is the one that signs now.`,
 				return enc.Encode(list)
 			}
 			if len(list) == 0 {
-				fmt.Fprintf(e.stderr, "no keys in %s; create one with 'pkjwt keys generate --dir %s'\n", *dir, *dir)
+				fmt.Fprintf(e.stderr, "%v\nhint: %s\n", noKeys(*dir), noKeys(*dir).(*hintError).hint)
 				return nil
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
@@ -224,7 +230,7 @@ relying parties have known that key since it signed.`,
 			if err := requireKID(*kid); err != nil {
 				return err
 			}
-			d := openDir(*dir)
+			d := openDir(fs, *dir)
 			unlock, err := d.Lock()
 			if err != nil {
 				return err
@@ -292,7 +298,7 @@ pending key abandons it.`,
 			if err := requireKID(*kid); err != nil {
 				return err
 			}
-			d := openDir(*dir)
+			d := openDir(fs, *dir)
 			unlock, err := d.Lock()
 			if err != nil {
 				return err
@@ -361,7 +367,7 @@ is only forgotten here: delete it in the service yourself.`,
 			if err := requireKID(*kid); err != nil {
 				return err
 			}
-			d := openDir(*dir)
+			d := openDir(fs, *dir)
 			unlock, err := d.Lock()
 			if err != nil {
 				return err
@@ -443,7 +449,7 @@ they are local files. Running it again with nothing due changes nothing.`,
 			if *every > 0 && *every <= *lead {
 				return usagef("--every (%s) must be longer than --lead (%s)", *every, *lead)
 			}
-			d := openDir(*dir)
+			d := openDir(fs, *dir)
 			unlock, err := d.Lock()
 			if err != nil {
 				return err

@@ -209,7 +209,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 	}
 	k.State, k.StateChanged = st, k.Created
 
-	d := openDir(*dir)
+	d := openDir(fl, *dir)
 	ring, ringErr := d.LoadRing()
 	if ringErr == nil {
 		if _, err := ring.Lookup(k.ID); err == nil {
@@ -302,7 +302,7 @@ func runKeysExport(ctx context.Context, e *env, c *command, args []string) error
 	if err != nil {
 		return err
 	}
-	k, err := openDir(*dir).Load(*kid)
+	k, err := openDir(fl, *dir).Load(*kid)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pkjwt/pkjwt/keys"
 )
 
 // listKeys runs 'keys list --json' and returns the keys by kid.
@@ -123,7 +125,7 @@ func TestKeysRotateCLI(t *testing.T) {
 // publish' does after an upload.
 func markPublished(t *testing.T, dir string, kids ...string) {
 	t.Helper()
-	if _, err := openDir(dir).MarkPublished(kids, time.Now()); err != nil {
+	if _, err := (keys.Dir{Path: dir}).MarkPublished(kids, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -63,6 +63,7 @@ func commands() []*command {
 		cmdServe(),
 		cmdDemo(),
 		cmdEmulator(),
+		cmdVersion(),
 	}
 }
 
@@ -78,6 +79,10 @@ var errHelp = flag.ErrHelp
 
 func run(ctx context.Context, e *env, args []string) int {
 	cmds := commands()
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		fmt.Fprintln(e.stdout, versionInfo())
+		return 0
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 		if len(args) > 1 {
 			if c, _ := find(cmds, args[1:]); c != nil {
@@ -120,10 +125,28 @@ func run(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "pkjwt %s: %s\nrun 'pkjwt %s --help' for usage\n", c.name, ue.msg, c.name)
 		return 2
 	default:
-		fmt.Fprintf(e.stderr, "pkjwt %s: %v\n", c.name, err)
+		// One prefix: the command's. The library's own "pkjwt: " goes.
+		fmt.Fprintf(e.stderr, "pkjwt %s: %s\n", c.name, strings.TrimPrefix(err.Error(), "pkjwt: "))
+		var h *hintError
+		if errors.As(err, &h) {
+			fmt.Fprintf(e.stderr, "hint: %s\n", h.hint)
+		}
 		return 1
 	}
 }
+
+// hintError is an error with advice on how to fix it, printed on a
+// "hint:" line after the error.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (h *hintError) Error() string { return h.err.Error() }
+func (h *hintError) Unwrap() error { return h.err }
+
+// withHint attaches advice to err.
+func withHint(err error, hint string) error { return &hintError{err: err, hint: hint} }
 
 func isHelpFlag(s string) bool { return s == "-h" || s == "--help" || s == "-help" }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pkjwt/pkjwt"
@@ -48,7 +50,7 @@ the server's error, error_description and message_id and exits 1.`,
 			}
 			tok, err := ts.TokenContext(ctx)
 			if err != nil {
-				return explainTokenError(err)
+				return explainTokenError(err, ts)
 			}
 			info := pkjwt.Info(tok)
 			out := tokenOutput{TokenType: info.TokenType, ExpiresIn: info.ExpiresIn, ExpiresAt: info.Expiry.UTC(),
@@ -63,11 +65,13 @@ the server's error, error_description and message_id and exits 1.`,
 	}
 }
 
-// explainTokenError turns a token error into the text the CLI prints.
-func explainTokenError(err error) error {
+// explainTokenError turns a token error into the text the CLI prints: the
+// server's error members, a hint for NHS England's errors (the table
+// 'pkjwt check' uses), and a pointer to 'pkjwt check'.
+func explainTokenError(err error, ts *pkjwt.TokenSource) error {
 	var te *pkjwt.TokenError
 	if !errors.As(err, &te) {
-		return err
+		return withHint(err, "run 'pkjwt check' with the same flags to diagnose the keys, the clock and the token endpoint")
 	}
 	msg := fmt.Sprintf("token endpoint answered HTTP %d", te.StatusCode)
 	if te.Code != "" {
@@ -79,8 +83,39 @@ func explainTokenError(err error) error {
 	if te.MessageID != "" {
 		msg += fmt.Sprintf("\n  message_id: %s", te.MessageID)
 	}
+	h := hint(te, ts)
 	if te.Code == "" && te.Body != "" {
-		msg += fmt.Sprintf("\n  body: %q", te.Body)
+		msg += "\n  body: " + bodySummary(te.Body)
+		if looksLikeHTML(te.Body) {
+			h = fmt.Sprintf("%s answered a web page, not an OAuth token endpoint: check --token-url (NHS England: https://<environment host>/oauth2/token)", ts.TokenURL())
+		}
 	}
-	return errors.New(msg)
+	if h == "" {
+		h = "run 'pkjwt check' with the same flags to diagnose the keys, the published JWKS, the clock and the request"
+	} else {
+		h += "\n(run 'pkjwt check' with the same flags for a full diagnosis)"
+	}
+	return withHint(errors.New(msg), h)
+}
+
+// looksLikeHTML reports whether body is an HTML page.
+func looksLikeHTML(body string) bool {
+	l := strings.ToLower(body)
+	return strings.Contains(l, "<html") || strings.Contains(l, "<!doctype html") || strings.Contains(l, "<body")
+}
+
+// bodySummary is a one-line excerpt of a response body: its <title> for a
+// web page, else the text with white space folded, at most 160 characters.
+func bodySummary(body string) string {
+	if i := strings.Index(strings.ToLower(body), "<title>"); i >= 0 {
+		rest := body[i+len("<title>"):]
+		if j := strings.Index(strings.ToLower(rest), "</title>"); j >= 0 {
+			return "a web page titled " + strconv.Quote(strings.Join(strings.Fields(rest[:j]), " "))
+		}
+	}
+	s := strings.Join(strings.Fields(body), " ")
+	if len(s) > 160 {
+		s = s[:160] + "…"
+	}
+	return s
 }

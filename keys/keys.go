@@ -18,6 +18,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -54,6 +55,9 @@ var (
 
 // MinRSABits is the smallest RSA modulus pkjwt generates or accepts.
 const MinRSABits = 2048
+
+// MaxRSABits is the largest RSA modulus Generate makes.
+const MaxRSABits = 16384
 
 // DefaultRSABits is the RSA modulus size NHS England documents for signed JWT
 // authentication, and pkjwt's default.
@@ -173,12 +177,53 @@ func Thumbprint(pub crypto.PublicKey) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(sum), nil
 }
 
+// algorithm is one JWS algorithm pkjwt signs client assertions with.
+type algorithm struct {
+	name  string
+	curve elliptic.Curve // nil: RSA
+}
+
+// algorithms is the one table of supported algorithms: CheckAlgorithm,
+// Generate, Algorithms and AlgorithmsHelp read it.
+func algorithms() []algorithm {
+	return []algorithm{
+		{name: "RS256"}, {name: "RS384"}, {name: "RS512"},
+		{name: "PS256"}, {name: "PS384"}, {name: "PS512"},
+		{name: "ES256", curve: elliptic.P256()}, {name: "ES384", curve: elliptic.P384()},
+	}
+}
+
+func lookupAlgorithm(alg string) (algorithm, error) {
+	for _, a := range algorithms() {
+		if a.name == alg {
+			return a, nil
+		}
+	}
+	return algorithm{}, fmt.Errorf("keys: %q: %w (use %s)", alg, ErrUnsupportedAlgorithm, AlgorithmsHelp())
+}
+
+// Algorithms returns the JWS algorithms pkjwt signs with, RSA first.
+func Algorithms() []string {
+	var n []string
+	for _, a := range algorithms() {
+		n = append(n, a.name)
+	}
+	return n
+}
+
+// AlgorithmsHelp lists the algorithms for a message or a flag's help:
+// "RS256, RS384, ..., ES384".
+func AlgorithmsHelp() string { return strings.Join(Algorithms(), ", ") }
+
 // CheckAlgorithm reports whether a key with public half pub can sign with
-// alg. Only RS256/384/512, PS256/384/512 (RSA, at least MinRSABits) and
-// ES256/384 (P-256, P-384) are accepted.
+// alg: one of Algorithms, with an RSA key of at least MinRSABits for
+// RS*/PS*, an EC key on the algorithm's curve for ES*.
 func CheckAlgorithm(pub crypto.PublicKey, alg string) error {
-	switch alg {
-	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+	a, err := lookupAlgorithm(alg)
+	if err != nil {
+		return err
+	}
+	if a.curve == nil {
 		p, ok := pub.(*rsa.PublicKey)
 		if !ok {
 			return fmt.Errorf("keys: %s needs an RSA key, got %s: %w", alg, keyType(pub), ErrAlgorithmMismatch)
@@ -187,18 +232,11 @@ func CheckAlgorithm(pub crypto.PublicKey, alg string) error {
 			return fmt.Errorf("keys: %d-bit RSA key, at least %d bits required: %w", p.N.BitLen(), MinRSABits, ErrKeyTooSmall)
 		}
 		return nil
-	case "ES256", "ES384":
-		p, ok := pub.(*ecdsa.PublicKey)
-		want := elliptic.P256()
-		if alg == "ES384" {
-			want = elliptic.P384()
-		}
-		if !ok || p.Curve != want {
-			return fmt.Errorf("keys: %s needs an EC %s key, got %s: %w", alg, want.Params().Name, keyType(pub), ErrAlgorithmMismatch)
-		}
-		return nil
 	}
-	return fmt.Errorf("keys: %q: %w (use RS256/384/512, PS256/384/512, ES256 or ES384)", alg, ErrUnsupportedAlgorithm)
+	if p, ok := pub.(*ecdsa.PublicKey); !ok || p.Curve != a.curve {
+		return fmt.Errorf("keys: %s needs an EC %s key, got %s: %w", alg, a.curve.Params().Name, keyType(pub), ErrAlgorithmMismatch)
+	}
+	return nil
 }
 
 func keyType(pub crypto.PublicKey) string {
@@ -234,26 +272,24 @@ func Generate(alg string, bits int) (*Key, error) {
 	if alg == "" {
 		alg = DefaultAlgorithm
 	}
+	a, err := lookupAlgorithm(alg)
+	if err != nil {
+		return nil, err
+	}
 	var signer crypto.Signer
-	var err error
-	switch alg {
-	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+	if a.curve != nil {
+		signer, err = ecdsa.GenerateKey(a.curve, rand.Reader)
+	} else {
 		if bits == 0 {
 			bits = DefaultRSABits
 		}
 		if bits < MinRSABits {
 			return nil, fmt.Errorf("keys: %d bits requested, at least %d required: %w", bits, MinRSABits, ErrKeyTooSmall)
 		}
-		if bits > 16384 {
-			return nil, fmt.Errorf("keys: %d bits requested, at most 16384 supported: %w", bits, ErrUnsupportedAlgorithm)
+		if bits > MaxRSABits {
+			return nil, fmt.Errorf("keys: %d bits requested, at most %d supported: %w", bits, MaxRSABits, ErrUnsupportedAlgorithm)
 		}
 		signer, err = rsa.GenerateKey(rand.Reader, bits)
-	case "ES256":
-		signer, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "ES384":
-		signer, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	default:
-		return nil, fmt.Errorf("keys: %q: %w (use RS256/384/512, PS256/384/512, ES256 or ES384)", alg, ErrUnsupportedAlgorithm)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("keys: generate %s key: %w", alg, err)

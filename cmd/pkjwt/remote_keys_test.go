@@ -389,3 +389,121 @@ func TestRemoteKeysRotationAWSKMS(t *testing.T) {
 		t.Fatalf("serve exited %d\n%s", code, p.stderr)
 	}
 }
+
+// TestRemoteKeysDirFailures: a directory key whose KMS key cannot sign
+// fails clearly, with no request to the token endpoint (a failed sign
+// never sends an assertion): the key disabled or scheduled for deletion in
+// KMS, and a directory entry whose ref was changed to point at another KMS
+// key (the recorded public key, hence the kid, no longer matches: signing
+// under the recorded kid with another key is refused). 'serve' answers the
+// System to System Call with 502 and the reason, and keeps serving.
+func TestRemoteKeysDirFailures(t *testing.T) {
+	f := startKMS(t)
+	emu := startEmulator(t, emulator.Config{})
+	// newDir makes a directory with one active key made in KMS, and an app
+	// of the emulator registered with its JWKS.
+	newDir := func(t *testing.T, app string) (dir, kid, metaFile string) {
+		t.Helper()
+		dir = filepath.Join(t.TempDir(), "keys")
+		r := runCLI(t, nil, "keys", "rotate", "--dir", dir, "--new-key", f.Template(), "--json")
+		if r.code != 0 {
+			t.Fatalf("keys rotate: %v", r)
+		}
+		var rep rotateReport
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || len(rep.Added) != 1 {
+			t.Fatalf("keys rotate --json: %v\n%s", err, r.stdout)
+		}
+		kid = rep.Added[0]
+		if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", kid, "--force"); r.code != 0 {
+			t.Fatalf("keys activate --force: %v", r)
+		}
+		doc := runCLI(t, nil, "jwks", "--dir", dir)
+		if doc.code != 0 {
+			t.Fatalf("jwks: %v", doc)
+		}
+		emu.addApp(t, app, jwksServer(t, []byte(doc.stdout)).URL+jwks.Path)
+		files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+		if err != nil || len(files) != 1 {
+			t.Fatalf("metadata files %v (%v)", files, err)
+		}
+		return dir, kid, files[0]
+	}
+	// keyIDOf is the KMS key id of the directory key kid.
+	keyIDOf := func(t *testing.T, dir, kid string) string {
+		return f.kmsKeyID(t, listKeys(t, dir)[kid].Ref)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	cases := []struct {
+		name     string
+		breakKey func(t *testing.T, dir, kid, metaFile string)
+		want     string
+	}{
+		{"disabled in KMS", func(t *testing.T, dir, kid, _ string) {
+			if _, err := f.client.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(keyIDOf(t, dir, kid))}); err != nil {
+				t.Fatal(err)
+			}
+		}, "disabled"},
+		{"scheduled for deletion in KMS", func(t *testing.T, dir, kid, _ string) {
+			if _, err := f.client.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(keyIDOf(t, dir, kid)), PendingWindowInDays: aws.Int32(7)}); err != nil {
+				t.Fatal(err)
+			}
+		}, "disabled"},
+		{"ref pointed at another KMS key", func(t *testing.T, _, _, metaFile string) {
+			other := f.Ref(f.createKey(t))
+			b, err := os.ReadFile(metaFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			m["ref"] = other
+			if b, err = json.Marshal(m); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(metaFile, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "another public key than the one recorded"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			app := "broken-app-" + string(rune('a'+i))
+			dir, kid, metaFile := newDir(t, app)
+			client := []string{"--dir", dir, "--profile", "local", "--token-url", emu.tokenURL, "--client-id", app}
+			if got := tokenKID(t, client...); got != kid { // works before it breaks
+				t.Fatalf("token signed by %s, want %s", got, kid)
+			}
+			tc.breakKey(t, dir, kid, metaFile)
+			before := emu.posts.Load()
+			r := runCLI(t, nil, append([]string{"token"}, client...)...)
+			if r.code != 1 || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, kid) {
+				t.Fatalf("token: exit %d, want 1 and %q with the kid\nstdout:\n%s\nstderr:\n%s", r.code, tc.want, r.stdout, r.stderr)
+			}
+			if n := emu.posts.Load() - before; n != 0 {
+				t.Fatalf("%d token requests after a failed sign, want none", n)
+			}
+			// serve: the System to System Call fails with the reason; the
+			// JWKS and the home page are still served.
+			addr := freePort(t)
+			p := startProc(t, append([]string{"serve", "--addr", addr}, client...)...)
+			p.waitLine(t, "Serving", 20*time.Second)
+			resp, body := httpGet(t, "http://"+addr+"/system-to-system")
+			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, tc.want) {
+				t.Fatalf("System to System Call: %s, want 502 with %q\n%s", resp.Status, tc.want, excerpt(body))
+			}
+			if resp, _ := httpGet(t, "http://"+addr+jwks.Path); resp.StatusCode != http.StatusOK {
+				t.Fatalf("JWKS: %s", resp.Status)
+			}
+			if n := emu.posts.Load() - before; n != 0 {
+				t.Fatalf("%d token requests from serve after a failed sign, want none", n)
+			}
+			if code := p.interrupt(t); code != 0 {
+				t.Fatalf("serve exited %d\n%s", code, p.stderr)
+			}
+		})
+	}
+}

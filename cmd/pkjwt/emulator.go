@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/pkjwt/pkjwt/emulator"
+	"github.com/pkjwt/pkjwt/internal/listen"
+	"github.com/pkjwt/pkjwt/internal/loopback"
 )
 
 func cmdEmulator() *command {
@@ -77,9 +75,9 @@ fault after N hits, so a client can be watched recovering.`,
 					Status: emulator.StatusApproved, Scopes: []string{emulator.PDSScope},
 				})
 			}
-			ln, err := net.Listen("tcp", *addr)
+			ln, err := listen.Listen(ctx, *addr)
 			if err != nil {
-				return fmt.Errorf("listen: %w", err)
+				return err
 			}
 			defer ln.Close()
 			listenURL := "http://" + ln.Addr().String()
@@ -95,7 +93,7 @@ fault after N hits, so a client can be watched recovering.`,
 			if err != nil {
 				return usagef("%v", err)
 			}
-			if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+			if !loopback.Addr(ln.Addr()) {
 				fmt.Fprintf(e.stderr, "pkjwt emulator: warning: listening on %s, not loopback only\n", ln.Addr())
 			}
 			base := strings.TrimRight(*publicURL, "/")
@@ -120,26 +118,9 @@ fault after N hits, so a client can be watched recovering.`,
 				fmt.Fprintf(e.stdout, "  app %q: api key %s, JWKS URL %s, status %s, scopes %s\n",
 					a.Name, a.APIKey, jwksURL, a.Status, strings.Join(a.Scopes, " "))
 			}
-			srv := &http.Server{Handler: emu.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-				WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
-			errc := make(chan error, 1)
-			go func() { errc <- srv.Serve(ln) }()
-			select {
-			case err := <-errc:
-				return fmt.Errorf("serve: %w", err)
-			case <-ctx.Done():
-			}
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			err = srv.Shutdown(sctx)
-			if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-				err = errors.Join(err, serr)
-			}
+			err = listen.Serve(ctx, listen.NewServer(emu.Handler()), ln)
 			fmt.Fprintln(e.stdout, "pkjwt emulator: stopped")
-			if err != nil {
-				return fmt.Errorf("shutdown: %w", err)
-			}
-			return nil
+			return err
 		},
 	}
 }

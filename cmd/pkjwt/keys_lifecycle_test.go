@@ -170,3 +170,27 @@ func TestKeysRotateLock(t *testing.T) {
 		t.Logf("round %d: %d of 2 runs refused by the lock", round, locked)
 	}
 }
+
+// TestCheckWarnsAboutAge: check warns when the signing key is older than
+// --max-age, and when --every says a rotation is due within the lead and no
+// pending key is published; a published pending key silences the second.
+func TestCheckWarnsAboutAge(t *testing.T) {
+	dir, flags := localEmulator(t)
+	time.Sleep(1100 * time.Millisecond)
+	r := runCLI(t, nil, append([]string{"check", "--no-token", "--max-age", "1s", "--every", "1h"}, flags...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "older than --max-age 1s") || !strings.Contains(r.stdout, "no pending key is published") {
+		t.Fatalf("check of an old key with a rotation due: %v", r)
+	}
+	if r := runCLI(t, nil, append([]string{"check", "--no-token"}, flags...)...); strings.Contains(r.stdout, "warn  keys   the signing key") || strings.Contains(r.stdout, "no pending key") {
+		t.Fatalf("check with the defaults warned: %v", r)
+	}
+	gen := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048", "--state", "pending")
+	if gen.code != 0 {
+		t.Fatal(gen)
+	}
+	markPublished(t, dir, strings.TrimSpace(gen.stdout))
+	r = runCLI(t, nil, append([]string{"check", "--no-token", "--every", "1h"}, flags...)...)
+	if strings.Contains(r.stdout, "no pending key is published") || !strings.Contains(r.stdout, "is pending: published") {
+		t.Fatalf("check with a published pending key: %v", r)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/internal/httpx"
+	"github.com/pkjwt/pkjwt/internal/nhserr"
 	"github.com/pkjwt/pkjwt/keys"
 )
 
@@ -318,30 +319,5 @@ func (c *checker) token(ctx context.Context, ts *pkjwt.TokenSource) {
 
 // hint explains NHS England's token errors (nhs-spec §5).
 func hint(te *pkjwt.TokenError, ts *pkjwt.TokenSource) string {
-	d := te.Description
-	switch {
-	case strings.Contains(d, "Invalid 'iss'/'sub' claims"):
-		return "the client id is not the API key of an app in this environment (an INT key sent to production?); copy it from the app's Active API keys"
-	case strings.Contains(d, "'aud' claim"):
-		return fmt.Sprintf("aud must equal the token URL you post to, character for character; pkjwt sends %q", ts.Audience())
-	case strings.Contains(d, "JWT has expired"), strings.Contains(d, "more than 5 minutes in future"):
-		return "this machine's clock is off: see the clock check; fix NTP or lower --lifetime"
-	case strings.Contains(d, "Invalid 'kid' header"):
-		return "the signing kid is not in the JWKS the server holds: publish the key and wait out its JWKS cache (NHS: 1 hour, no refetch for an unknown kid) before it signs; check with --jwks-url"
-	case strings.Contains(d, "signature verification failed"):
-		return "a key with this kid is registered but it is not this key (regenerated, or another environment's key)"
-	case strings.Contains(d, "can't be reached"):
-		return "the JWKS URL registered for the app is not reachable from the internet, has no path, or answers non-2xx; check with --jwks-url"
-	case strings.Contains(d, "register a public key"):
-		return "no JWKS URL is registered for the app in this environment"
-	case te.Code == "unauthorized_client":
-		return "the app is not subscribed to an application-restricted (level 3) product of this API"
-	case strings.Contains(d, "Non-unique 'jti'"):
-		return "an assertion was sent twice; pkjwt signs a new one per request, so another client may be replaying it"
-	case strings.Contains(d, "'alg' header"):
-		return "NHS England accepts only RS512: generate the key with --alg RS512"
-	case strings.Contains(d, "not approved or revoked"):
-		return "the app is not approved, or its key was revoked, on the developer portal"
-	}
-	return ""
+	return nhserr.Hint(te.Code, te.Description, ts.Audience())
 }

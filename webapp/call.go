@@ -12,6 +12,7 @@ import (
 
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/internal/httpx"
+	"github.com/pkjwt/pkjwt/internal/nhserr"
 )
 
 // callView is what the System to System Call page shows. It has no field
@@ -57,6 +58,15 @@ type tokenErrView struct {
 	URI         string
 	MessageID   string
 	Body        string
+	// Hint is advice for a known NHS England error (internal/nhserr).
+	Hint string
+}
+
+// tokenErrViewOf shows te, with the advice for it if there is any.
+func (a *App) tokenErrViewOf(te *pkjwt.TokenError) *tokenErrView {
+	return &tokenErrView{StatusCode: te.StatusCode, Code: te.Code, Description: te.Description,
+		URI: te.URI, MessageID: te.MessageID, Body: te.Body,
+		Hint: nhserr.Hint(te.Code, te.Description, a.ts.Audience())}
 }
 
 // patientView is a readable summary of a FHIR Patient.
@@ -108,8 +118,7 @@ func (a *App) call(ctx context.Context) callView {
 	if err != nil {
 		var te *pkjwt.TokenError
 		if errors.As(err, &te) {
-			v.TokenErr = &tokenErrView{StatusCode: te.StatusCode, Code: te.Code, Description: te.Description,
-				URI: te.URI, MessageID: te.MessageID, Body: te.Body}
+			v.TokenErr = a.tokenErrViewOf(te)
 			a.log.Warn("token request failed", "status", te.StatusCode, "error", te.Code,
 				"error_description", te.Description, "message_id", te.MessageID)
 		} else {
@@ -135,23 +144,28 @@ func (a *App) call(ctx context.Context) callView {
 	t1 := time.Now()
 	resp, err := a.client.Do(req)
 	// The token fetched above may not be the one the API saw: after a 401
-	// the Transport invalidates it, fetches a new one and retries, and a
+	// the retry layer invalidates it, fetches a new one and retries, and a
 	// 503/429 retry takes whatever the cache then holds. Redact every token
 	// that may have been sent: the first, each one recorded on the wire
 	// (when the client is the app's own), and the one cached now.
 	secrets := append([]string{secret}, sent.list()...)
-	var refreshErr *pkjwt.TokenError
-	if !errors.As(err, &refreshErr) { // a failed refresh produced no new token; do not fetch again
+	// When the refresh after a 401 failed, the 401 comes back with the
+	// fetch's error: no new token exists, so do not fetch again.
+	refreshErr := pkjwt.RefreshError(resp)
+	var fetchErr *pkjwt.TokenError
+	if refreshErr == nil && !errors.As(err, &fetchErr) {
 		if cur, cerr := a.ts.TokenContext(ctx); cerr == nil && cur != nil {
 			secrets = append(secrets, cur.AccessToken)
 		}
 	}
+	var te *pkjwt.TokenError
+	if errors.As(refreshErr, &te) {
+		v.TokenErr = a.tokenErrViewOf(te)
+	}
 	if err != nil {
 		v.APILatency = time.Since(t1)
-		var te *pkjwt.TokenError
-		if errors.As(err, &te) { // a refresh after a 401 failed
-			v.TokenErr = &tokenErrView{StatusCode: te.StatusCode, Code: te.Code, Description: te.Description,
-				URI: te.URI, MessageID: te.MessageID, Body: te.Body}
+		if errors.As(err, &te) { // no token could be had for the call
+			v.TokenErr = a.tokenErrViewOf(te)
 		} else {
 			v.Err = redact(err.Error(), secrets...)
 		}

@@ -192,12 +192,41 @@ func age(d time.Duration) string {
 	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
 }
 
-// kidFlag is the --kid of the key life-cycle commands.
-func requireKID(kid string) error {
-	if kid == "" {
-		return usagef("--kid is required")
+// keyOp is a life-cycle command's hold on one key: the directory, locked,
+// its ring and the key.
+type keyOp struct {
+	dir    keys.Dir
+	ring   *keys.Ring
+	key    *keys.Key
+	unlock func()
+}
+
+// openKeyOp parses a life-cycle command's flags, takes the key directory's
+// lock and loads the key --kid names. The caller must call op.unlock.
+func openKeyOp(e *env, c *command, fs *flag.FlagSet, args []string, dir, kid *string) (*keyOp, error) {
+	if err := parseFlags(e, c, fs, args); err != nil {
+		return nil, err
 	}
-	return nil
+	if err := noArgs(fs); err != nil {
+		return nil, err
+	}
+	if *kid == "" {
+		return nil, usagef("--kid is required")
+	}
+	d := openDir(fs, *dir)
+	unlock, err := d.Lock()
+	if err != nil {
+		return nil, err
+	}
+	ring, err := d.LoadRing()
+	if err == nil {
+		var k *keys.Key
+		if k, err = ring.Lookup(*kid); err == nil {
+			return &keyOp{dir: d, ring: ring, key: k, unlock: unlock}, nil
+		}
+	}
+	unlock()
+	return nil, err
 }
 
 func cmdKeysActivate() *command {
@@ -221,29 +250,12 @@ relying parties have known that key since it signed.`,
 			kid := fs.String("kid", "", "the key to activate")
 			lead := leadFlag(fs)
 			force := fs.Bool("force", false, "activate even if the key has not been published for --lead (token requests may fail for up to an hour)")
-			if err := parseFlags(e, c, fs, args); err != nil {
-				return err
-			}
-			if err := noArgs(fs); err != nil {
-				return err
-			}
-			if err := requireKID(*kid); err != nil {
-				return err
-			}
-			d := openDir(fs, *dir)
-			unlock, err := d.Lock()
+			op, err := openKeyOp(e, c, fs, args, dir, kid)
 			if err != nil {
 				return err
 			}
-			defer unlock()
-			ring, err := d.LoadRing()
-			if err != nil {
-				return err
-			}
-			k, err := ring.Lookup(*kid)
-			if err != nil {
-				return err
-			}
+			defer op.unlock()
+			d, ring, k := op.dir, op.ring, op.key
 			now := time.Now()
 			if signer, err := ring.SignerAt(now); err == nil && signer == k {
 				fmt.Fprintf(e.stderr, "%s is already the signing key\n", k.ID)
@@ -289,29 +301,12 @@ pending key abandons it.`,
 			dir := dirFlag(fs)
 			kid := fs.String("kid", "", "the key to retire")
 			force := fs.Bool("force", false, "retire even the only signing key (every token request fails until a key is activated)")
-			if err := parseFlags(e, c, fs, args); err != nil {
-				return err
-			}
-			if err := noArgs(fs); err != nil {
-				return err
-			}
-			if err := requireKID(*kid); err != nil {
-				return err
-			}
-			d := openDir(fs, *dir)
-			unlock, err := d.Lock()
+			op, err := openKeyOp(e, c, fs, args, dir, kid)
 			if err != nil {
 				return err
 			}
-			defer unlock()
-			ring, err := d.LoadRing()
-			if err != nil {
-				return err
-			}
-			k, err := ring.Lookup(*kid)
-			if err != nil {
-				return err
-			}
+			defer op.unlock()
+			d, ring, k := op.dir, op.ring, op.key
 			if k.State == keys.StateRetired {
 				fmt.Fprintf(e.stderr, "%s is already retired\n", k.ID)
 				return nil
@@ -358,29 +353,12 @@ is only forgotten here: delete it in the service yourself.`,
 			kid := fs.String("kid", "", "the key to remove")
 			grace := graceFlag(fs)
 			force := fs.Bool("force", false, "remove a retired key even inside its grace period")
-			if err := parseFlags(e, c, fs, args); err != nil {
-				return err
-			}
-			if err := noArgs(fs); err != nil {
-				return err
-			}
-			if err := requireKID(*kid); err != nil {
-				return err
-			}
-			d := openDir(fs, *dir)
-			unlock, err := d.Lock()
+			op, err := openKeyOp(e, c, fs, args, dir, kid)
 			if err != nil {
 				return err
 			}
-			defer unlock()
-			ring, err := d.LoadRing()
-			if err != nil {
-				return err
-			}
-			k, err := ring.Lookup(*kid)
-			if err != nil {
-				return err
-			}
+			defer op.unlock()
+			d, ring, k := op.dir, op.ring, op.key
 			if err := keys.CheckRemove(ring, k, time.Now(), *grace); err != nil {
 				if !*force || !errors.Is(err, keys.ErrInGrace) {
 					return err

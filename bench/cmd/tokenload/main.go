@@ -1,0 +1,509 @@
+// Command tokenload is the load generator of the token endpoint benchmarks
+// (bench/README.md). It drives any RFC 7523 token endpoint (the emulator,
+// ORY Hydra) the same way, over loopback only, and prints one JSON line of
+// results. Modes:
+//
+//	tokenload tokens -dir D -client-id ID -token-url URL [-n 12000] [-c 64] [-duration 10s] [-cacert F]
+//	    signs n assertions (distinct jti) with the signing key of the key
+//	    directory D BEFORE the clock starts, then posts them from c
+//	    concurrent clients until they are used up or the duration passes.
+//	tokenload verify -dir D [-goroutines 2] [-duration 3s]
+//	    rsa.VerifyPKCS1v15 (SHA-512) with the same key on g goroutines: the
+//	    floor of a token endpoint written in Go on these cores.
+//	tokenload live -dir D -client-id ID -token-url URL -n N [-c 64] [-duration 60s] -pid PID [-every 25000]
+//	    signs while it sends (throughput is not the point) and samples the
+//	    RSS of process PID every `every` requests: the memory row.
+//	tokenload get -url URL [-n N] [-c 64] [-duration 60s] [-pid PID] [-every 25000]
+//	    GETs a URL (the web app's pages) and samples PID's RSS likewise.
+//	tokenload wait -url URL [-timeout 60s] [-o FILE] [-bearer-env NAME]
+//	    waits until a GET of URL answers 200 (a server is up); -o FILE keeps
+//	    the body, -bearer-env NAME sends the token held in $NAME.
+//
+// It never prints an assertion or a token.
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha512"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/pkjwt/pkjwt"
+	"github.com/pkjwt/pkjwt/keys"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: tokenload tokens|verify|live|get [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch mode, args := os.Args[1], os.Args[2:]; mode {
+	case "tokens":
+		err = runTokens(args, false)
+	case "live":
+		err = runTokens(args, true)
+	case "verify":
+		err = runVerify(args)
+	case "get":
+		err = runGet(args)
+	case "wait":
+		err = runWait(args)
+	default:
+		err = fmt.Errorf("unknown mode %q", mode)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tokenload:", err)
+		os.Exit(1)
+	}
+}
+
+// result is the JSON line tokenload prints.
+type result struct {
+	Mode        string       `json:"mode"`
+	Target      string       `json:"target,omitempty"`
+	Clients     int          `json:"clients,omitempty"`
+	Requests    int64        `json:"requests"`
+	OK          int64        `json:"ok"`
+	Failed      int64        `json:"failed"`
+	FirstError  string       `json:"first_error,omitempty"`
+	Seconds     float64      `json:"seconds"`
+	PerSecond   float64      `json:"per_second"`
+	P50ms       float64      `json:"p50_ms,omitempty"`
+	P99ms       float64      `json:"p99_ms,omitempty"`
+	SignSeconds float64      `json:"sign_seconds,omitempty"`
+	RSS         []checkpoint `json:"rss,omitempty"`
+}
+
+// checkpoint is the RSS of the measured process after Requests requests.
+type checkpoint struct {
+	Requests int64 `json:"requests"`
+	RSSKiB   int64 `json:"rss_kib"`
+}
+
+func printResult(r result) error {
+	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+// loopbackOnly refuses any URL whose host is not a loopback IP literal.
+func loopbackOnly(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(u.Hostname())
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%s: tokenload sends to loopback IP addresses only", raw)
+	}
+	return nil
+}
+
+func httpClient(cacert string, conns int) (*http.Client, error) {
+	tr := &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, MaxConnsPerHost: conns,
+		IdleConnTimeout: time.Minute, ForceAttemptHTTP2: false}
+	if cacert != "" {
+		pem, err := os.ReadFile(cacert)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no certificate", cacert)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{} // HTTP/1.1, like wrk
+	}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, nil
+}
+
+func signingKey(dir string) (*keys.Key, error) {
+	ring, err := keys.Dir{Path: dir}.LoadRing()
+	if err != nil {
+		return nil, err
+	}
+	return ring.SigningKey()
+}
+
+// load runs n requests (do(i) sends request i) from c workers until n are
+// done or the deadline passes, recording each latency; after is called
+// with the running count after every request (for RSS checkpoints).
+type load struct {
+	n        int
+	c        int
+	duration time.Duration
+	do       func(ctx context.Context, i int) error
+	after    func(done int64)
+}
+
+func (l load) run(ctx context.Context) (res result) {
+	ctx, cancel := context.WithTimeout(ctx, l.duration)
+	defer cancel()
+	var next, ok, failed, done atomic.Int64
+	var firstErr atomic.Pointer[string]
+	lat := make([][]time.Duration, l.c)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < l.c; w++ {
+		wg.Go(func() {
+			mine := make([]time.Duration, 0, l.n/l.c+1)
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if l.n > 0 && i >= l.n {
+					break
+				}
+				t0 := time.Now()
+				err := l.do(ctx, i)
+				if ctx.Err() != nil && err != nil {
+					break // cut off by the deadline: not a server failure
+				}
+				mine = append(mine, time.Since(t0))
+				if err != nil {
+					failed.Add(1)
+					s := err.Error()
+					firstErr.CompareAndSwap(nil, &s)
+				} else {
+					ok.Add(1)
+				}
+				d := done.Add(1)
+				if l.after != nil {
+					l.after(d)
+				}
+			}
+			lat[w] = mine
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	res = result{Clients: l.c, Requests: done.Load(), OK: ok.Load(), Failed: failed.Load(),
+		Seconds: elapsed.Seconds(), PerSecond: float64(done.Load()) / elapsed.Seconds()}
+	if p := firstErr.Load(); p != nil {
+		res.FirstError = *p
+	}
+	if len(all) > 0 {
+		res.P50ms = ms(all[len(all)/2])
+		res.P99ms = ms(all[min(len(all)-1, len(all)*99/100)])
+	}
+	return res
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// rss reads VmRSS of pid from /proc, in KiB.
+func rss(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc/" + strconv.Itoa(pid) + "/status")
+}
+
+// sampler records the RSS of pid every `every` requests.
+type sampler struct {
+	pid   int
+	every int64
+	mu    sync.Mutex
+	cps   []checkpoint
+}
+
+func (s *sampler) after(done int64) {
+	if s.pid <= 0 || s.every <= 0 || done%s.every != 0 {
+		return
+	}
+	kib, err := rss(s.pid)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	s.cps = append(s.cps, checkpoint{done, kib})
+	s.mu.Unlock()
+}
+
+func (s *sampler) final(done int64) []checkpoint {
+	if s.pid > 0 {
+		if kib, err := rss(s.pid); err == nil {
+			s.cps = append(s.cps, checkpoint{done, kib})
+		}
+	}
+	slices.SortFunc(s.cps, func(a, b checkpoint) int { return int(a.Requests - b.Requests) })
+	return s.cps
+}
+
+// post sends one token request and wants 200 with an access token.
+func post(ctx context.Context, client *http.Client, tokenURL, body string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		// The body is an OAuth error: it holds no token. Keep it short.
+		return fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, b)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(b, &tok); err != nil || tok.AccessToken == "" {
+		return errors.New("200 without an access_token")
+	}
+	return nil
+}
+
+func form(assertion string) string {
+	return url.Values{
+		"grant_type":            {"client_credentials"},
+		"client_assertion_type": {pkjwt.AssertionType},
+		"client_assertion":      {assertion},
+	}.Encode()
+}
+
+func runTokens(args []string, live bool) error {
+	mode := "tokens"
+	if live {
+		mode = "live"
+	}
+	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
+	dir := fs.String("dir", "", "key directory (its signing key signs)")
+	clientID := fs.String("client-id", "", "iss and sub")
+	tokenURL := fs.String("token-url", "", "token endpoint (loopback)")
+	aud := fs.String("aud", "", "aud (default: the token URL)")
+	n := fs.Int("n", 12000, "assertions (requests)")
+	c := fs.Int("c", 64, "concurrent clients")
+	duration := fs.Duration("duration", 10*time.Second, "longest run")
+	lifetime := fs.Duration("lifetime", 4*time.Minute, "assertion lifetime")
+	warm := fs.Int("warmup", 256, "requests before the clock starts (tokens mode; taken from the n)")
+	cacert := fs.String("cacert", "", "PEM certificate to trust (https)")
+	pid := fs.Int("pid", 0, "process whose RSS to sample (live mode)")
+	every := fs.Int64("every", 25000, "sample the RSS every this many requests")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" || *clientID == "" || *tokenURL == "" {
+		return errors.New("-dir, -client-id and -token-url are required")
+	}
+	if err := loopbackOnly(*tokenURL); err != nil {
+		return err
+	}
+	if *aud == "" {
+		*aud = *tokenURL
+	}
+	key, err := signingKey(*dir)
+	if err != nil {
+		return err
+	}
+	client, err := httpClient(*cacert, *c)
+	if err != nil {
+		return err
+	}
+	defer client.CloseIdleConnections()
+	a := pkjwt.Assertion{ClientID: *clientID, Audience: *aud, Lifetime: *lifetime}
+	ctx := context.Background()
+
+	if live {
+		s := &sampler{pid: *pid, every: *every}
+		res := load{n: *n, c: *c, duration: *duration, after: s.after,
+			do: func(ctx context.Context, _ int) error {
+				jws, err := a.Sign(key)
+				if err != nil {
+					return err
+				}
+				return post(ctx, client, *tokenURL, form(jws))
+			}}.run(ctx)
+		res.Mode, res.Target = mode, *tokenURL
+		res.RSS = s.final(res.Requests)
+		return printResult(res)
+	}
+
+	// Pre-sign every assertion on every core, before the clock starts.
+	t0 := time.Now()
+	bodies := make([]string, *n)
+	var idx atomic.Int64
+	var signErr atomic.Pointer[error]
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Go(func() {
+			for {
+				i := int(idx.Add(1) - 1)
+				if i >= *n {
+					return
+				}
+				jws, err := a.Sign(key)
+				if err != nil {
+					signErr.CompareAndSwap(nil, &err)
+					return
+				}
+				bodies[i] = form(jws)
+			}
+		})
+	}
+	wg.Wait()
+	if p := signErr.Load(); p != nil {
+		return *p
+	}
+	signSecs := time.Since(t0).Seconds()
+	if *warm >= *n {
+		return errors.New("-warmup must be smaller than -n")
+	}
+	// Warm-up: connections, the server's JWKS cache, its first allocations.
+	warmRes := load{n: *warm, c: *c, duration: time.Minute, do: func(ctx context.Context, i int) error {
+		return post(ctx, client, *tokenURL, bodies[i])
+	}}.run(ctx)
+	if warmRes.Failed > 0 {
+		return fmt.Errorf("warm-up: %d of %d failed, first: %s", warmRes.Failed, warmRes.Requests, warmRes.FirstError)
+	}
+	rest := bodies[*warm:]
+	res := load{n: len(rest), c: *c, duration: *duration, do: func(ctx context.Context, i int) error {
+		return post(ctx, client, *tokenURL, rest[i])
+	}}.run(ctx)
+	res.Mode, res.Target, res.SignSeconds = mode, *tokenURL, signSecs
+	return printResult(res)
+}
+
+func runVerify(args []string) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	dir := fs.String("dir", "", "key directory (its signing key)")
+	g := fs.Int("goroutines", runtime.GOMAXPROCS(0), "goroutines")
+	duration := fs.Duration("duration", 3*time.Second, "how long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	key, err := signingKey(*dir)
+	if err != nil {
+		return err
+	}
+	pub, ok := key.Public().(*rsa.PublicKey)
+	if !ok {
+		return fmt.Errorf("key %s is not RSA", key.ID)
+	}
+	digest := sha512.Sum512([]byte("header.payload"))
+	sig, err := key.Signer.Sign(nil, digest[:], crypto.SHA512)
+	if err != nil {
+		return err
+	}
+	res := load{c: *g, duration: *duration, do: func(context.Context, int) error {
+		return rsa.VerifyPKCS1v15(pub, crypto.SHA512, digest[:], sig)
+	}}.run(context.Background())
+	res.Mode, res.P50ms, res.P99ms = "verify", 0, 0
+	return printResult(res)
+}
+
+func runGet(args []string) error {
+	fs := flag.NewFlagSet("get", flag.ContinueOnError)
+	target := fs.String("url", "", "URL to GET (loopback)")
+	n := fs.Int("n", 0, "requests (0: until the duration)")
+	c := fs.Int("c", 64, "concurrent clients")
+	duration := fs.Duration("duration", 60*time.Second, "longest run")
+	pid := fs.Int("pid", 0, "process whose RSS to sample")
+	every := fs.Int64("every", 25000, "sample the RSS every this many requests")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := loopbackOnly(*target); err != nil {
+		return err
+	}
+	client, err := httpClient("", *c)
+	if err != nil {
+		return err
+	}
+	defer client.CloseIdleConnections()
+	s := &sampler{pid: *pid, every: *every}
+	res := load{n: *n, c: *c, duration: *duration, after: s.after, do: func(ctx context.Context, _ int) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, *target, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)); err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		return nil
+	}}.run(context.Background())
+	res.Mode, res.Target = "get", *target
+	res.RSS = s.final(res.Requests)
+	return printResult(res)
+}
+
+func runWait(args []string) error {
+	fs := flag.NewFlagSet("wait", flag.ContinueOnError)
+	target := fs.String("url", "", "URL to GET (loopback)")
+	timeout := fs.Duration("timeout", time.Minute, "give up after")
+	out := fs.String("o", "", "write the 200 response's body to this file")
+	bearerEnv := fs.String("bearer-env", "", "send Authorization: Bearer with the token in this environment variable, and a new X-Request-ID")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := loopbackOnly(*target); err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(*timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		req, err := http.NewRequest(http.MethodGet, *target, nil)
+		if err != nil {
+			return err
+		}
+		if *bearerEnv != "" {
+			req.Header.Set("Authorization", "Bearer "+os.Getenv(*bearerEnv))
+			req.Header.Set("X-Request-ID", uuid.NewString())
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && rerr == nil {
+				if *out != "" {
+					return os.WriteFile(*out, body, 0o644)
+				}
+				return nil
+			}
+			err = fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready after %s: %v", *target, *timeout, last)
+}

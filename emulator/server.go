@@ -52,7 +52,8 @@ type Config struct {
 	// Default false, like NHS.
 	RefetchUnknownKid bool
 	// HTTPClient fetches JWKS documents. Default: a client with a 10 s
-	// timeout.
+	// timeout that follows no redirect (a 3xx answer is a fetch failure,
+	// row 22): the key must come from the registered URL itself.
 	HTTPClient *http.Client
 	// JWKSFetchTimeout bounds one JWKS fetch. Default 10 s.
 	JWKSFetchTimeout time.Duration
@@ -143,7 +144,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	client := cfg.HTTPClient
 	if client == nil {
-		client = &http.Client{Timeout: DefaultHTTPTimeout}
+		client = &http.Client{Timeout: DefaultHTTPTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}
 	}
 	timeout := cfg.JWKSFetchTimeout
 	if timeout <= 0 {

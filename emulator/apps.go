@@ -43,7 +43,7 @@ type App struct {
 	// app with no "urn:nhsd:apim:app:level3:" scope gets row 26.
 	Scopes []string `json:"scopes" yaml:"scopes"`
 	// CanOverrideTokenExpiry lets the app shorten its tokens with the form
-	// field _access_token_expiry_ms (nhs-spec.md §2.5).
+	// field _access_token_expiry_ms (docs/nhs-reference.md, "Environments").
 	CanOverrideTokenExpiry bool `json:"can_override_token_expiry" yaml:"can_override_token_expiry"`
 }
 

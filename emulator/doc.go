@@ -4,7 +4,7 @@
 // and of a PDS-like FHIR R4 API over embedded synthetic patients.
 //
 // It reproduces NHS's rules, HTTP statuses and error bodies string for
-// string, as documented in nhs-spec.md §2 to §4 of the project: the ordered
+// string, as documented in docs/nhs-reference.md: the ordered
 // error table of the token endpoint (see Rules), the jti burned before the
 // API-key, JWKS and signature checks, the one-hour JWKS cache that is not
 // refetched for an unknown kid, and the PDS OperationOutcome errors.

@@ -164,7 +164,7 @@ func newTestEnv(t testing.TB, mod func(*Config)) *testEnv {
 
 func (e *testEnv) tokenURL() string { return e.ts.URL + TokenPath }
 
-// claims returns NHS's reference claims (nhs-spec.md §2.2).
+// claims returns NHS's reference claims (docs/nhs-reference.md, "Token endpoint").
 func (e *testEnv) claims() map[string]any {
 	return map[string]any{
 		"iss": e.apiKey, "sub": e.apiKey, "aud": e.tokenURL(),

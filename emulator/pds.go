@@ -141,7 +141,7 @@ type Coding struct {
 	Display string `json:"display,omitempty"`
 }
 
-// pdsError is one row of nhs-spec.md §3.4.
+// pdsError is one row of docs/nhs-reference.md, "PDS errors".
 type pdsError struct {
 	status      int
 	severity    string
@@ -165,7 +165,7 @@ func (e pdsError) outcome() OperationOutcome {
 	}}}
 }
 
-// The rows of nhs-spec.md §3.4, strings copied character for character.
+// The rows of docs/nhs-reference.md, "PDS errors", strings copied character for character.
 func errAccessDenied(diag string) pdsError {
 	return pdsError{http.StatusUnauthorized, "error", "forbidden", "ACCESS_DENIED", "Access Denied - Unauthorised", diag, ""}
 }
@@ -183,10 +183,10 @@ var (
 	errMaxResults = pdsError{http.StatusForbidden, "error", "token", "INVALID_VALUE",
 		"Cannot retrieve more than one result with application-restricted access token",
 		"Your app has insufficient permissions to perform this search. Please contact support.", ""}
-	// errMissingNHSNumber: nhs-spec.md gives only the status and code; the
+	// errMissingNHSNumber: NHS's public sources give only the status and code; the
 	// issue code and display are the emulator's [I].
 	errMissingNHSNumber = pdsError{http.StatusBadRequest, "error", "not-supported", "UNSUPPORTED_SERVICE", "Unsupported Service", "", ""}
-	// errInvalidSearch: not in nhs-spec.md; the emulator's answer to a
+	// errInvalidSearch: not in NHS's public sources; the emulator's answer to a
 	// search with none of family, given, birthdate [I].
 	errInvalidSearch = pdsError{http.StatusBadRequest, "error", "value", "INVALID_SEARCH_DATA", "Search data is invalid",
 		"Invalid search data provided - 'family', 'given' or 'birthdate' must be supplied", ""}
@@ -232,7 +232,7 @@ func mirrorIDs(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authenticate checks the bearer token (nhs-spec.md §3.4 401 rows) and, if
+// authenticate checks the bearer token (docs/nhs-reference.md, "PDS errors" 401 rows) and, if
 // scope is not empty, that the token carries it.
 func (s *Server) authenticate(r *http.Request, scope string) (tokenInfo, *pdsError) {
 	vals, present := r.Header["Authorization"]

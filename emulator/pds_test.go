@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// outcome builds the expected OperationOutcome of nhs-spec.md §3.4 as
+// outcome builds the expected OperationOutcome of docs/nhs-reference.md, "PDS errors" as
 // generic JSON, independently of pds.go's types.
 func outcome(severity, issueCode, code, display, diagnostics string) any {
 	issue := map[string]any{

@@ -66,7 +66,7 @@ func (l *windowLimiter) allow(key string, now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
-// quotaMessage is NHS's app-quota text (nhs-spec.md §3.4).
+// quotaMessage is NHS's app-quota text (docs/nhs-reference.md, "PDS errors").
 func (l *windowLimiter) quotaMessage(appName string) string {
 	return fmt.Sprintf("Your application, %s, has exceeded its quota of %d requests every 1 %s(s) and is being rate limited. Please see: %s for more details.",
 		appName, l.limit, l.unit, rateLimitDocURL)

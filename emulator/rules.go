@@ -2,12 +2,12 @@ package emulator
 
 import "net/http"
 
-// RuleID names one row of NHS's token-endpoint error table (nhs-spec.md §2.7).
+// RuleID names one row of NHS's token-endpoint error table (docs/nhs-reference.md, "Token endpoint errors").
 // The numbers are the row numbers of that table; the named rows without a
 // number (404, revoked app, store full, internal error) have their own IDs.
 type RuleID int
 
-// The rows of nhs-spec.md §2.7, in NHS's evaluation order.
+// The rows of docs/nhs-reference.md, "Token endpoint errors", in NHS's evaluation order.
 const (
 	RuleMethodNotAllowed       RuleID = 1  // 405, Allow: POST, empty text/plain body
 	RuleContentType            RuleID = 2  // 415
@@ -50,7 +50,7 @@ type Rule struct {
 	Error       string
 	Description string
 	// Inferred marks rows whose status or body is not verified against NHS
-	// (nhs-spec.md marks them [I] or [U]); the emulator's choice is documented
+	// (docs/nhs-reference.md marks them "ours"); the emulator's choice is documented
 	// in docs/emulator.md.
 	Inferred bool
 }
@@ -62,7 +62,7 @@ const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bea
 const rateLimitDocURL = "https://digital.nhs.uk/developer/guides-and-documentation/reference-guide#rate-limits"
 
 // tokenRules is NHS's ordered error table as data. It is never modified.
-// The strings are copied character for character from nhs-spec.md §2.7.
+// The strings are copied character for character from docs/nhs-reference.md, "Token endpoint errors".
 var tokenRules = []Rule{
 	{ID: RuleMethodNotAllowed, Status: http.StatusMethodNotAllowed},
 	{ID: RuleContentType, Status: http.StatusUnsupportedMediaType, Error: "invalid_request",
@@ -102,7 +102,7 @@ var tokenRules = []Rule{
 	{ID: RuleUnknownAPIKey, Status: http.StatusUnauthorized, Error: "invalid_request",
 		Description: "Invalid 'iss'/'sub' claims in client_assertion JWT"},
 	// Row 20: NHS's body is unverified (shared flow ApplyRateLimiting). The
-	// emulator answers with the PDS quota wording of nhs-spec.md §3.4 under
+	// emulator answers with the PDS quota wording of docs/nhs-reference.md, "PDS errors" under
 	// the error code "rate_limit_exceeded"; the description is built per app
 	// (see rateLimitDescription).
 	{ID: RuleRateLimited, Status: http.StatusTooManyRequests, Error: "rate_limit_exceeded",

@@ -133,7 +133,7 @@ func decodeClaims(payload []byte) (map[string]any, error) {
 	return claims, nil
 }
 
-// checkClaims applies rows 8–18 of nhs-spec.md §2.7 in NHS's order: one
+// checkClaims applies rows 8–18 of docs/nhs-reference.md, "Token endpoint errors" in NHS's order: one
 // JavaScript expression in which the first true condition wins. The JS
 // semantics are reproduced: "missing" means falsy (absent, null, "", 0,
 // false), the expiry test coerces exp to a number like `exp * 1000`, and
@@ -337,7 +337,7 @@ func (s *Server) token(ctx context.Context, r *http.Request, form url.Values) to
 
 // audienceMatches reports whether the aud claim names the token URL: a
 // string equal to it, or an array (RFC 7519 §4.1.3) with a string element
-// equal to it. nhs-spec.md only shows the string form; that Apigee's
+// equal to it. NHS's public sources only show the string form; that Apigee's
 // VerifyJWT also accepts an array containing the audience is inferred [I].
 func audienceMatches(aud any, tokenURL string) bool {
 	switch v := aud.(type) {
@@ -353,7 +353,7 @@ func audienceMatches(aud any, tokenURL string) bool {
 	return false
 }
 
-// overrideLifetime applies _access_token_expiry_ms (nhs-spec.md §2.5): a
+// overrideLifetime applies _access_token_expiry_ms (docs/nhs-reference.md, "Environments"): a
 // positive whole number of milliseconds that can only shorten the
 // lifetime, rounded down to whole seconds and at least 1 s. Anything else
 // is ignored.

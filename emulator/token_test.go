@@ -18,7 +18,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// The expected strings are copied from nhs-spec.md §2.7, not from rules.go,
+// The expected strings are copied from docs/nhs-reference.md, "Token endpoint errors", not from rules.go,
 // so that a typo in the table fails here.
 const (
 	descContentType   = "Content-Type header must be application/x-www-form-urlencoded"

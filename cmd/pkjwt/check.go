@@ -317,7 +317,7 @@ func (c *checker) token(ctx context.Context, ts *pkjwt.TokenSource) {
 	c.ok("token", "got a %s token expiring in %ds, assertion signed by %s", info.TokenType, info.ExpiresIn, info.KeyID)
 }
 
-// hint explains NHS England's token errors (nhs-spec §5).
+// hint explains NHS England's token errors (docs/nhs-reference.md, "Token endpoint errors"; the table is internal/nhserr).
 func hint(te *pkjwt.TokenError, ts *pkjwt.TokenSource) string {
 	return nhserr.Hint(te.Code, te.Description, ts.Audience())
 }

@@ -77,3 +77,46 @@ func ExampleNewClient() {
 	fmt.Println(resp.StatusCode, string(body))
 	// Output: 200 {"resourceType":"Patient","id":"9000000009"}
 }
+
+// ExampleConfig_modifyAssertion adds a claim to every assertion; the
+// token keeps the server's response members.
+func ExampleConfig_modifyAssertion() {
+	srv := exampleServer()
+	defer srv.Close()
+	key, err := keys.Generate("RS512", 2048)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ts, err := pkjwt.NewTokenSource(pkjwt.Config{
+		Profile:  pkjwt.Local(srv.URL),
+		ClientID: "my-api-key",
+		Keys:     key,
+		ModifyAssertion: func(_ *keys.Key, x *pkjwt.AssertionExtras) error {
+			x.Claims["scope"] = "read"
+			return nil
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := ts.Token()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.Extra("issued_at"))
+	// Output: 1764300000000
+}
+
+// ExampleRefreshError: when the token after a 401 cannot be fetched, the
+// client returns the 401 and RefreshError says why.
+func ExampleRefreshError() {
+	resp := &http.Response{StatusCode: http.StatusUnauthorized, Request: httptest.NewRequest("GET", "/", nil)}
+	// resp, err := pkjwt.NewClient(ts).Do(req)
+	if resp.StatusCode == http.StatusUnauthorized {
+		if err := pkjwt.RefreshError(resp); err != nil {
+			log.Printf("no new token: %v", err)
+		}
+	}
+	fmt.Println(pkjwt.RefreshError(resp) == nil)
+	// Output: true
+}

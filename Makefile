@@ -15,11 +15,14 @@ AZURITE ?= $(AZURITE_PREFIX)/node_modules/.bin/azurite-blob
 # local-kms (an AWS KMS API server), built from the separate Go module
 # tools/localkms for the keys/awskms tests; it listens on loopback only.
 LOCALKMS ?= $(TOOLS)/local-kms
+# ORY Hydra v2.3.0, built from the separate Go module tools/hydra for the
+# interop tests (a second, independent authorization server) and the benchmarks.
+HYDRA ?= $(TOOLS)/hydra
 
-.PHONY: test deps vet staticcheck deps-azurite deps-localkms localkms
+.PHONY: test deps vet staticcheck deps-azurite deps-localkms localkms deps-hydra hydra
 
 test: deps vet staticcheck
-	PKJWT_REQUIRE_BROWSER=1 PKJWT_REQUIRE_OPENSSL=1 PKJWT_REQUIRE_AZURITE=1 PKJWT_AZURITE=$(AZURITE) PKJWT_REQUIRE_LOCALKMS=1 PKJWT_LOCALKMS=$(LOCALKMS) $(GO) test -race -count=1 -timeout 20m ./...
+	PKJWT_REQUIRE_BROWSER=1 PKJWT_REQUIRE_OPENSSL=1 PKJWT_REQUIRE_AZURITE=1 PKJWT_AZURITE=$(AZURITE) PKJWT_REQUIRE_LOCALKMS=1 PKJWT_LOCALKMS=$(LOCALKMS) PKJWT_REQUIRE_HYDRA=1 PKJWT_HYDRA=$(HYDRA) $(GO) test -race -count=1 -timeout 20m ./...
 
 vet:
 	$(GO) vet ./...
@@ -30,7 +33,7 @@ STATICCHECK_VERSION ?= v0.8.2
 staticcheck:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-deps: deps-azurite deps-localkms
+deps: deps-azurite deps-localkms deps-hydra
 	@if [ ! -x $(CHROMIUM) ]; then \
 		echo "chromium is missing: installing it with apt-get"; \
 		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
@@ -63,3 +66,14 @@ deps-azurite:
 # time), rebuilt only when tools/localkms or the Go version changes.
 deps-localkms localkms:
 	@GO=$(GO) PKJWT_LOCALKMS=$(LOCALKMS) bash tools/localkms/build.sh >/dev/null
+
+# ORY Hydra for the interop tests: built once (cgo SQLite, needs gcc; several
+# minutes the first time), rebuilt only when tools/hydra or the Go version changes.
+deps-hydra hydra:
+	@if ! command -v gcc >/dev/null 2>&1; then \
+		echo "gcc is missing (Hydra's SQLite driver is cgo): installing it with apt-get"; \
+		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev; \
+	fi
+	@GO=$(GO) PKJWT_HYDRA=$(HYDRA) bash tools/hydra/build.sh >/dev/null

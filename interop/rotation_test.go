@@ -1,0 +1,203 @@
+package interop_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pkjwt/pkjwt"
+	"github.com/pkjwt/pkjwt/internal/testutil"
+	"github.com/pkjwt/pkjwt/jwks"
+	"github.com/pkjwt/pkjwt/keys"
+)
+
+// rotateReport is what 'pkjwt keys rotate --json' prints.
+type rotateReport struct {
+	Time  time.Time   `json:"time"`
+	Steps []keys.Step `json:"steps"`
+}
+
+// TestHydraRotationDrivenByRotate runs key rotations against ORY Hydra
+// driven only by the CLI, while two library clients ask Hydra for a token
+// without pause (a fresh token source, so a fresh assertion signed by the
+// directory's current key, for every request):
+//   - 'pkjwt serve' follows the key directory (--key-reload 100ms) and
+//     serves its JWKS, the client's jwks_uri at Hydra;
+//   - the pipeline, every 300 ms: 'pkjwt keys rotate --lead 1s --grace 1s',
+//     then 'pkjwt check --jwks-url' (the served JWKS holds the signing key).
+//
+// The lead: Hydra caches a jwks_uri for an hour (fosite's default; Hydra
+// v2.3.0 has no setting for it) but fetches it again at once when an
+// assertion names a kid it has not cached. So a key works at Hydra as soon
+// as the JWKS serves it, and the lead only has to cover the web app's
+// reload (100 ms): 1 s is ample. NHS England does not refetch on an unknown
+// kid, which is why the production lead is 65 minutes (docs/nhs-reference.md).
+//
+// Who records the publication: with a JWKS served by the web app, a pending
+// key counts as published the first time the web app serves it. NHS fetches
+// the JWKS when its hourly cache expires; Hydra fetches only for an unknown
+// kid, that is never for a pending key. So the pipeline's check step is
+// what makes the web app serve each new key before it may sign (with a
+// static JWKS file, 'pkjwt jwks publish' records it instead).
+//
+// It passes when no token request failed through at least two rotations
+// and a removal, at least three keys signed, Hydra fetched the JWKS a few
+// times rather than per request, and Hydra's introspection says the last
+// token is active.
+func TestHydraRotationDrivenByRotate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes about 15 s")
+	}
+	const (
+		clientID = "pkjwt-interop-rotation"
+		lead     = "1s"
+		grace    = "1s"
+		stepWait = 300 * time.Millisecond
+		reload   = 100 * time.Millisecond
+		wantRot  = 2
+		clients  = 2
+	)
+	dir := filepath.Join(t.TempDir(), "keys")
+	serveAddr := freeAddr(t)
+	jwksURL := "http://" + serveAddr + jwks.Path
+	hy := testutil.StartHydra(t, testutil.HydraOptions{})
+	trustHydra := []string{"SSL_CERT_FILE=" + hy.CertFile}
+
+	if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048"); r.code != 0 {
+		t.Fatalf("keys generate: %v", r)
+	}
+	p := startProc(t, trustHydra, "serve", "--addr", serveAddr, "--key-reload", reload.String(), "--dir", dir,
+		"--profile", "generic", "--token-url", hy.TokenURL, "--client-id", clientID, "--call-url", hy.PublicURL+"/health/alive")
+	p.waitLine(t, "Serving", 20*time.Second)
+	register(t, hy, privateKeyJWTClient(clientID, "RS512", jwksURL))
+
+	rotateArgs := []string{"keys", "rotate", "--dir", dir, "--lead", lead, "--grace", grace, "--bits", "2048", "--json"}
+	checkArgs := []string{"check", "--dir", dir, "--profile", "generic", "--token-url", hy.TokenURL, "--client-id", clientID, "--jwks-url", jwksURL, "--no-token"}
+	checks := 0
+	check := func() {
+		checks++
+		if r := runCLI(t, trustHydra, checkArgs...); r.code != 0 {
+			t.Fatalf("pkjwt check: %v\nserve's log:\n%s", r, p.stderr)
+		}
+	}
+	check()
+
+	src, err := keys.NewDirSource(keys.Dir{Path: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go src.Watch(ctx, reload, nil, nil)
+
+	var mu sync.Mutex
+	var failures []string
+	perKey := map[string]int{}
+	var last string
+	requests := 0
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ts, err := pkjwt.NewTokenSource(pkjwt.Config{Profile: pkjwt.Generic(), TokenURL: hy.TokenURL,
+					ClientID: clientID, Keys: src, HTTPClient: hy.Client, MaxAttempts: 1})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				tok, err := ts.TokenContext(ctx)
+				mu.Lock()
+				requests++
+				if err != nil {
+					failures = append(failures, err.Error())
+				} else {
+					perKey[pkjwt.Info(tok).KeyID]++
+					last = tok.AccessToken
+				}
+				mu.Unlock()
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
+
+	rotations, removals := 0, 0
+	var steps []string
+	start := time.Now()
+	deadline := start.Add(90 * time.Second)
+	for rotations < wantRot || removals == 0 {
+		if time.Now().After(deadline) {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("only %d rotations and %d removals in 90 s: %s", rotations, removals, strings.Join(steps, "; "))
+		}
+		time.Sleep(stepWait)
+		r := runCLI(t, nil, rotateArgs...)
+		if r.code != 0 {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("keys rotate: %v", r)
+		}
+		var rep rotateReport
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("keys rotate --json: %v\n%s", err, r.stdout)
+		}
+		for _, s := range rep.Steps {
+			switch s.Action {
+			case keys.ActionActivate:
+				rotations++
+			case keys.ActionRemove:
+				removals++
+			}
+			steps = append(steps, fmt.Sprintf("%s %s %.8s", rep.Time.Sub(start).Round(time.Millisecond), s.Action, s.KID))
+		}
+		check()
+	}
+	// Let the clients run on the last key for a moment.
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(failures) > 0 {
+		t.Fatalf("%d of %d token requests failed during %d rotations; first: %s\nsteps: %s\nserve's log:\n%s",
+			len(failures), requests, rotations, failures[0], strings.Join(steps, "; "), p.stderr)
+	}
+	if len(perKey) < wantRot+1 {
+		t.Fatalf("%d keys signed accepted assertions (%v), want %d", len(perKey), perKey, wantRot+1)
+	}
+	if in := introspect(t, hy, last); !in.Active || in.ClientID != clientID {
+		t.Fatalf("Hydra's introspection of the last token: %+v", in)
+	}
+	// Hydra's fetches of the JWKS: the web app's requests for it, less the
+	// check steps' (one each). Hydra fetches it for its first assertion and
+	// again for a kid it has not cached: at least twice (the second key was
+	// not in the first fetch), and a few times per key at most (two clients
+	// may miss at once), not once per request.
+	served := strings.Count(p.stderr.String(), "path="+jwks.Path+" ")
+	fetches := served - checks
+	if fetches < 2 || fetches > 4*len(perKey) {
+		t.Fatalf("Hydra fetched the JWKS %d times (%d served, %d by checks) for %d token requests and %d keys", fetches, served, checks, requests, len(perKey))
+	}
+	var counts []string
+	for kid, n := range perKey {
+		counts = append(counts, fmt.Sprintf("%.12s…: %d", kid, n))
+	}
+	sort.Strings(counts)
+	t.Logf("%d rotations, %d removals, %d token requests from Hydra, none failed; Hydra fetched the JWKS %d times; tokens per key: %s\nsteps: %s",
+		rotations, removals, requests, fetches, strings.Join(counts, ", "), strings.Join(steps, "; "))
+}

@@ -181,7 +181,7 @@ func hydraConfig(dsn, publicAddr, adminAddr, issuer, certPath, keyPath, secret, 
 		// private_ip_exception_urls says (the exceptions apply only to the
 		// fetch). Production registers an https jwks_uri on a public host.
 		"clients": map[string]any{"http": map[string]any{"disallow_private_ip_ranges": false}},
-		"log": map[string]any{"level": level, "format": "json", "leak_sensitive_values": false},
+		"log":     map[string]any{"level": level, "format": "json", "leak_sensitive_values": false},
 	}
 	if opts.AccessTokenTTL > 0 {
 		cfg["ttl"] = map[string]any{"access_token": opts.AccessTokenTTL.String()}

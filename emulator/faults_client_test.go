@@ -29,7 +29,7 @@ type faultStack struct {
 	emuSrv   *httptest.Server
 	web      *httptest.Server
 	ts       *pkjwt.TokenSource
-	client   *http.Client // pkjwt.NewClient(ts)
+	client   *http.Client // pkjwt.NewClient(ts), also the web app's API client
 	browser  *http.Client // plays the user of the web app
 	callURL  string
 	clientTr *http.Transport
@@ -38,10 +38,15 @@ type faultStack struct {
 	arrive map[emulator.FaultTarget][]time.Time
 }
 
-// clientTimeout bounds every HTTP request of the token source and of
-// NewClient's client: shorter than the latency faults, so that a delayed
-// answer is a timeout the client must recover from.
-const clientTimeout = time.Second
+// Timeouts: tokenTimeout bounds each token request, apiTimeout each API
+// call through NewClient's client (its retries included, so it must be
+// longer than the Retry-After of the rate-limit case). Both are shorter
+// than the latency fault of their target, so that a delayed answer is a
+// timeout the client must recover from.
+const (
+	tokenTimeout = time.Second
+	apiTimeout   = 3 * time.Second
+)
 
 func newFaultStack(t *testing.T, k *keys.Key) *faultStack {
 	t.Helper()
@@ -68,14 +73,15 @@ func newFaultStack(t *testing.T, k *keys.Key) *faultStack {
 	const clientID = "fault-test-client"
 	s.ts, err = pkjwt.NewTokenSource(pkjwt.Config{
 		Profile: pkjwt.Local(s.emuSrv.URL), ClientID: clientID, Keys: k,
-		HTTPClient: &http.Client{Timeout: clientTimeout, Transport: s.clientTr},
+		HTTPClient: &http.Client{Timeout: tokenTimeout, Transport: s.clientTr},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.client = pkjwt.NewClient(s.ts)
+	s.client.Timeout = apiTimeout
 	s.callURL = s.ts.Profile().APIBaseURL + "/Patient/9000000009"
-	app, err := webapp.New(webapp.Config{TokenSource: s.ts, Keys: keys.NewRing(k), CallURL: s.callURL})
+	app, err := webapp.New(webapp.Config{TokenSource: s.ts, Keys: keys.NewRing(k), CallURL: s.callURL, HTTPClient: s.client})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,12 +175,12 @@ func TestClientAndWebAppRecoverFromFaults(t *testing.T) {
 	}{
 		{"token fail", emulator.Fault{Kind: emulator.FaultFail, Target: emulator.TargetToken, Count: 2}},
 		{"token drop", emulator.Fault{Kind: emulator.FaultDrop, Target: emulator.TargetToken, Count: 2}},
-		{"token latency", emulator.Fault{Kind: emulator.FaultLatency, Target: emulator.TargetToken, Latency: 5 * clientTimeout / 2, Count: 1}},
+		{"token latency", emulator.Fault{Kind: emulator.FaultLatency, Target: emulator.TargetToken, Latency: 5 * tokenTimeout / 2, Count: 1}},
 		{"token rate-limit", emulator.Fault{Kind: emulator.FaultRateLimit, Target: emulator.TargetToken, RetryAfter: 2 * time.Second, Count: 1}},
 		{"jwks-unreachable", emulator.Fault{Kind: emulator.FaultJWKSUnreachable, Count: 1}},
 		{"pds fail", emulator.Fault{Kind: emulator.FaultFail, Target: emulator.TargetPDS, Count: 2}},
 		{"pds drop", emulator.Fault{Kind: emulator.FaultDrop, Target: emulator.TargetPDS, Count: 2}},
-		{"pds latency", emulator.Fault{Kind: emulator.FaultLatency, Target: emulator.TargetPDS, Latency: 5 * clientTimeout / 2, Count: 1}},
+		{"pds latency", emulator.Fault{Kind: emulator.FaultLatency, Target: emulator.TargetPDS, Latency: 5 * apiTimeout / 3, Count: 1}},
 		{"pds rate-limit", emulator.Fault{Kind: emulator.FaultRateLimit, Target: emulator.TargetPDS, RetryAfter: time.Second, Count: 1}},
 	}
 	drivers := []struct {

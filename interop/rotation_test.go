@@ -24,7 +24,7 @@ type rotateReport struct {
 }
 
 // TestHydraRotationDrivenByRotate runs key rotations against ORY Hydra
-// driven only by the CLI, while two library clients ask Hydra for a token
+// driven only by the CLI, while four library clients ask Hydra for a token
 // without pause (a fresh token source, so a fresh assertion signed by the
 // directory's current key, for every request):
 //   - 'pkjwt serve' follows the key directory (--key-reload 100ms) and
@@ -61,7 +61,7 @@ func TestHydraRotationDrivenByRotate(t *testing.T) {
 		stepWait = 300 * time.Millisecond
 		reload   = 100 * time.Millisecond
 		wantRot  = 2
-		clients  = 2
+		clients  = 4
 	)
 	dir := filepath.Join(t.TempDir(), "keys")
 	serveAddr := freeAddr(t)
@@ -186,8 +186,8 @@ func TestHydraRotationDrivenByRotate(t *testing.T) {
 	// Hydra's fetches of the JWKS: the web app's requests for it, less the
 	// check steps' (one each). Hydra fetches it for its first assertion and
 	// again for a kid it has not cached: at least twice (the second key was
-	// not in the first fetch), and a few times per key at most (two clients
-	// may miss at once), not once per request.
+	// not in the first fetch), and a few times per key at most (clients may
+	// miss at once), not once per request.
 	served := strings.Count(p.stderr.String(), "path="+jwks.Path+" ")
 	fetches := served - checks
 	if fetches < 2 || fetches > 4*len(perKey) {

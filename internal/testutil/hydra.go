@@ -97,6 +97,9 @@ func (h *Hydra) Log() string { return h.log.String() }
 func StartHydra(t testing.TB, opts HydraOptions) *Hydra {
 	t.Helper()
 	bin := HydraBin(t)
+	if out, err := exec.Command(bin, "version").CombinedOutput(); err != nil || !bytes.Contains(out, []byte("Version:    "+HydraVersion+"\n")) {
+		t.Fatalf("%s is not ORY Hydra %s (rebuild it with tools/hydra/build.sh): %v\n%s", bin, HydraVersion, err, out)
+	}
 	dir := t.TempDir()
 	certPEM, keyPEM, roots := hydraCert(t)
 	certPath, keyPath := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")

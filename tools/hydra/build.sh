@@ -28,7 +28,9 @@ echo "building ORY Hydra into $bin (several minutes the first time)" >&2
 start=$(date +%s)
 tmp=$(mktemp "$bin.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
-(cd "$here" && GOWORK=off GOFLAGS=-mod=readonly CGO_ENABLED=1 "$GO" build -trimpath -tags "$tags" -o "$tmp" github.com/ory/hydra/v2)
+version=$(cd "$here" && GOWORK=off GOFLAGS=-mod=readonly "$GO" list -m -f '{{.Version}}' github.com/ory/hydra/v2)
+(cd "$here" && GOWORK=off GOFLAGS=-mod=readonly CGO_ENABLED=1 "$GO" build -trimpath -tags "$tags" \
+	-ldflags "-X github.com/ory/hydra/v2/driver/config.Version=$version" -o "$tmp" github.com/ory/hydra/v2)
 chmod 0755 "$tmp"
 mv -f "$tmp" "$bin"
 echo "$want" > "$stamp"

@@ -77,3 +77,8 @@ deps-hydra hydra:
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev; \
 	fi
 	@GO=$(GO) PKJWT_HYDRA=$(HYDRA) bash tools/hydra/build.sh >/dev/null
+
+# The benchmarks of bench/README.md, side by side with their peers (ORY
+# Hydra, nginx) in one run, then the table (about 6 minutes when idle).
+.PHONY: bench
+bench: ; GO=$(GO) PKJWT_HYDRA=$(HYDRA) PKJWT_LOCALKMS=$(LOCALKMS) bash bench/all.sh

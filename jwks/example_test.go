@@ -15,7 +15,7 @@ func ExampleHandler() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h, err := jwks.NewHandler(keys.NewRing(key).Published())
+	h, err := jwks.NewHandler(keys.NewRing(key).Keys())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -102,5 +102,7 @@ func Marshal(ks []*keys.Key) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// MarshalRing returns the JWKS of the keys r publishes.
-func MarshalRing(r *keys.Ring) ([]byte, error) { return Marshal(r.Published()) }
+// MarshalRing returns the JWKS of every key in r: pending keys so relying
+// parties cache them before they sign, retired keys so what they signed
+// still verifies.
+func MarshalRing(r *keys.Ring) ([]byte, error) { return Marshal(r.Keys()) }

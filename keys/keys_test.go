@@ -241,7 +241,7 @@ func TestRingSigner(t *testing.T) {
 			} else if got != tc.want {
 				t.Fatalf("signer %v, want %v", got.ID, tc.want.ID)
 			}
-			if len(r.Published()) != len(tc.ks) {
+			if len(r.Keys()) != len(tc.ks) {
 				t.Fatal("every key in the ring must be published")
 			}
 		})

@@ -33,9 +33,6 @@ func (r *Ring) Keys() []*Key { return append([]*Key(nil), r.keys...) }
 // Len returns the number of keys.
 func (r *Ring) Len() int { return len(r.keys) }
 
-// Published returns the keys to put in the JWKS, newest first.
-func (r *Ring) Published() []*Key { return r.Keys() }
-
 // Lookup returns the key with the given kid.
 func (r *Ring) Lookup(kid string) (*Key, error) {
 	for _, k := range r.keys {

@@ -199,7 +199,7 @@ func New(cfg Config) (*App, error) {
 		a.now = time.Now
 	}
 	ring := cfg.Keys.Ring()
-	a.jwks, err = jwks.NewHandler(ring.Published())
+	a.jwks, err = jwks.NewHandler(ring.Keys())
 	if err != nil {
 		return nil, fmt.Errorf("webapp: JWKS: %w", err)
 	}
@@ -344,7 +344,7 @@ func (a *App) serveIndex(w http.ResponseWriter, r *http.Request) {
 	} else {
 		v.SigningErr = err.Error()
 	}
-	for _, k := range ring.Published() {
+	for _, k := range ring.Keys() {
 		v.PublishedKIDs = append(v.PublishedKIDs, k.ID)
 	}
 	a.render(w, r, http.StatusOK, "index", v)
@@ -354,7 +354,7 @@ func (a *App) serveIndex(w http.ResponseWriter, r *http.Request) {
 // when the key source has moved to a new ring.
 func (a *App) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	if ring := a.keys.Ring(); a.jwksRing.Load() != ring {
-		if err := a.jwks.Update(ring.Published()); err != nil {
+		if err := a.jwks.Update(ring.Keys()); err != nil {
 			a.log.Error("JWKS update failed; serving the previous keys", "error", err.Error())
 		} else {
 			a.jwksRing.Store(ring)
@@ -380,7 +380,7 @@ func (a *App) notePublished(ring *keys.Ring) {
 		return
 	}
 	var kids []string
-	for _, k := range ring.Published() {
+	for _, k := range ring.Keys() {
 		if k.Published.IsZero() {
 			kids = append(kids, k.ID)
 		}

@@ -23,7 +23,7 @@ func TestCheckCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good, _ := jwks.NewHandler(ring.Published())
+	good, _ := jwks.NewHandler(ring.Keys())
 	other, _ := keys.Generate("RS512", 2048)
 	otherJWKS, _ := jwks.NewHandler([]*keys.Key{other})
 	priv, _ := rsa.GenerateKey(rand.Reader, 2048)

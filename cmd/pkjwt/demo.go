@@ -18,6 +18,8 @@ import (
 
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/emulator"
+	"github.com/pkjwt/pkjwt/internal/listen"
+	"github.com/pkjwt/pkjwt/internal/loopback"
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/webapp"
@@ -95,12 +97,11 @@ func loopbackAddr(flagName, addr string) (string, error) {
 	if err != nil {
 		return "", usagef("%s %q: %v", flagName, addr, err)
 	}
-	if host == "localhost" {
-		host = "127.0.0.1"
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
+	if !loopback.Host(host) {
 		return "", usagef("%s %q: the demo listens on loopback only (e.g. 127.0.0.1:8080); use 'pkjwt serve' to serve on a network", flagName, addr)
+	}
+	if strings.EqualFold(host, "localhost") {
+		host = "127.0.0.1" // listen on the address, not on whatever the name resolves to
 	}
 	return net.JoinHostPort(host, port), nil
 }
@@ -131,11 +132,11 @@ func startDemo(ctx context.Context, o demoOptions) (*demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	webLn, err := net.Listen("tcp", webAddr)
+	webLn, err := listen.Listen(ctx, webAddr)
 	if err != nil {
 		return nil, listenError("the web app", webAddr, "--addr", err)
 	}
-	emuLn, err := net.Listen("tcp", emuAddr)
+	emuLn, err := listen.Listen(ctx, emuAddr)
 	if err != nil {
 		webLn.Close()
 		return nil, listenError("the emulator", emuAddr, "--emulator-addr", err)

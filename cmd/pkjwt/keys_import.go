@@ -134,7 +134,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 	pw := newPasswordFlags(fl, "PFX or PEM")
 	kid := fl.String("kid", "", "the key's kid (printable ASCII, at most 128 characters)")
 	kidFrom := fl.String("kid-from", "", kidFromHelp()+" (default thumbprint)")
-	alg := fl.String("alg", keys.DefaultAlgorithm, "JWS algorithm the key signs with: RS256/384/512, PS256/384/512, ES256, ES384")
+	alg := fl.String("alg", keys.DefaultAlgorithm, "JWS algorithm the key signs with: "+keys.AlgorithmsHelp())
 	state := fl.String("state", string(keys.StateActive), "initial state: active, or pending (published, not signing yet)")
 	if err := parseFlags(e, c, fl, args); err != nil {
 		return err

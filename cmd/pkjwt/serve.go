@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 
+	"github.com/pkjwt/pkjwt/internal/listen"
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/webapp"
 )
@@ -75,7 +75,7 @@ one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.`,
 			if err != nil {
 				return usagef("%v", err)
 			}
-			ln, err := net.Listen("tcp", *addr)
+			ln, err := listen.Listen(ctx, *addr)
 			if err != nil {
 				return err
 			}

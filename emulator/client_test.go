@@ -26,7 +26,7 @@ func TestClientAgainstEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	ring := keys.NewRing(k)
-	jh, err := jwks.NewHandler(ring.Published())
+	jh, err := jwks.NewHandler(ring.Keys())
 	if err != nil {
 		t.Fatal(err)
 	}

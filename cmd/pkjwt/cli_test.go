@@ -330,7 +330,7 @@ func TestCallThroughEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := jwks.NewHandler(ring.Published())
+	h, err := jwks.NewHandler(ring.Keys())
 	if err != nil {
 		t.Fatal(err)
 	}

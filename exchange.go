@@ -24,7 +24,9 @@ func (ts *TokenSource) fetch(ctx context.Context) (*oauth2.Token, *TokenInfo, er
 		var tok *oauth2.Token
 		var info *TokenInfo
 		var wait time.Duration
+		start := time.Now()
 		tok, info, wait, err = ts.attempt(ctx)
+		ts.observeAttempt(start, info, err)
 		if err == nil {
 			return tok, info, nil
 		}

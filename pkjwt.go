@@ -82,6 +82,9 @@ type Config struct {
 	// signing key carries a certificate (keys.Key.Certificate, e.g. from a
 	// PFX); a key without one is signed without it.
 	CertificateThumbprint bool
+	// Observer, when set, receives every token request, cache hit and
+	// background refresh (see [Observer]); nil reports nothing.
+	Observer Observer
 }
 
 // DefaultTimeout bounds one token fetch, retries included, and is the

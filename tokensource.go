@@ -40,6 +40,7 @@ type TokenSource struct {
 	// new request.
 	failed         atomic.Pointer[failure]
 	lastInvalidate atomic.Int64 // unix nanoseconds of the last Invalidate
+	obs            observerSet  // Config.Observer and those added by Observe
 }
 
 type failure struct {
@@ -85,7 +86,9 @@ func NewTokenSource(cfg Config) (*TokenSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &TokenSource{cfg: r}, nil
+	ts := &TokenSource{cfg: r}
+	ts.Observe(cfg.Observer)
+	return ts, nil
 }
 
 // TokenURL returns the token endpoint the source posts to.
@@ -115,6 +118,9 @@ func (ts *TokenSource) Token() (*oauth2.Token, error) {
 func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	e := ts.cur.Load()
 	if e != nil && e.fresh(ts.cfg.Now) {
+		if os := ts.obs.load(); os != nil {
+			os.CacheHit()
+		}
 		return e.tok, nil
 	}
 	now := ts.cfg.Now()
@@ -123,6 +129,9 @@ func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) 
 		// at once and let one background flight replace it.
 		if !now.Before(e.retryAt) {
 			ts.startRefresh(ctx)
+		}
+		if os := ts.obs.load(); os != nil {
+			os.CacheHit()
 		}
 		return e.tok, nil
 	}
@@ -184,6 +193,9 @@ func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 	old := ts.cur.Load()
 	if old != nil && old.fresh(ts.cfg.Now) {
 		return old.tok, nil // another flight just refreshed it
+	}
+	if os := ts.obs.load(); os != nil && old != nil && ts.cfg.Now().Before(old.validTill) {
+		os.BackgroundRefresh()
 	}
 	tok, info, err := ts.fetch(ctx)
 	now := ts.cfg.Now()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,57 @@ func FuzzTokenEndpoint(f *testing.F) {
 		}
 		if rec.Code != 200 && (len(m) != 3 || m["error_description"] == "" || m["message_id"] == "") {
 			t.Fatalf("bad error body %s", rec.Body)
+		}
+	})
+}
+
+// FuzzPDSRequest: any path suffix, query, X-Request-ID and Authorization
+// header gets one of PDS's documented statuses with an OperationOutcome (or
+// a patient or bundle), never a panic, and the X-Request-ID mirrored.
+func FuzzPDSRequest(f *testing.F) {
+	e := newTestEnv(f, func(c *Config) { c.Sandbox = true })
+	tok := e.token()
+	f.Add("/Patient/9000000009", "", "60E0B220-8136-4CA5-AE46-1D97EF59D068", "Bearer "+tok, false)
+	f.Add("/Patient", "family=Smith&_max-results=1", "60E0B220-8136-4CA5-AE46-1D97EF59D068", "Bearer "+tok, false)
+	f.Add("/Patient/", "", "", "Bearer x", true)
+	f.Add("/Patient/9990003343", "", "bad", "Basic abc", false)
+	f.Add("/Patient/../../oauth2/token", "_max-results=2", "", "", true)
+	allowed := map[int]bool{200: true, 400: true, 401: true, 403: true, 404: true}
+	h := e.srv.Handler()
+	f.Fuzz(func(t *testing.T, suffix, query, reqID, auth string, sandbox bool) {
+		base := PDSBasePath
+		if sandbox {
+			base = PDSSandboxBasePath
+		}
+		u := &url.URL{Path: base + suffix, RawQuery: query}
+		req, err := http.NewRequest(http.MethodGet, e.ts.URL, nil)
+		if err != nil {
+			t.Skip()
+		}
+		req.URL = u
+		if reqID != "" {
+			req.Header.Set("X-Request-ID", reqID)
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if !allowed[rec.Code] {
+			t.Fatalf("status %d for %q: %s", rec.Code, u, rec.Body)
+		}
+		if rec.Code == 200 {
+			return
+		}
+		if !underBase(u.Path, base) {
+			return // the path left the PDS base: a plain 404
+		}
+		var oo OperationOutcome
+		if err := json.Unmarshal(rec.Body.Bytes(), &oo); err != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) != 1 {
+			t.Fatalf("status %d, body not an OperationOutcome: %s", rec.Code, rec.Body)
+		}
+		if got := rec.Header().Get("X-Request-ID"); reqID != "" && got != req.Header.Get("X-Request-ID") {
+			t.Fatalf("X-Request-ID %q not mirrored: %q", reqID, got)
 		}
 	})
 }

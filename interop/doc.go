@@ -11,12 +11,16 @@
 //
 // Where Hydra's rules differ from NHS England's (docs/nhs-reference.md):
 //   - aud: Hydra accepts a string or an array that contains its token URL
-//     (derived from its issuer); NHS wants the single string.
-//   - alg: Hydra requires the alg registered for the client
-//     (token_endpoint_auth_signing_alg, any of RS/PS/ES 256-512); NHS takes
-//     RS512 only.
-//   - kid: optional at Hydra (without it, any key of the right type is
-//     tried); required by NHS.
+//     (its public URL, by default its issuer, plus /oauth2/token); NHS wants
+//     the single string.
+//   - alg: Hydra requires exactly the alg registered for the client
+//     (token_endpoint_auth_signing_alg, any of RS/PS/ES 256-512, RS256 when
+//     the registration names none, so an RS512 key must register RS512); NHS
+//     takes RS512 only.
+//   - kid: optional at Hydra (without it, Hydra takes the first key of the
+//     right type in the set, the wrong one half-way through a rotation);
+//     required by NHS. Hydra uses only keys with "use": "sig", which
+//     pkjwt's JWKS always carries.
 //   - exp: Hydra sets no cap on the assertion's lifetime; NHS refuses an exp
 //     more than 5 minutes ahead.
 //   - JWKS: Hydra caches a jwks_uri for an hour but fetches it again at once

@@ -558,12 +558,12 @@ func (d Dir) CreateRemote(ctx context.Context, template, alg string, state State
 		return nil, fmt.Errorf("keys: create a key in %s: %w", b.Scheme(), err)
 	}
 	k, err := New(signer, alg, now)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		k.Ref, k.State, k.StateChanged = ref, state, now.UTC()
+		err = d.Save(k)
 	}
-	k.Ref, k.State, k.StateChanged = ref, state, now.UTC()
-	if err := d.Save(k); err != nil {
-		return nil, err
+	if err != nil {
+		return nil, fmt.Errorf("keys: the key service made %s, but it could not be kept in %s (delete or disable it there): %w", ref, d.path(), err)
 	}
 	return k, nil
 }

@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	_ "crypto/sha256"
+	_ "crypto/sha512"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -143,6 +147,13 @@ func (c *checker) config(ctx context.Context, e *env, cf *clientFlags, maxAge, e
 		return nil, nil
 	}
 	now := time.Now()
+	if signer.Ref != "" {
+		if err := testSign(signer); err != nil {
+			c.fail("keys", "the signing key %s lives in %s and cannot sign: %v", signer.ID, signer.Ref, err)
+			return nil, nil
+		}
+		c.ok("keys", "the signing key %s signed a test digest in %s", signer.ID, signer.Ref)
+	}
 	c.ok("keys", "%d key(s) in %s; %s signs (%s, %d bits, %s old)", ring.Len(), where, signer.ID, signer.Algorithm, signer.Bits(), age(now.Sub(signer.Created)))
 	if *maxAge > 0 && now.Sub(signer.Created) > *maxAge {
 		c.warn("keys", "the signing key %s is %s old, older than --max-age %s: rotate it ('pkjwt keys rotate')", signer.ID, age(now.Sub(signer.Created)), *maxAge)
@@ -320,4 +331,25 @@ func (c *checker) token(ctx context.Context, ts *pkjwt.TokenSource) {
 // hint explains NHS England's token errors (docs/nhs-reference.md, "Token endpoint errors"; the table is internal/nhserr).
 func hint(te *pkjwt.TokenError, ts *pkjwt.TokenSource) string {
 	return nhserr.Hint(te.Code, te.Description, ts.Audience())
+}
+
+// testSign has a remote key sign a digest of nothing in particular, the way
+// an assertion would be signed, so that check finds a key service that
+// refuses (disabled key, missing permission) before a token request does.
+func testSign(k *keys.Key) error {
+	h := crypto.SHA512
+	switch k.Algorithm {
+	case "RS256", "PS256", "ES256":
+		h = crypto.SHA256
+	case "RS384", "PS384", "ES384":
+		h = crypto.SHA384
+	}
+	digest := h.New()
+	digest.Write([]byte("pkjwt check"))
+	var opts crypto.SignerOpts = h
+	if strings.HasPrefix(k.Algorithm, "PS") {
+		opts = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h}
+	}
+	_, err := k.Signer.Sign(rand.Reader, digest.Sum(nil), opts)
+	return err
 }

@@ -384,6 +384,9 @@ type rotateReport struct {
 	Time   time.Time   `json:"time"`
 	Steps  []keys.Step `json:"steps"`
 	Added  []string    `json:"added,omitempty"`
+	// StillInService lists the references of removed keys that live in a
+	// key service: removal only forgets them; delete or disable them there.
+	StillInService []string `json:"still_in_service,omitempty"`
 }
 
 func cmdKeysRotate() *command {
@@ -441,6 +444,11 @@ they are local files. Running it again with nothing due changes nothing.`,
 			p := keys.Policy{Lead: *lead, Grace: *grace, Every: *every, Algorithm: *alg, Bits: *bits, NewKey: *newKey}
 			steps := keys.Plan(ring, now, p)
 			rep := rotateReport{Dir: *dir, DryRun: *dryRun, Time: now.UTC(), Steps: steps}
+			for _, s := range steps {
+				if k, err := ring.Lookup(s.KID); err == nil && s.Action == keys.ActionRemove && k.Ref != "" {
+					rep.StillInService = append(rep.StillInService, k.Ref)
+				}
+			}
 			if !*dryRun {
 				rep.Added, err = d.Apply(ctx, steps, now, p)
 			}
@@ -479,5 +487,8 @@ func printPlan(w io.Writer, rep rotateReport) {
 			line += " until " + s.At.UTC().Format(time.RFC3339)
 		}
 		fmt.Fprintf(w, "%s: %s\n", strings.TrimRight(line, " "), s.Reason)
+	}
+	for _, ref := range rep.StillInService {
+		fmt.Fprintf(w, "  note: the removed key %s still exists in its key service: delete or disable it there when you are sure\n", ref)
 	}
 }

@@ -486,6 +486,12 @@ func TestRemoteKeysDirFailures(t *testing.T) {
 			if n := emu.posts.Load() - before; n != 0 {
 				t.Fatalf("%d token requests after a failed sign, want none", n)
 			}
+			// check, even without a token request, has the key service sign
+			// a test digest and reports the broken key.
+			r = runCLI(t, nil, append([]string{"check", "--no-token"}, client...)...)
+			if r.code != 1 || !strings.Contains(r.stdout, "FAIL  keys") || !strings.Contains(r.stdout, tc.want) {
+				t.Fatalf("check --no-token of a broken remote key: exit %d\n%s", r.code, r.stdout)
+			}
 			// serve: the System to System Call fails with the reason; the
 			// JWKS and the home page are still served.
 			addr := freePort(t)

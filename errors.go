@@ -47,6 +47,9 @@ type TokenError struct {
 	// object (an HTML error page, say), with any echo of the assertion
 	// removed.
 	Body string
+	// Assertion is the header and claims of the assertion the server
+	// refused, without its signature: what to compare with the error.
+	Assertion *AssertionSummary
 
 	// retrieve is the *oauth2.RetrieveError Unwrap gives; nil for a
 	// TokenError built by hand (Unwrap then builds one from the fields).

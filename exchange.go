@@ -118,13 +118,19 @@ func (ts *TokenSource) attempt(ctx context.Context) (*oauth2.Token, *TokenInfo, 
 	}
 	received := ts.cfg.Now()
 	if resp.StatusCode/100 != 2 {
-		return nil, nil, httpx.RetryAfter(resp.Header, received), parseTokenError(resp, body, assertion)
+		err := parseTokenError(resp, body, assertion)
+		var te *TokenError
+		if errors.As(err, &te) {
+			te.Assertion = summarizeAssertion(assertion)
+		}
+		return nil, nil, httpx.RetryAfter(resp.Header, received), err
 	}
 	tok, info, err := parseToken(body, received)
 	if err != nil {
 		return nil, nil, 0, err
 	}
 	info.KeyID = key.ID
+	info.Assertion = summarizeAssertion(assertion)
 	return tok, info, 0, nil
 }
 

@@ -16,6 +16,7 @@
 //	GET  /.well-known/jwks.json   the JWKS (the bytes of jwks.MarshalRing)
 //	GET  /healthz                 liveness
 //	GET  /readyz                  readiness: 503 with a reason when not ready
+//	GET  /metrics                 Prometheus metrics (pkjwt_*, see MetricsPath)
 //	GET  /static/style.css        the stylesheet
 //
 // Every response carries Content-Security-Policy: default-src 'self',
@@ -93,7 +94,8 @@ type Config struct {
 	// localhost or a loopback address (any port) gets a 421 Misdirected
 	// Request page. With PublicURL "" only loopback Hosts are answered:
 	// serving under any other host name or address requires PublicURL.
-	// /healthz and /readyz answer whatever the Host, for health probes.
+	// /healthz, /readyz and /metrics answer whatever the Host, for health
+	// probes and scrapers.
 	PublicURL string
 	// HTTPClient sends the API request; nil means pkjwt.NewClient of
 	// TokenSource. It must add the token itself.
@@ -128,6 +130,7 @@ type App struct {
 	pages        map[string]*template.Template
 	static       http.Handler
 	handler      http.Handler
+	metrics      *metrics
 }
 
 // New checks cfg and returns an App. It makes no network call.
@@ -189,6 +192,11 @@ func New(cfg Config) (*App, error) {
 			}
 		}
 	}
+	// Prometheus metrics, on by default (metrics.go): the token source
+	// reports to them, and the API client counts its calls.
+	a.metrics = newMetrics(a)
+	cfg.TokenSource.Observe(a.metrics)
+	a.client = a.metrics.instrumentClient(a.client)
 	if a.callTimeout <= 0 {
 		a.callTimeout = DefaultCallTimeout
 	}
@@ -271,6 +279,8 @@ func (a *App) route(w http.ResponseWriter, r *http.Request) {
 		rt = route{getHead, a.serveHealth}
 	case p == "/readyz":
 		rt = route{getHead, a.serveReady}
+	case p == MetricsPath:
+		rt = route{getHead, a.metrics.handler.ServeHTTP}
 	case p == "/static/style.css":
 		rt = route{getHead, a.static.ServeHTTP}
 	default:

@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"html/template"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -18,10 +21,19 @@ import (
 // callView is what the System to System Call page shows. It has no field
 // for the access token, the assertion or any request header.
 type callView struct {
-	Title        string
-	CallURL      string
-	TokenURL     string
-	Token        *tokenView
+	Title   string
+	CallURL string
+	// CallURLHTML is CallURL escaped, with line-break opportunities after
+	// its slashes, so that a narrow page never breaks it inside the host.
+	CallURLHTML template.HTML
+	TokenURL    string
+	Token       *tokenView
+	// TokenFresh says the token was fetched for this call; false: it came
+	// from the cache.
+	TokenFresh bool
+	// Assertion is the decoded header and claims of the assertion that got
+	// the token, or that the token endpoint refused (never the signature).
+	Assertion    *assertionView
 	TokenErr     *tokenErrView
 	Err          string
 	TokenLatency time.Duration
@@ -77,7 +89,79 @@ type patientView struct {
 	Gender     string
 	GPODSCode  string
 	Address    string
+	Deceased   string
 	Restricted bool
+}
+
+// assertionView is an assertion's header and claims as rows, in the order
+// NHS England's errors name them.
+type assertionView struct {
+	Header []memberView
+	Claims []memberView
+}
+
+// memberView is one header member or claim.
+type memberView struct {
+	Name, Value string
+}
+
+// assertionViewOf shows s: the well-known members first, then any other
+// in name order; iat, exp and nbf also as UTC times.
+func assertionViewOf(s *pkjwt.AssertionSummary) *assertionView {
+	if s == nil {
+		return nil
+	}
+	return &assertionView{
+		Header: members(s.Header, []string{"alg", "kid", "typ"}),
+		Claims: members(s.Claims, []string{"iss", "sub", "aud", "jti", "iat", "exp", "nbf"}),
+	}
+}
+
+func members(m map[string]any, first []string) []memberView {
+	var out []memberView
+	done := map[string]bool{}
+	show := func(name string) {
+		v, ok := m[name]
+		if !ok || done[name] {
+			return
+		}
+		done[name] = true
+		text := fmt.Sprint(v)
+		if b, err := json.Marshal(v); err == nil {
+			if _, isString := v.(string); !isString {
+				text = string(b)
+			}
+		}
+		if f, ok := v.(float64); ok && (name == "iat" || name == "exp" || name == "nbf") {
+			text = fmt.Sprintf("%.0f (%s)", f, time.Unix(int64(f), 0).UTC().Format("2006-01-02 15:04:05 UTC"))
+		}
+		out = append(out, memberView{Name: name, Value: text})
+	}
+	for _, n := range first {
+		show(n)
+	}
+	rest := make([]string, 0, len(m))
+	for n := range m {
+		rest = append(rest, n)
+	}
+	sort.Strings(rest)
+	for _, n := range rest {
+		show(n)
+	}
+	return out
+}
+
+// breakableURL escapes u for HTML and lets it break after each '/', '?'
+// and '&' rather than anywhere.
+func breakableURL(u string) template.HTML {
+	var b strings.Builder
+	for _, r := range u {
+		b.WriteString(template.HTMLEscapeString(string(r)))
+		if r == '/' || r == '?' || r == '&' {
+			b.WriteString("<wbr>")
+		}
+	}
+	return template.HTML(b.String())
 }
 
 // issueView is one OperationOutcome issue.
@@ -111,7 +195,7 @@ func (a *App) serveCall(w http.ResponseWriter, r *http.Request) {
 // that came from outside passes through redact with the token, as a second
 // line of defence: an API that echoed the token must not put it on a page.
 func (a *App) call(ctx context.Context) callView {
-	v := callView{Title: "System to System Call", CallURL: a.callURL, TokenURL: a.ts.TokenURL()}
+	v := callView{Title: "System to System Call", CallURL: a.callURL, CallURLHTML: breakableURL(a.callURL), TokenURL: a.ts.TokenURL()}
 	t0 := time.Now()
 	tok, err := a.ts.TokenContext(ctx)
 	v.TokenLatency = time.Since(t0)
@@ -119,6 +203,7 @@ func (a *App) call(ctx context.Context) callView {
 		var te *pkjwt.TokenError
 		if errors.As(err, &te) {
 			v.TokenErr = a.tokenErrViewOf(te)
+			v.Assertion = assertionViewOf(te.Assertion)
 			a.log.Warn("token request failed", "status", te.StatusCode, "error", te.Code,
 				"error_description", te.Description, "message_id", te.MessageID)
 		} else {
@@ -132,6 +217,8 @@ func (a *App) call(ctx context.Context) callView {
 		v.Token = &tokenView{TokenType: info.TokenType, Scope: info.Scope, IssuedAt: info.IssuedAt,
 			ReceivedAt: info.ReceivedAt, Expiry: info.Expiry, ExpiresIn: info.Expiry.Sub(a.now()),
 			Lifetime: time.Duration(info.ExpiresIn) * time.Second, KeyID: info.KeyID}
+		v.TokenFresh = !info.ReceivedAt.Before(t0)
+		v.Assertion = assertionViewOf(info.Assertion)
 	}
 
 	sent := &sentTokens{}
@@ -161,11 +248,13 @@ func (a *App) call(ctx context.Context) callView {
 	var te *pkjwt.TokenError
 	if errors.As(refreshErr, &te) {
 		v.TokenErr = a.tokenErrViewOf(te)
+		v.Assertion = assertionViewOf(te.Assertion)
 	}
 	if err != nil {
 		v.APILatency = time.Since(t1)
 		if errors.As(err, &te) { // no token could be had for the call
 			v.TokenErr = a.tokenErrViewOf(te)
+			v.Assertion = assertionViewOf(te.Assertion)
 		} else {
 			v.Err = redact(err.Error(), secrets...)
 		}
@@ -191,8 +280,13 @@ func (a *App) call(ctx context.Context) callView {
 		redactIssue(&v.Issues[i], secrets...)
 	}
 	v.Raw = redact(pretty(body), secrets...)
+	sentID := ""
+	if resp.Request != nil {
+		sentID = resp.Request.Header.Get(pkjwt.RequestIDHeader)
+	}
 	a.log.Info("system-to-system call", "url", a.callURL, "api_status", resp.StatusCode,
-		"token_ms", v.TokenLatency.Milliseconds(), "api_ms", v.APILatency.Milliseconds(), "kid", kidOf(v.Token))
+		"token_ms", v.TokenLatency.Milliseconds(), "api_ms", v.APILatency.Milliseconds(), "kid", kidOf(v.Token),
+		"token_cached", !v.TokenFresh, "x_request_id", sentID, "x_correlation_id", resp.Header.Get("X-Correlation-ID"))
 	return v
 }
 
@@ -214,7 +308,7 @@ func redact(s string, secrets ...string) string {
 }
 
 func redactPatient(p *patientView, secrets ...string) {
-	for _, f := range []*string{&p.Name, &p.NHSNumber, &p.BirthDate, &p.Gender, &p.GPODSCode, &p.Address} {
+	for _, f := range []*string{&p.Name, &p.NHSNumber, &p.BirthDate, &p.Gender, &p.GPODSCode, &p.Address, &p.Deceased} {
 		*f = redact(*f, secrets...)
 	}
 }
@@ -299,6 +393,7 @@ type fhirResource struct {
 	} `json:"name"`
 	Gender              string `json:"gender"`
 	BirthDate           string `json:"birthDate"`
+	DeceasedDateTime    string `json:"deceasedDateTime"`
 	GeneralPractitioner []struct {
 		Identifier struct {
 			Value string `json:"value"`
@@ -335,7 +430,7 @@ func summarize(body []byte) (*patientView, []issueView) {
 	}
 	switch res.ResourceType {
 	case "Patient":
-		p := &patientView{NHSNumber: res.ID, Gender: res.Gender, BirthDate: res.BirthDate}
+		p := &patientView{NHSNumber: res.ID, Gender: res.Gender, BirthDate: res.BirthDate, Deceased: res.DeceasedDateTime}
 		for _, id := range res.Identifier {
 			if id.System == nhsNumberSystem && id.Value != "" {
 				p.NHSNumber = id.Value

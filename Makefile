@@ -22,7 +22,7 @@ HYDRA ?= $(TOOLS)/hydra
 .PHONY: test deps vet staticcheck deps-azurite deps-localkms localkms deps-hydra hydra
 
 test: deps vet staticcheck
-	PKJWT_REQUIRE_BROWSER=1 PKJWT_REQUIRE_OPENSSL=1 PKJWT_REQUIRE_AZURITE=1 PKJWT_AZURITE=$(AZURITE) PKJWT_REQUIRE_LOCALKMS=1 PKJWT_LOCALKMS=$(LOCALKMS) PKJWT_REQUIRE_HYDRA=1 PKJWT_HYDRA=$(HYDRA) $(GO) test -race -count=1 -timeout 20m ./...
+	PKJWT_REQUIRE_BROWSER=1 PKJWT_REQUIRE_OPENSSL=1 PKJWT_REQUIRE_AZURITE=1 PKJWT_AZURITE=$(AZURITE) PKJWT_REQUIRE_LOCALKMS=1 PKJWT_LOCALKMS=$(LOCALKMS) PKJWT_REQUIRE_HYDRA=1 PKJWT_HYDRA=$(HYDRA) PKJWT_REQUIRE_PROMTOOL=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 vet:
 	$(GO) vet ./...
@@ -39,6 +39,12 @@ deps: deps-azurite deps-localkms deps-hydra
 		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update && \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	fi
+	@if ! command -v promtool >/dev/null 2>&1; then \
+		echo "promtool is missing (the /metrics tests run 'promtool check metrics'): installing prometheus with apt-get"; \
+		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; \
 	fi
 	@if ! command -v openssl >/dev/null 2>&1; then \
 		echo "openssl is missing (the PKCS#12 tests run it): installing it with apt-get"; \

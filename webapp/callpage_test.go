@@ -66,3 +66,21 @@ func TestCallPageTokenRefused(t *testing.T) {
 		t.Error("the refused assertion's claims should be shown, open")
 	}
 }
+
+// TestFavicon: the icon the pages link to is served, and the /favicon.ico
+// browsers ask for on their own gets a cacheable 204, not a 404 page.
+func TestFavicon(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	_, index := s.get(t, "GET", "/")
+	if !strings.Contains(index, `href="/static/favicon.svg"`) {
+		t.Fatal("the layout links no icon")
+	}
+	resp, body := s.get(t, "GET", "/static/favicon.svg")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "image/svg+xml") || !strings.Contains(body, "<svg") {
+		t.Fatalf("favicon.svg: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	resp, _ = s.get(t, "GET", "/favicon.ico")
+	if resp.StatusCode != 204 || resp.Header.Get("Cache-Control") == "" {
+		t.Fatalf("/favicon.ico: %d %v", resp.StatusCode, resp.Header)
+	}
+}

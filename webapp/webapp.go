@@ -281,8 +281,16 @@ func (a *App) route(w http.ResponseWriter, r *http.Request) {
 		rt = route{getHead, a.serveReady}
 	case p == MetricsPath:
 		rt = route{getHead, a.metrics.handler.ServeHTTP}
-	case p == "/static/style.css":
+	case p == "/static/style.css", p == "/static/favicon.svg":
 		rt = route{getHead, a.static.ServeHTTP}
+	case p == "/favicon.ico":
+		// Browsers ask for it on every page whatever the page links to:
+		// answer without a 404 page (and without a log line's worth of
+		// noise), and let them cache the answer.
+		rt = route{getHead, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "public, max-age=86400")
+			w.WriteHeader(http.StatusNoContent)
+		}}
 	default:
 		a.serveError(w, r, http.StatusNotFound, "There is no page at this address.")
 		return

@@ -5,8 +5,9 @@
 //
 //	tokenload tokens -dir D -client-id ID -token-url URL [-n 12000] [-c 64] [-duration 10s] [-cacert F]
 //	    signs n assertions (distinct jti) with the signing key of the key
-//	    directory D BEFORE the clock starts, then posts them from c
-//	    concurrent clients until they are used up or the duration passes.
+//	    directory D BEFORE the clock starts (fewer if -sign-budget, 90 s,
+//	    runs out), then posts them from c concurrent clients until they are
+//	    used up or the duration passes.
 //	tokenload verify -dir D [-goroutines 2] [-duration 3s]
 //	    rsa.VerifyPKCS1v15 (SHA-512) with the same key on g goroutines: the
 //	    floor of a token endpoint written in Go on these cores.
@@ -91,6 +92,7 @@ type result struct {
 	P50ms       float64      `json:"p50_ms,omitempty"`
 	P99ms       float64      `json:"p99_ms,omitempty"`
 	SignSeconds float64      `json:"sign_seconds,omitempty"`
+	Signed      int          `json:"signed,omitempty"`
 	RSS         []checkpoint `json:"rss,omitempty"`
 }
 
@@ -306,7 +308,8 @@ func runTokens(args []string, live bool) error {
 	n := fs.Int("n", 12000, "assertions (requests)")
 	c := fs.Int("c", 64, "concurrent clients")
 	duration := fs.Duration("duration", 10*time.Second, "longest run")
-	lifetime := fs.Duration("lifetime", 4*time.Minute, "assertion lifetime")
+	lifetime := fs.Duration("lifetime", 5*time.Minute, "assertion lifetime (the emulator allows at most 310 s ahead of its clock)")
+	signBudget := fs.Duration("sign-budget", 90*time.Second, "stop pre-signing after this long and send fewer than n (tokens mode)")
 	warm := fs.Int("warmup", 256, "requests before the clock starts (tokens mode; taken from the n)")
 	cacert := fs.String("cacert", "", "PEM certificate to trust (https)")
 	pid := fs.Int("pid", 0, "process whose RSS to sample (live mode)")
@@ -350,8 +353,10 @@ func runTokens(args []string, live bool) error {
 		return printResult(res)
 	}
 
-	// Pre-sign every assertion on every core, before the clock starts.
+	// Pre-sign the assertions on every core, before the clock starts: n of
+	// them, or as many as the sign budget allows on a busy machine.
 	t0 := time.Now()
+	signDeadline := t0.Add(*signBudget)
 	bodies := make([]string, *n)
 	var idx atomic.Int64
 	var signErr atomic.Pointer[error]
@@ -359,6 +364,9 @@ func runTokens(args []string, live bool) error {
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		wg.Go(func() {
 			for {
+				if time.Now().After(signDeadline) {
+					return
+				}
 				i := int(idx.Add(1) - 1)
 				if i >= *n {
 					return
@@ -377,8 +385,12 @@ func runTokens(args []string, live bool) error {
 		return *p
 	}
 	signSecs := time.Since(t0).Seconds()
-	if *warm >= *n {
-		return errors.New("-warmup must be smaller than -n")
+	bodies = slices.DeleteFunc(bodies, func(b string) bool { return b == "" }) // unsigned: over budget
+	if *warm >= len(bodies) {
+		return fmt.Errorf("only %d assertions signed in the %s budget (-warmup %d): the machine is too busy", len(bodies), *signBudget, *warm)
+	}
+	if left := *lifetime - time.Since(t0) - *duration; left < 30*time.Second {
+		return fmt.Errorf("signing took %.0f s: the first assertions would expire during the run (-lifetime %s, -duration %s)", signSecs, *lifetime, *duration)
 	}
 	// Warm-up: connections, the server's JWKS cache, its first allocations.
 	warmRes := load{n: *warm, c: *c, duration: time.Minute, do: func(ctx context.Context, i int) error {
@@ -391,7 +403,7 @@ func runTokens(args []string, live bool) error {
 	res := load{n: len(rest), c: *c, duration: *duration, do: func(ctx context.Context, i int) error {
 		return post(ctx, client, *tokenURL, rest[i])
 	}}.run(ctx)
-	res.Mode, res.Target, res.SignSeconds = mode, *tokenURL, signSecs
+	res.Mode, res.Target, res.SignSeconds, res.Signed = mode, *tokenURL, signSecs, len(bodies)
 	return printResult(res)
 }
 

@@ -33,7 +33,8 @@ type rotateReport struct {
 // without pause (a fresh token source, so a fresh assertion signed by the
 // directory's current key, for every request):
 //   - 'pkjwt serve' follows the key directory (--key-reload 100ms) and
-//     serves its JWKS, the client's jwks_uri at Hydra;
+//     serves its JWKS, the client's jwks_uri at Hydra (through a proxy
+//     that only counts Hydra's fetches);
 //   - the pipeline, every 300 ms: 'pkjwt keys rotate --lead 1s --grace 1s',
 //     then 'pkjwt check --jwks-url' (the served JWKS holds the signing key).
 //

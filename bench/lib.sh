@@ -152,11 +152,14 @@ CONF
 	NGINX_URL=http://127.0.0.1:$np
 }
 
-# wrk_run ARGS...: runs wrk --latency and prints "RPS P50MS P99MS NON2XX ERRORS".
+# wrk_run ARGS...: runs wrk --latency --timeout 10s and prints
+# "RPS P50MS P99MS NON2XX ERRORS": ERRORS counts connect, read and write
+# errors and requests without an answer within 10 s (wrk's default of 2 s
+# would count a slow answer on a busy machine as an error).
 wrk_run() {
 	need_apt wrk wrk
 	local out
-	out=$(wrk --latency "$@")
+	out=$(wrk --latency --timeout 10s "$@")
 	echo "$out" >>"$WORK/wrk.log"
 	echo "$out" | awk '
 	function toms(v) {

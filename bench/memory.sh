@@ -3,7 +3,7 @@
 # token requests and of the web app under System to System page calls,
 # sampled by the load generator every PKJWT_BENCH_MEM_EVERY requests.
 # The goal is 1,000,000 requests each; each run is also bounded in time
-# (PKJWT_BENCH_MEM_DURATION, default 90s) and the row says how far it got.
+# (PKJWT_BENCH_MEM_DURATION, default 60s) and the row says how far it got.
 # The emulator's key is RSA-2048 here (PKJWT_BENCH_MEM_BITS): every request
 # is signed while the run goes (1 million could not be pre-signed), and a
 # 2048-bit signature costs the generator about a sixth of a 4096-bit one;
@@ -12,7 +12,7 @@
 # Usage: bench/memory.sh
 source "$(dirname "$0")/lib.sh"
 n=${PKJWT_BENCH_MEM_N:-1000000}
-dur=${PKJWT_BENCH_MEM_DURATION:-90s}
+dur=${PKJWT_BENCH_MEM_DURATION:-60s}
 every=${PKJWT_BENCH_MEM_EVERY:-25000}
 bits=${PKJWT_BENCH_MEM_BITS:-2048}
 build_bins

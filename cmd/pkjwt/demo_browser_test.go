@@ -20,25 +20,32 @@ import (
 	"github.com/pkjwt/pkjwt/internal/testutil"
 )
 
-// chromiumPath is where Debian's chromium package puts the browser.
-const chromiumPath = "/usr/bin/chromium"
+// chromiumNames are the names a Chromium or Chrome browser goes by.
+var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
 
-// needChromium skips the test when chromium is missing, or fails it when
-// PKJWT_REQUIRE_BROWSER=1 (as "make test" sets).
+// needChromium finds the browser: $PKJWT_CHROME or $CHROME_PATH, else the
+// first of chromiumNames on the PATH. It skips the test when there is none,
+// or fails it when PKJWT_REQUIRE_BROWSER=1 (as "make test" sets).
 func needChromium(t *testing.T) string {
 	t.Helper()
-	path := chromiumPath
-	if _, err := os.Stat(path); err != nil {
-		if p, lerr := exec.LookPath("chromium"); lerr == nil {
+	for _, env := range []string{"PKJWT_CHROME", "CHROME_PATH"} {
+		if p := os.Getenv(env); p != "" {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	for _, name := range chromiumNames {
+		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
-		msg := fmt.Sprintf("chromium not found at %s (install it with: apt-get install -y chromium)", path)
-		if os.Getenv("PKJWT_REQUIRE_BROWSER") == "1" {
-			t.Fatal(msg + "; PKJWT_REQUIRE_BROWSER=1 makes this a failure")
-		}
-		t.Skip(msg)
 	}
-	return path
+	msg := fmt.Sprintf("no browser found (looked for $PKJWT_CHROME, $CHROME_PATH, %s); install chromium (apt-get install -y chromium) or run 'make test-short'", strings.Join(chromiumNames, ", "))
+	if os.Getenv("PKJWT_REQUIRE_BROWSER") == "1" {
+		t.Fatal(msg + "; PKJWT_REQUIRE_BROWSER=1 makes this a failure")
+	}
+	t.Skip(msg)
+	return ""
 }
 
 // tokenRecorder wraps the emulator's handler and keeps every access token
@@ -217,6 +224,23 @@ func TestBrowserDemoTokenStaysOnServer(t *testing.T) {
 	}
 	if !strings.Contains(name, "Jane") || !strings.Contains(name, "Smith") {
 		t.Fatalf("patient name %q, want Jane Smith", name)
+	}
+	// The page says where the token came from and, once the folded
+	// assertion is opened, shows its decoded claims (no signature).
+	source, err := chromedp.Run(bctx, chromedp.Text(chromedp.ID("token-source")))
+	if err != nil || !strings.Contains(source, "fetched for this call") {
+		t.Errorf("token source %q, %v", source, err)
+	}
+	err = chromedp.Do(bctx,
+		chromedp.Click(chromedp.CSS("#assertion summary")),
+		chromedp.WaitVisible(chromedp.ID("assertion-claim-iss")),
+	)
+	if err != nil {
+		t.Fatalf("open the assertion panel: %v", err)
+	}
+	iss, err := chromedp.Run(bctx, chromedp.Text(chromedp.ID("assertion-claim-iss")))
+	if err != nil || strings.TrimSpace(iss) == "" {
+		t.Errorf("assertion iss %q, %v", iss, err)
 	}
 	html, err := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("html")))
 	if err != nil {

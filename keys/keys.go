@@ -202,6 +202,17 @@ func lookupAlgorithm(alg string) (algorithm, error) {
 	return algorithm{}, fmt.Errorf("keys: %q: %w (use %s)", alg, ErrUnsupportedAlgorithm, AlgorithmsHelp())
 }
 
+// AlgorithmCurve returns the elliptic curve an algorithm's keys are on, or
+// nil for an RSA algorithm; an algorithm pkjwt does not sign with is
+// ErrUnsupportedAlgorithm. Key services use it to choose a key type.
+func AlgorithmCurve(alg string) (elliptic.Curve, error) {
+	a, err := lookupAlgorithm(alg)
+	if err != nil {
+		return nil, err
+	}
+	return a.curve, nil
+}
+
 // Algorithms returns the JWS algorithms pkjwt signs with, RSA first.
 func Algorithms() []string {
 	var n []string

@@ -3,6 +3,7 @@ package awskms
 import (
 	"context"
 	"crypto"
+	"crypto/elliptic"
 	"errors"
 	"fmt"
 	"io"
@@ -220,15 +221,18 @@ func (b *Backend) CreateSigner(ctx context.Context, template, alg string) (strin
 
 // keySpecFor returns the KMS key spec pkjwt creates for alg.
 func keySpecFor(alg string) (types.KeySpec, error) {
-	switch alg {
-	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+	curve, err := keys.AlgorithmCurve(alg)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("awskms: %w", err)
+	case curve == nil:
 		return types.KeySpecRsa4096, nil
-	case "ES256":
+	case curve == elliptic.P256():
 		return types.KeySpecEccNistP256, nil
-	case "ES384":
+	case curve == elliptic.P384():
 		return types.KeySpecEccNistP384, nil
 	}
-	return "", fmt.Errorf("awskms: %q: %w (use RS256/384/512, PS256/384/512, ES256 or ES384)", alg, keys.ErrUnsupportedAlgorithm)
+	return "", fmt.Errorf("awskms: %s keys on %s: %w", alg, curve.Params().Name, keys.ErrUnsupportedAlgorithm)
 }
 
 func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -3,10 +3,11 @@ package awskms
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/pkjwt/pkjwt/internal/loopback"
 )
 
 // Scheme is the URL scheme of AWS KMS key references.
@@ -189,9 +190,7 @@ func checkEndpoint(s string) (string, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		host := u.Hostname()
-		ip := net.ParseIP(host)
-		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		if !loopback.Host(u.Hostname()) {
 			return "", fmt.Errorf("endpoint %q: plain http is allowed to a loopback address only; use https", s)
 		}
 	default:

@@ -102,6 +102,7 @@ type Server struct {
 	pdsLimit   *windowLimiter
 	patients   *patientIndex
 	faults     atomic.Pointer[faultSet]
+	metrics    *metrics
 }
 
 // New checks cfg, fills in defaults and returns a Server.
@@ -112,6 +113,7 @@ func New(cfg Config) (*Server, error) {
 		now:           cfg.Now,
 		log:           cfg.Logger,
 		apps:          newAppRegistry(),
+		metrics:       newMetrics(),
 	}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)
@@ -232,8 +234,8 @@ func (s *Server) requestTokenURL(r *http.Request) string {
 
 // Handler returns the emulator's HTTP handler. It serves TokenPath (and a
 // 404 row for every other path under /oauth2), the PDS API under
-// PDSBasePath (and PDSSandboxBasePath when Config.Sandbox is set) and
-// HelloWorldPath.
+// PDSBasePath (and PDSSandboxBasePath when Config.Sandbox is set),
+// HelloWorldPath and its Prometheus metrics at MetricsPath.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(s.serveHTTP)
 }
@@ -265,11 +267,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if info.faults != "" {
 		attrs = append(attrs, slog.String("fault", info.faults))
 	}
+	s.metrics.observe(r.URL.Path, status, info)
 	level := slog.LevelInfo
 	if status >= 500 || status == 0 {
 		level = slog.LevelError
+	} else if r.URL.Path == MetricsPath {
+		level = slog.LevelDebug // scrapes are counted by the scraper
 	}
-	s.log.LogAttrs(r.Context(), level, "emulator request", attrs...)
+	s.log.LogAttrs(r.Context(), level, "emulator request", requestIDAttrs(attrs, r)...)
 	if info.dropped {
 		// Close the connection without an answer (FaultDrop): net/http
 		// recovers this panic, closes the connection and logs nothing.
@@ -286,6 +291,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.writeRule(w, r, rule(RuleNotFound), "")
 	case p == HelloWorldPath:
 		s.serveHello(w, r)
+	case p == MetricsPath:
+		s.metrics.handler.ServeHTTP(w, r)
 	case s.sandbox && underBase(p, PDSSandboxBasePath):
 		s.servePDS(w, r, PDSSandboxBasePath, p[len(PDSSandboxBasePath):], true)
 	case underBase(p, PDSBasePath):
@@ -307,6 +314,7 @@ type requestInfo struct {
 	failure string
 	faults  string // the injected faults that hit the request, comma-separated
 	dropped bool   // FaultDrop: close the connection without an answer
+	rule    RuleID // the token endpoint's row that answered, 0 if none
 }
 
 type requestInfoKey struct{}

@@ -58,6 +58,7 @@ func (s *Server) writeRule(w http.ResponseWriter, r *http.Request, ru Rule, desc
 		desc = ru.Description
 	}
 	setRequestFailure(r, desc)
+	setRequestRule(r, ru.ID)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, ru.Status, "application/json", errorResponse{
 		Error: ru.Error, ErrorDescription: desc, MessageID: newMessageID(),

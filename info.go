@@ -59,7 +59,7 @@ type AssertionSummary struct {
 // summarizeAssertion decodes the header and claims of a compact JWS that
 // this package has just signed, through go-jose; nil if it cannot.
 func summarizeAssertion(compact string) *AssertionSummary {
-	obj, err := jose.ParseSigned(compact, joseAlgorithms())
+	obj, err := jose.ParseSignedCompact(compact, joseAlgorithms())
 	if err != nil || len(obj.Signatures) != 1 {
 		return nil
 	}

@@ -37,7 +37,7 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 echo
 echo "Machine: $(nproc) cores ($cpu), $mem, $(uname -sr), $("$GO" version | cut -d' ' -f3-)."
-echo "Run: \`make bench\` (bash bench/all.sh ${scripts[*]}), $started, ${secs} s; load average (1, 5, 15 min) $load_before before, $(load) after."
+echo "Run: \`bash bench/all.sh ${scripts[*]}\` (\`make bench\` runs them all), $started, ${secs} s; load average (1, 5, 15 min) $load_before before, $(load) after."
 echo
 echo "| row | ours | peer | ratio (ours ÷ peer) | target | how |"
 echo "| --- | ---: | ---: | ---: | --- | --- |"

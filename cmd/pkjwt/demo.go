@@ -31,7 +31,7 @@ const defaultDemoDir = ".pkjwt-demo"
 func cmdDemo() *command {
 	return &command{
 		name:    "demo",
-		args:    "[--addr ADDR] [--emulator-addr ADDR] [--dir DIR]",
+		args:    "[--addr ADDR] [--emulator-addr ADDR] [--dir DIR] [--log-format text|json] [--log-level LEVEL]",
 		summary: "run the emulator and the web app together on loopback",
 		detail: `Runs, in one process and on loopback only:
   - a 4096-bit RS512 key in DIR/keys (generated on the first run, reused after),
@@ -45,13 +45,18 @@ and prints the URL to open. Ctrl-C (SIGINT) or SIGTERM stops it.`,
 			addr := fs.String("addr", "127.0.0.1:8080", "loopback address of the web app")
 			emuAddr := fs.String("emulator-addr", "127.0.0.1:0", "loopback address of the emulator (port 0: any free port)")
 			dir := fs.String("dir", defaultDemoDir, "directory of the demo's key and client id")
+			lf := addLogFlags(fs)
 			if err := parseFlags(e, c, fs, args); err != nil {
 				return err
 			}
 			if err := noArgs(fs); err != nil {
 				return err
 			}
-			d, err := startDemo(ctx, demoOptions{addr: *addr, emulatorAddr: *emuAddr, dir: *dir, stderr: e.stderr})
+			log, err := lf.logger(e.stderr)
+			if err != nil {
+				return err
+			}
+			d, err := startDemo(ctx, demoOptions{addr: *addr, emulatorAddr: *emuAddr, dir: *dir, stderr: e.stderr, logger: log})
 			if err != nil {
 				return err
 			}
@@ -71,6 +76,8 @@ type demoOptions struct {
 	addr, emulatorAddr string // loopback host:port
 	dir                string // demo directory
 	stderr             io.Writer
+	// logger receives the servers' log lines; nil: text at info on stderr.
+	logger *slog.Logger
 	// wrapEmulator, if set, wraps the emulator's handler (tests use it to
 	// watch the token endpoint).
 	wrapEmulator func(http.Handler) http.Handler
@@ -144,7 +151,10 @@ func startDemo(ctx context.Context, o demoOptions) (*demo, error) {
 	closeAll := func() { webLn.Close(); emuLn.Close() }
 	webURL := "http://" + webLn.Addr().String()
 	emuURL := "http://" + emuLn.Addr().String()
-	log := slog.New(slog.NewTextHandler(o.stderr, nil))
+	log := o.logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(o.stderr, nil))
+	}
 
 	emu, err := emulator.New(emulator.Config{
 		PublicURL: emuURL,

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/pkjwt/pkjwt/emulator"
@@ -14,7 +13,7 @@ import (
 func cmdEmulator() *command {
 	return &command{
 		name:    "emulator",
-		args:    "[--addr ADDR] [--apps FILE] [--public-url URL] [--app-key KEY --app-jwks-url URL] [--jwks-cache-ttl D] [--refetch-unknown-kid] [--sandbox] [--token-rate-limit N] [--pds-rate-limit N]" + faultFlagsArgs(),
+		args:    "[--addr ADDR] [--apps FILE] [--public-url URL] [--app-key KEY --app-jwks-url URL] [--jwks-cache-ttl D] [--refetch-unknown-kid] [--sandbox] [--token-rate-limit N] [--pds-rate-limit N] [--log-format text|json] [--log-level LEVEL]" + faultFlagsArgs(),
 		summary: "run the offline NHS token endpoint and PDS-like API emulator",
 		detail: `Serves, on ADDR (loopback by default):
   POST /oauth2/token                          NHS's signed-JWT client credentials token endpoint
@@ -44,6 +43,7 @@ fault after N hits, so a client can be watched recovering.`,
 			tokenRate := fs.Int("token-rate-limit", 0, "token requests per app per minute (0: off)")
 			pdsRate := fs.Int("pds-rate-limit", 0, "PDS requests per app per second (0: off)")
 			faultFlags := addFaultFlags(fs)
+			lf := addLogFlags(fs)
 			if err := parseFlags(e, c, fs, args); err != nil {
 				return err
 			}
@@ -84,7 +84,10 @@ fault after N hits, so a client can be watched recovering.`,
 			if *publicURL == "" {
 				*publicURL = listenURL
 			}
-			log := slog.New(slog.NewTextHandler(e.stderr, nil))
+			log, err := lf.logger(e.stderr)
+			if err != nil {
+				return err
+			}
 			emu, err := emulator.New(emulator.Config{
 				PublicURL: *publicURL, Apps: apps, JWKSCacheTTL: *ttl, RefetchUnknownKid: *refetch,
 				Sandbox: *sandbox, TokenRateLimit: *tokenRate, PDSRateLimit: *pdsRate, Logger: log,

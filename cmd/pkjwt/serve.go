@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"github.com/pkjwt/pkjwt/internal/listen"
 	"github.com/pkjwt/pkjwt/keys"
@@ -13,7 +12,7 @@ import (
 func cmdServe() *command {
 	return &command{
 		name:    "serve",
-		args:    "[client flags] [--config FILE] [--addr ADDR] [--call-url URL] [--public-url URL]",
+		args:    "[client flags] [--config FILE] [--addr ADDR] [--call-url URL] [--public-url URL] [--log-format text|json] [--log-level LEVEL]",
 		summary: "run the sample web app (System to System Call, JWKS, health checks)",
 		detail: `Serves the sample web app on ADDR:
   /                        the configuration at a glance (never a secret)
@@ -31,11 +30,16 @@ one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.`,
 			addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 			callURL := fs.String("call-url", webapp.DefaultPatientPath, "URL the System to System Call requests, absolute or relative to the API base")
 			reload := fs.Duration("key-reload", keyReloadInterval, "how often to look for key changes in --dir (new, activated, removed keys); 0 turns it off")
+			lf := addLogFlags(fs)
 			publicURL := fs.String("public-url", "", "the app's own base URL: shown as the JWKS URL, and the only non-loopback Host the app answers (required to serve under a host name; default: loopback Hosts only)")
 			if err := parseFlags(e, c, fs, args); err != nil {
 				return err
 			}
 			if err := noArgs(fs); err != nil {
+				return err
+			}
+			log, err := lf.logger(e.stderr)
+			if err != nil {
 				return err
 			}
 			if err := cf.applyConfigFrom(ctx); err != nil {
@@ -60,7 +64,6 @@ one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.`,
 			if err != nil {
 				return err
 			}
-			log := slog.New(slog.NewTextHandler(e.stderr, nil))
 			if ds, ok := src.(*keys.DirSource); ok && *reload > 0 {
 				go ds.Watch(ctx, *reload, func(r *keys.Ring) {
 					k, _ := r.SigningKey()

@@ -3,10 +3,11 @@
 # time each, and prints one result line per target (the table
 # docs/security.md records).
 #
-#   bench/fuzz.sh [FUZZTIME] [PATTERN]
+#   bench/fuzz.sh [FUZZTIME] [PATTERN] [TARGETS]
 #
 #   FUZZTIME  go test -fuzztime per target (default 2m; e.g. 30s, 1h, 5000x)
 #   PATTERN   only packages whose import path matches this grep -E pattern
+#   TARGETS   only targets whose name matches this grep -E pattern
 #
 # Environment:
 #   FUZZ_PARALLEL  fuzzing workers per target (default: go's, GOMAXPROCS)
@@ -21,6 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime="${1:-2m}"
 pattern="${2:-.}"
+only="${3:-.}"
 keep="${FUZZ_KEEP:-0}"
 parallel=()
 [ -n "${FUZZ_PARALLEL:-}" ] && parallel=(-parallel "$FUZZ_PARALLEL")
@@ -34,9 +36,11 @@ mapfile -t pkgs < <(grep -rlE --include='*_test.go' '^func Fuzz[A-Z0-9_]' . |
 	grep -v '^./tools/' | xargs -r -n1 dirname | sort -u)
 for dir in "${pkgs[@]}"; do
 	pkg="$(go list "$dir")"
+	rel="${pkg#"$module"}"
 	echo "$pkg" | grep -Eq -- "$pattern" || continue
 	mapfile -t targets < <(go test -list '^Fuzz' "$dir" | grep '^Fuzz' || true)
 	for target in "${targets[@]}"; do
+		echo "$target" | grep -Eq -- "$only" || continue
 		echo "== $pkg $target ($fuzztime)"
 		log="$(mktemp)"
 		start=$(date +%s)
@@ -51,12 +55,16 @@ for dir in "${pkgs[@]}"; do
 		execs="$(grep -oE 'execs: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo '?')"
 		interesting="$(grep -oE 'new interesting: [0-9]+ \(total: [0-9]+\)' "$log" | tail -1 || true)"
 		rm -f "$log"
-		results+=("$(printf '%-40s %-24s %-6s %6ss  execs %-10s %s' "${pkg#"$module"}" "$target" "$status" "$secs" "$execs" "$interesting")")
+		results+=("$(printf '%-40s %-24s %-6s %6ss  execs %-10s %s' "${rel:-.}" "$target" "$status" "$secs" "$execs" "$interesting")")
 		if [ "$keep" -gt 0 ] && [ -d "$cache/$pkg/$target" ]; then
 			mkdir -p "$dir/testdata/fuzz/$target"
 			# newest first; go's corpus file names are content hashes, so a
-			# copy never overwrites a different input
-			ls -t "$cache/$pkg/$target" | head -n "$keep" |
+			# copy never overwrites a different input. Inputs holding a PEM
+			# private key (mutated from a test key) are not kept, so that no
+			# committed file looks like a secret.
+			ls -t "$cache/$pkg/$target" | while read -r f; do
+				grep -q 'PRIVATE KEY' "$cache/$pkg/$target/$f" || echo "$f"
+			done | head -n "$keep" |
 				while read -r f; do cp -n "$cache/$pkg/$target/$f" "$dir/testdata/fuzz/$target/$f"; done
 		fi
 	done

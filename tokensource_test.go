@@ -522,7 +522,10 @@ func TestHangingEndpointTimesOut(t *testing.T) {
 	defer close(block)
 	srv.reply = func(n int64, w http.ResponseWriter) { <-block }
 	ts := newSource(t, srv, func(c *pkjwt.Config) {
-		c.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}
+		// Long enough that each attempt reaches the server even on a
+		// loaded machine (the count below depends on it), short enough
+		// for a test.
+		c.HTTPClient = &http.Client{Timeout: time.Second}
 		c.MaxAttempts = 2
 	})
 	start := time.Now()

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkjwt/pkjwt/internal/testutil"
 	"github.com/pkjwt/pkjwt/keys"
 )
 
@@ -219,20 +220,21 @@ func TestSecretSweep(t *testing.T) {
 		corpus.add(name+" stdout", p.stdout.String())
 		corpus.add(name+" stderr", p.stderr.String())
 	}
-	get := func(label, u string) {
+	get := func(label, u string) string {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
 		req.Header.Set("X-Request-ID", "sweep-"+strings.NewReplacer(" ", "-", "/", "_").Replace(label))
 		req.Header.Set("X-Correlation-ID", "sweep-correlation")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			corpus.add(label+" error", err.Error())
-			return
+			return ""
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		var h bytes.Buffer
 		resp.Header.Write(&h)
 		corpus.add(fmt.Sprintf("%s %s", label, resp.Status), h.String()+"\n"+string(b))
+		return string(b)
 	}
 	cliEnv := []string{"PKJWT_DIR=" + dir, "PKJWT_PROFILE=local", "PKJWT_TOKEN_URL=" + proxyURL + "/oauth2/token",
 		"PKJWT_CLIENT_ID=" + clientID}
@@ -296,6 +298,9 @@ func TestSecretSweep(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // the web app's key reload
 	emu = startEmulator("after rotation")
 	exercise("after rotation", emu)
+	// Both /metrics, after all of the above, pass promtool.
+	testutil.PromtoolCheckMetrics(t, []byte(get("serve metrics", webURL+"/metrics")))
+	testutil.PromtoolCheckMetrics(t, []byte(get("emulator metrics", proxyURL+"/metrics")))
 
 	// A PFX with a password, imported, listed and used.
 	pfxKey, err := keys.Generate("RS512", 2048)

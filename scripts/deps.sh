@@ -68,17 +68,25 @@ tools=${TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/pkjwt-tools}
 # Azurite (npm) for the jwks/publish tests, in a versioned prefix of its own.
 azurite_version=${AZURITE_VERSION:-3.37.0}
 azurite_prefix=$tools/azurite-$azurite_version
+azurite_pid=
 if [ ! -f "$azurite_prefix/.installed" ]; then
+	# npm waits on the network while the Go builds below use the CPU.
 	echo "installing azurite@$azurite_version into $azurite_prefix" >&2
 	mkdir -p "$azurite_prefix"
-	npm install --prefix "$azurite_prefix" --no-save --no-audit --no-fund --ignore-scripts --loglevel=error "azurite@$azurite_version" >&2
-	touch "$azurite_prefix/.installed"
+	(npm install --prefix "$azurite_prefix" --no-save --no-audit --no-fund --ignore-scripts --loglevel=error "azurite@$azurite_version" >&2 &&
+		touch "$azurite_prefix/.installed") &
+	azurite_pid=$!
 fi
 
 # local-kms and ORY Hydra, built once from the Go module proxy (each in a
 # module of its own), rebuilt only when their sources or Go change.
 GO=${GO:-go} PKJWT_LOCALKMS="$tools/local-kms" bash tools/localkms/build.sh >/dev/null
 GO=${GO:-go} PKJWT_HYDRA="$tools/hydra" bash tools/hydra/build.sh >/dev/null
+
+if [ -n "$azurite_pid" ] && ! wait "$azurite_pid"; then
+	echo "installing azurite@$azurite_version failed" >&2
+	exit 1
+fi
 
 if [ "$browser" = 1 ] && [ -z "$(find_chrome)" ]; then
 	echo "no browser found after installing chromium" >&2

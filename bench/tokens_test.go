@@ -159,6 +159,7 @@ type loadResult struct {
 	P99ms       float64 `json:"p99_ms"`
 	SignSeconds float64 `json:"sign_seconds"`
 	Signed      int     `json:"signed"`
+	CPUms       float64 `json:"server_cpu_ms_per_request"`
 	RSS         []struct {
 		Requests int64 `json:"requests"`
 		RSSKiB   int64 `json:"rss_kib"`
@@ -177,6 +178,32 @@ func tokenload(b *testing.B, bin string, args ...string) loadResult {
 	}
 	b.Fatalf("tokenload %s: no result in its output", args[0])
 	return r
+}
+
+// childPID finds the one child process of this process whose command name
+// is comm (/proc/PID/stat): the server testutil started.
+func childPID(b *testing.B, comm string) int {
+	b.Helper()
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	self := os.Getpid()
+	for _, f := range stats {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		s := string(data)
+		open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || closing < open {
+			continue
+		}
+		fields := strings.Fields(s[closing+1:]) // state, ppid, ...
+		if s[open+1:closing] == comm && len(fields) > 1 && fields[1] == strconv.Itoa(self) {
+			pid, _ := strconv.Atoi(strings.TrimSpace(s[:open]))
+			return pid
+		}
+	}
+	b.Fatalf("no child process named %s", comm)
+	return 0
 }
 
 // BenchmarkTokenEndpointVsHydra is row 1 of bench/README.md: the emulator's
@@ -228,11 +255,12 @@ func BenchmarkTokenEndpointVsHydra(b *testing.B) {
 		b.Fatal(err)
 	}
 
+	hydraPID := childPID(b, "hydra")
 	for i := 0; i < b.N; i++ {
 		emu := tokenload(b, p.tokenloadBin, "tokens", "-dir", p.keyDir, "-client-id", p.clientID, "-token-url", p.tokenURL,
-			"-n", strconv.Itoa(emuN), "-c", clients, "-duration", dur)
+			"-n", strconv.Itoa(emuN), "-c", clients, "-duration", dur, "-pid", strconv.Itoa(p.emulator.Process.Pid))
 		hyd := tokenload(b, p.tokenloadBin, "tokens", "-dir", p.keyDir, "-client-id", hydraClient, "-token-url", hy.TokenURL,
-			"-cacert", hy.CertFile, "-n", strconv.Itoa(hydraN), "-c", clients, "-duration", dur)
+			"-cacert", hy.CertFile, "-n", strconv.Itoa(hydraN), "-c", clients, "-duration", dur, "-pid", strconv.Itoa(hydraPID))
 		ver := tokenload(b, p.tokenloadBin, "verify", "-dir", p.keyDir, "-goroutines", strconv.Itoa(2), "-duration", "3s")
 		for name, r := range map[string]loadResult{"emulator": emu, "hydra": hyd} {
 			if r.Failed > 0 || r.OK == 0 {
@@ -244,6 +272,9 @@ func BenchmarkTokenEndpointVsHydra(b *testing.B) {
 		b.ReportMetric(hyd.PerSecond, "hydra_tokens/s")
 		b.ReportMetric(hyd.P99ms, "hydra_p99_ms")
 		b.ReportMetric(ver.PerSecond, "verify/s")
+		b.ReportMetric(emu.CPUms, "emulator_cpu_ms/token")
+		b.ReportMetric(hyd.CPUms, "hydra_cpu_ms/token")
+		b.ReportMetric(ver.CPUms, "cpu_ms/verify")
 		b.Logf("emulator: %d tokens in %.1f s (%d signed in %.1f s); hydra: %d tokens in %.1f s (%d signed in %.1f s); verify: %d in %.1f s",
 			emu.OK, emu.Seconds, emu.Signed, emu.SignSeconds, hyd.OK, hyd.Seconds, hyd.Signed, hyd.SignSeconds, ver.Requests, ver.Seconds)
 	}

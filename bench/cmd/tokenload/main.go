@@ -7,10 +7,12 @@
 //	    signs n assertions (distinct jti) with the signing key of the key
 //	    directory D BEFORE the clock starts (fewer if -sign-budget, 90 s,
 //	    runs out), then posts them from c concurrent clients until they are
-//	    used up or the duration passes.
+//	    used up or the duration passes; -pid PID reports the CPU time that
+//	    server process spent per timed request.
 //	tokenload verify -dir D [-goroutines 2] [-duration 3s]
 //	    rsa.VerifyPKCS1v15 (SHA-512) with the same key on g goroutines: the
-//	    floor of a token endpoint written in Go on these cores.
+//	    floor of a token endpoint written in Go on these cores (and the CPU
+//	    time per verify, this process's).
 //	tokenload live -dir D -client-id ID -token-url URL -n N [-c 64] [-duration 60s] -pid PID [-every 25000]
 //	    signs while it sends (throughput is not the point) and samples the
 //	    RSS of process PID every `every` requests: the memory row.
@@ -80,19 +82,22 @@ func main() {
 
 // result is the JSON line tokenload prints.
 type result struct {
-	Mode        string       `json:"mode"`
-	Target      string       `json:"target,omitempty"`
-	Clients     int          `json:"clients,omitempty"`
-	Requests    int64        `json:"requests"`
-	OK          int64        `json:"ok"`
-	Failed      int64        `json:"failed"`
-	FirstError  string       `json:"first_error,omitempty"`
-	Seconds     float64      `json:"seconds"`
-	PerSecond   float64      `json:"per_second"`
-	P50ms       float64      `json:"p50_ms,omitempty"`
-	P99ms       float64      `json:"p99_ms,omitempty"`
-	SignSeconds float64      `json:"sign_seconds,omitempty"`
-	Signed      int          `json:"signed,omitempty"`
+	Mode        string  `json:"mode"`
+	Target      string  `json:"target,omitempty"`
+	Clients     int     `json:"clients,omitempty"`
+	Requests    int64   `json:"requests"`
+	OK          int64   `json:"ok"`
+	Failed      int64   `json:"failed"`
+	FirstError  string  `json:"first_error,omitempty"`
+	Seconds     float64 `json:"seconds"`
+	PerSecond   float64 `json:"per_second"`
+	P50ms       float64 `json:"p50_ms,omitempty"`
+	P99ms       float64 `json:"p99_ms,omitempty"`
+	SignSeconds float64 `json:"sign_seconds,omitempty"`
+	Signed      int     `json:"signed,omitempty"`
+	// ServerCPUms is the CPU time (user + system) the -pid process spent
+	// per timed request: less sensitive to a busy machine than the rate.
+	ServerCPUms float64      `json:"server_cpu_ms_per_request,omitempty"`
 	RSS         []checkpoint `json:"rss,omitempty"`
 }
 
@@ -226,6 +231,29 @@ func rss(pid int) (int64, error) {
 	return 0, errors.New("no VmRSS in /proc/" + strconv.Itoa(pid) + "/status")
 }
 
+// cpuTime reads the user + system CPU time of pid from /proc/PID/stat.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: utime and stime are fields 14 and 15 of the line.
+	s := string(b)
+	rest := s[strings.LastIndexByte(s, ')')+1:]
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0, errors.New("short /proc/" + strconv.Itoa(pid) + "/stat")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	const clkTck = 100 // USER_HZ, 100 on every Linux architecture Go runs on
+	return time.Duration(ut+st) * time.Second / clkTck, nil
+}
+
 // sampler records the RSS of pid every `every` requests.
 type sampler struct {
 	pid   int
@@ -312,7 +340,7 @@ func runTokens(args []string, live bool) error {
 	signBudget := fs.Duration("sign-budget", 90*time.Second, "stop pre-signing after this long and send fewer than n (tokens mode)")
 	warm := fs.Int("warmup", 256, "requests before the clock starts (tokens mode; taken from the n)")
 	cacert := fs.String("cacert", "", "PEM certificate to trust (https)")
-	pid := fs.Int("pid", 0, "process whose RSS to sample (live mode)")
+	pid := fs.Int("pid", 0, "server process: its RSS is sampled (live mode), its CPU time per request reported (tokens mode)")
 	every := fs.Int64("every", 25000, "sample the RSS every this many requests")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -400,9 +428,22 @@ func runTokens(args []string, live bool) error {
 		return fmt.Errorf("warm-up: %d of %d failed, first: %s", warmRes.Failed, warmRes.Requests, warmRes.FirstError)
 	}
 	rest := bodies[*warm:]
+	var cpu0 time.Duration
+	if *pid > 0 {
+		if cpu0, err = cpuTime(*pid); err != nil {
+			return err
+		}
+	}
 	res := load{n: len(rest), c: *c, duration: *duration, do: func(ctx context.Context, i int) error {
 		return post(ctx, client, *tokenURL, rest[i])
 	}}.run(ctx)
+	if *pid > 0 && res.Requests > 0 {
+		cpu1, err := cpuTime(*pid)
+		if err != nil {
+			return err
+		}
+		res.ServerCPUms = float64((cpu1 - cpu0).Microseconds()) / 1000 / float64(res.Requests)
+	}
 	res.Mode, res.Target, res.SignSeconds, res.Signed = mode, *tokenURL, signSecs, len(bodies)
 	return printResult(res)
 }
@@ -428,10 +469,17 @@ func runVerify(args []string) error {
 	if err != nil {
 		return err
 	}
+	cpu0, err := cpuTime(os.Getpid())
+	if err != nil {
+		return err
+	}
 	res := load{c: *g, duration: *duration, do: func(context.Context, int) error {
 		return rsa.VerifyPKCS1v15(pub, crypto.SHA512, digest[:], sig)
 	}}.run(context.Background())
 	res.Mode, res.P50ms, res.P99ms = "verify", 0, 0
+	if cpu1, err := cpuTime(os.Getpid()); err == nil && res.Requests > 0 {
+		res.ServerCPUms = float64((cpu1 - cpu0).Microseconds()) / 1000 / float64(res.Requests) // this process's, per verify
+	}
 	return printResult(res)
 }
 

@@ -46,6 +46,12 @@ func ParsePEM(data []byte) (crypto.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys: parse %s: %w: %w", block.Type, ErrMalformed, err)
 	}
+	return signerOf(key)
+}
+
+// signerOf returns a parsed private key as a signer pkjwt can use: a valid
+// RSA key or an EC key; any other key type is refused.
+func signerOf(key any) (crypto.Signer, error) {
 	switch k := key.(type) {
 	case *rsa.PrivateKey:
 		if err := k.Validate(); err != nil {

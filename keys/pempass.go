@@ -3,8 +3,6 @@ package keys
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
@@ -71,18 +69,7 @@ func ParsePEMPassword(data, password []byte) (signer crypto.Signer, err error) {
 		}
 		return nil, fmt.Errorf("keys: cannot decrypt the PEM key: %w: %w", ErrMalformed, err)
 	}
-	switch k := key.(type) {
-	case *rsa.PrivateKey:
-		if err := k.Validate(); err != nil {
-			return nil, fmt.Errorf("keys: invalid RSA key: %w: %w", ErrMalformed, err)
-		}
-		return k, nil
-	case *ecdsa.PrivateKey:
-		return k, nil
-	case crypto.Signer:
-		return nil, fmt.Errorf("keys: %T keys are not supported: %w", k, ErrAlgorithmMismatch)
-	}
-	return nil, fmt.Errorf("keys: %T is not a signing key: %w", key, ErrMalformed)
+	return signerOf(key)
 }
 
 // MaxScryptMemory bounds the memory (128·N·r bytes) the scrypt parameters of

@@ -91,19 +91,19 @@ func TestHydraRotationDrivenByRotate(t *testing.T) {
 	hy := testutil.StartHydra(t, testutil.HydraOptions{})
 	trustHydra := []string{"SSL_CERT_FILE=" + hy.CertFile}
 
-	if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048"); r.code != 0 {
+	if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048"); r.Code != 0 {
 		t.Fatalf("keys generate: %v", r)
 	}
 	p := startProc(t, trustHydra, "serve", "--addr", serveAddr, "--key-reload", reload.String(), "--dir", dir,
 		"--profile", "generic", "--token-url", hy.TokenURL, "--client-id", clientID, "--call-url", hy.PublicURL+"/health/alive")
-	p.waitLine(t, "Serving", 20*time.Second)
+	p.WaitLine(t, "Serving", 20*time.Second)
 	register(t, hy, privateKeyJWTClient(clientID, "RS512", hydraJWKSURL))
 
 	rotateArgs := []string{"keys", "rotate", "--dir", dir, "--lead", lead, "--grace", grace, "--bits", "2048", "--json"}
 	checkArgs := []string{"check", "--dir", dir, "--profile", "generic", "--token-url", hy.TokenURL, "--client-id", clientID, "--jwks-url", jwksURL, "--no-token"}
 	check := func() {
-		if r := runCLI(t, trustHydra, checkArgs...); r.code != 0 {
-			t.Fatalf("pkjwt check: %v\nserve's log:\n%s", r, p.stderr)
+		if r := runCLI(t, trustHydra, checkArgs...); r.Code != 0 {
+			t.Fatalf("pkjwt check: %v\nserve's log:\n%s", r, p.Stderr)
 		}
 	}
 	check()
@@ -166,14 +166,14 @@ func TestHydraRotationDrivenByRotate(t *testing.T) {
 		}
 		time.Sleep(stepWait)
 		r := runCLI(t, nil, rotateArgs...)
-		if r.code != 0 {
+		if r.Code != 0 {
 			close(stop)
 			wg.Wait()
 			t.Fatalf("keys rotate: %v", r)
 		}
 		var rep rotateReport
-		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-			t.Fatalf("keys rotate --json: %v\n%s", err, r.stdout)
+		if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+			t.Fatalf("keys rotate --json: %v\n%s", err, r.Stdout)
 		}
 		for _, s := range rep.Steps {
 			switch s.Action {
@@ -195,7 +195,7 @@ func TestHydraRotationDrivenByRotate(t *testing.T) {
 	defer mu.Unlock()
 	if len(failures) > 0 {
 		t.Fatalf("%d of %d token requests failed during %d rotations; first: %s\nsteps: %s\nserve's log:\n%s",
-			len(failures), requests, rotations, failures[0], strings.Join(steps, "; "), p.stderr)
+			len(failures), requests, rotations, failures[0], strings.Join(steps, "; "), p.Stderr)
 	}
 	if len(perKey) < wantRot+1 {
 		t.Fatalf("%d keys signed accepted assertions (%v), want %d", len(perKey), perKey, wantRot+1)

@@ -72,12 +72,12 @@ func TestCheckCommand(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCLI(t, nil, append(base, tc.args...)...)
-			if r.code != tc.wantCode {
-				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tc.wantCode, r.stdout, r.stderr)
+			if r.Code != tc.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.Code, tc.wantCode, r.Stdout, r.Stderr)
 			}
 			for _, w := range tc.want {
-				if !strings.Contains(r.stdout, w) {
-					t.Errorf("output lacks %q:\n%s", w, r.stdout)
+				if !strings.Contains(r.Stdout, w) {
+					t.Errorf("output lacks %q:\n%s", w, r.Stdout)
 				}
 			}
 		})

@@ -45,10 +45,10 @@ func keyDir(t *testing.T) (dir, kid string) {
 		}
 		generated.dir = filepath.Join(d, "keys")
 		r := runCLI(t, nil, "keys", "generate", "--dir", generated.dir)
-		if r.code != 0 {
-			generated.err = fmt.Errorf("keys generate: %d %s", r.code, r.stderr)
+		if r.Code != 0 {
+			generated.err = fmt.Errorf("keys generate: %d %s", r.Code, r.Stderr)
 		}
-		generated.kid = strings.TrimSpace(r.stdout)
+		generated.kid = strings.TrimSpace(r.Stdout)
 	})
 	if generated.err != nil {
 		t.Fatal(generated.err)
@@ -106,8 +106,8 @@ func TestKeysGenerateRejects(t *testing.T) {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "k")
 			r := runCLI(t, nil, append([]string{"keys", "generate", "--dir", dir}, tc.args...)...)
-			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
-				t.Fatalf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, tc.want)
+			if r.Code != 2 || !strings.Contains(r.Stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", r.Code, r.Stderr, tc.want)
 			}
 			if _, err := os.Stat(dir); err == nil {
 				entries, _ := os.ReadDir(dir)
@@ -122,25 +122,25 @@ func TestKeysGenerateRejects(t *testing.T) {
 func TestJWKSCommand(t *testing.T) {
 	dir, kid := keyDir(t)
 	r := runCLI(t, nil, "jwks", "--dir", dir)
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
 	var set struct {
 		Keys []map[string]string `json:"keys"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &set); err != nil || len(set.Keys) != 1 {
-		t.Fatalf("%q: %v", r.stdout, err)
+	if err := json.Unmarshal([]byte(r.Stdout), &set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("%q: %v", r.Stdout, err)
 	}
 	k := set.Keys[0]
 	if len(k) != 6 || k["kty"] != "RSA" || k["use"] != "sig" || k["alg"] != "RS512" || k["kid"] != kid || k["e"] != "AQAB" || len(k["n"]) != 683 {
 		t.Fatalf("JWK %v", k)
 	}
 	// The same bytes through an environment variable.
-	if r2 := runCLI(t, []string{"PKJWT_DIR=" + dir}, "jwks"); r2.stdout != r.stdout {
+	if r2 := runCLI(t, []string{"PKJWT_DIR=" + dir}, "jwks"); r2.Stdout != r.Stdout {
 		t.Fatal("PKJWT_DIR gave different output")
 	}
-	if r3 := runCLI(t, nil, "jwks", "--dir", t.TempDir()); r3.code != 1 || !strings.Contains(r3.stderr, "holds no key") {
-		t.Fatalf("empty dir: %d %q", r3.code, r3.stderr)
+	if r3 := runCLI(t, nil, "jwks", "--dir", t.TempDir()); r3.Code != 1 || !strings.Contains(r3.Stderr, "holds no key") {
+		t.Fatalf("empty dir: %d %q", r3.Code, r3.Stderr)
 	}
 }
 
@@ -222,23 +222,23 @@ func TestTokenCommand(t *testing.T) {
 	base := []string{"token", "--dir", dir, "--token-url", v.URL + "/token"}
 
 	r := runCLI(t, []string{"PKJWT_CLIENT_ID=app-1"}, base...)
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
 	var out map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
-		t.Fatalf("%q: %v", r.stdout, err)
+	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil {
+		t.Fatalf("%q: %v", r.Stdout, err)
 	}
 	if out["token_type"] != "Bearer" || out["expires_in"] != 599.0 || out["scope"] != "read" || out["kid"] != kid || out["expires_at"] == nil {
 		t.Fatalf("output %v", out)
 	}
-	if strings.Contains(r.stdout+r.stderr, "secret-token-value") {
+	if strings.Contains(r.Stdout+r.Stderr, "secret-token-value") {
 		t.Fatal("the access token was printed without --show-token")
 	}
 
 	r = runCLI(t, nil, append(base, "--client-id", "app-1", "--show-token")...)
-	if r.code != 0 || !strings.Contains(r.stdout, `"access_token": "secret-token-value"`) {
-		t.Fatalf("--show-token: %d %s %s", r.code, r.stdout, r.stderr)
+	if r.Code != 0 || !strings.Contains(r.Stdout, `"access_token": "secret-token-value"`) {
+		t.Fatalf("--show-token: %d %s %s", r.Code, r.Stdout, r.Stderr)
 	}
 	v.mu.Lock()
 	jtis := append([]string(nil), v.jtis...)
@@ -250,34 +250,34 @@ func TestTokenCommand(t *testing.T) {
 	// An error response: the server's error and description, exit 1.
 	v.fail.Store(true)
 	r = runCLI(t, nil, append(base, "--client-id", "app-1")...)
-	if r.code != 1 || !strings.Contains(r.stderr, "error: invalid_client") ||
-		!strings.Contains(r.stderr, "error_description: Missing or invalid 'aud' claim in client_assertion JWT") ||
-		!strings.Contains(r.stderr, "message_id: msg-7") {
-		t.Fatalf("error run: %d %q", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "error: invalid_client") ||
+		!strings.Contains(r.Stderr, "error_description: Missing or invalid 'aud' claim in client_assertion JWT") ||
+		!strings.Contains(r.Stderr, "message_id: msg-7") {
+		t.Fatalf("error run: %d %q", r.Code, r.Stderr)
 	}
 	v.fail.Store(false)
 
 	// A config file, overridden by the environment, overridden by a flag.
 	cfg := filepath.Join(t.TempDir(), "pkjwt.yaml")
 	os.WriteFile(cfg, []byte("client_id: wrong-from-file\ntoken-url: "+v.URL+"/token\ndir: "+dir+"\n"), 0o600)
-	if r = runCLI(t, nil, "token", "--config", cfg); r.code != 1 || !strings.Contains(r.stderr, "claims") {
-		t.Fatalf("file value not used: %d %s", r.code, r.stderr)
+	if r = runCLI(t, nil, "token", "--config", cfg); r.Code != 1 || !strings.Contains(r.Stderr, "claims") {
+		t.Fatalf("file value not used: %d %s", r.Code, r.Stderr)
 	}
-	if r = runCLI(t, []string{"PKJWT_CLIENT_ID=app-1"}, "token", "--config", cfg); r.code != 0 {
-		t.Fatalf("env should win over file: %d %s", r.code, r.stderr)
+	if r = runCLI(t, []string{"PKJWT_CLIENT_ID=app-1"}, "token", "--config", cfg); r.Code != 0 {
+		t.Fatalf("env should win over file: %d %s", r.Code, r.Stderr)
 	}
-	if r = runCLI(t, []string{"PKJWT_CLIENT_ID=wrong"}, "token", "--config", cfg, "--client-id", "app-1"); r.code != 0 {
-		t.Fatalf("flag should win over env: %d %s", r.code, r.stderr)
+	if r = runCLI(t, []string{"PKJWT_CLIENT_ID=wrong"}, "token", "--config", cfg, "--client-id", "app-1"); r.Code != 0 {
+		t.Fatalf("flag should win over env: %d %s", r.Code, r.Stderr)
 	}
 	os.WriteFile(cfg, []byte("clientid: x\n"), 0o600)
-	if r = runCLI(t, nil, "token", "--config", cfg); r.code != 2 || !strings.Contains(r.stderr, `unknown key "clientid"`) {
-		t.Fatalf("unknown config key: %d %s", r.code, r.stderr)
+	if r = runCLI(t, nil, "token", "--config", cfg); r.Code != 2 || !strings.Contains(r.Stderr, `unknown key "clientid"`) {
+		t.Fatalf("unknown config key: %d %s", r.Code, r.Stderr)
 	}
-	if r = runCLI(t, nil, "token", "--dir", dir); r.code != 2 || !strings.Contains(r.stderr, "--client-id is required") {
-		t.Fatalf("missing client id: %d %s", r.code, r.stderr)
+	if r = runCLI(t, nil, "token", "--dir", dir); r.Code != 2 || !strings.Contains(r.Stderr, "--client-id is required") {
+		t.Fatalf("missing client id: %d %s", r.Code, r.Stderr)
 	}
-	if r = runCLI(t, nil, "token", "--dir", dir, "--client-id", "a", "--token-url", "http://example.com/token"); r.code != 2 || !strings.Contains(r.stderr, "plain http") {
-		t.Fatalf("plain http: %d %s", r.code, r.stderr)
+	if r = runCLI(t, nil, "token", "--dir", dir, "--client-id", "a", "--token-url", "http://example.com/token"); r.Code != 2 || !strings.Contains(r.Stderr, "plain http") {
+		t.Fatalf("plain http: %d %s", r.Code, r.Stderr)
 	}
 }
 
@@ -285,15 +285,15 @@ func TestCallCommand(t *testing.T) {
 	dir, kid := keyDir(t)
 	v := newVerifyingEndpoint(t, dir, kid, "app-1")
 	r := runCLI(t, nil, "call", "--dir", dir, "--client-id", "app-1", "--token-url", v.URL+"/token", "--api-url", v.URL+"/api", "Patient/9000000009")
-	if r.code != 0 || strings.TrimSpace(r.stdout) != `{"path":"/api/Patient/9000000009"}` || !strings.Contains(r.stderr, "200 OK") {
-		t.Fatalf("call: %d %q %q", r.code, r.stdout, r.stderr)
+	if r.Code != 0 || strings.TrimSpace(r.Stdout) != `{"path":"/api/Patient/9000000009"}` || !strings.Contains(r.Stderr, "200 OK") {
+		t.Fatalf("call: %d %q %q", r.Code, r.Stdout, r.Stderr)
 	}
-	if strings.Contains(r.stdout+r.stderr, "secret-token-value") {
+	if strings.Contains(r.Stdout+r.Stderr, "secret-token-value") {
 		t.Fatal("call printed the token")
 	}
 	r = runCLI(t, nil, "call", "--dir", dir, "--client-id", "app-1", "--token-url", v.URL+"/token", v.URL+"/missing")
-	if r.code != 1 || !strings.Contains(r.stderr, "404") {
-		t.Fatalf("404: %d %q", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "404") {
+		t.Fatalf("404: %d %q", r.Code, r.Stderr)
 	}
 }
 
@@ -302,22 +302,22 @@ func TestHelp(t *testing.T) {
 	for _, c := range commands() {
 		t.Run(c.name, func(t *testing.T) {
 			r := runCLI(t, nil, append(strings.Fields(c.name), "--help")...)
-			if r.code != 0 || !strings.Contains(r.stdout, "Usage: pkjwt "+c.name) {
-				t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			if r.Code != 0 || !strings.Contains(r.Stdout, "Usage: pkjwt "+c.name) {
+				t.Fatalf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 			}
 		})
 	}
-	if r := runCLI(t, nil); r.code != 2 || !strings.Contains(r.stdout, "keys generate") {
-		t.Fatalf("no args: %d %q", r.code, r.stdout)
+	if r := runCLI(t, nil); r.Code != 2 || !strings.Contains(r.Stdout, "keys generate") {
+		t.Fatalf("no args: %d %q", r.Code, r.Stdout)
 	}
-	if r := runCLI(t, nil, "help"); r.code != 0 {
-		t.Fatalf("help: %d", r.code)
+	if r := runCLI(t, nil, "help"); r.Code != 0 {
+		t.Fatalf("help: %d", r.Code)
 	}
-	if r := runCLI(t, nil, "frobnicate"); r.code != 2 {
-		t.Fatalf("unknown command: %d", r.code)
+	if r := runCLI(t, nil, "frobnicate"); r.Code != 2 {
+		t.Fatalf("unknown command: %d", r.Code)
 	}
-	if r := runCLI(t, nil, "keys"); r.code != 2 || !strings.Contains(r.stderr, "keys list") {
-		t.Fatalf("keys group: %d %q", r.code, r.stderr)
+	if r := runCLI(t, nil, "keys"); r.Code != 2 || !strings.Contains(r.Stderr, "keys list") {
+		t.Fatalf("keys group: %d %q", r.Code, r.Stderr)
 	}
 }
 
@@ -346,13 +346,13 @@ func TestCallThroughEmulator(t *testing.T) {
 	defer emuSrv.Close()
 	r := runCLI(t, []string{"PKJWT_PROFILE=local", "PKJWT_TOKEN_URL=" + emuSrv.URL + "/oauth2/token", "PKJWT_CLIENT_ID=cli-test-key", "PKJWT_DIR=" + dir},
 		"call", "Patient/9000000009")
-	if r.code != 0 || !strings.Contains(r.stdout, `"family":"Smith"`) || !strings.Contains(r.stderr, "200 OK") {
-		t.Fatalf("call: %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	if r.Code != 0 || !strings.Contains(r.Stdout, `"family":"Smith"`) || !strings.Contains(r.Stderr, "200 OK") {
+		t.Fatalf("call: %d\nstdout %s\nstderr %s", r.Code, r.Stdout, r.Stderr)
 	}
 	r = runCLI(t, []string{"PKJWT_PROFILE=local", "PKJWT_TOKEN_URL=" + emuSrv.URL + "/oauth2/token", "PKJWT_CLIENT_ID=cli-test-key", "PKJWT_DIR=" + dir},
 		"call", "Patient/9000000000")
-	if r.code != 1 || !strings.Contains(r.stdout, "INVALID_RESOURCE_ID") || !strings.Contains(r.stderr, "400") {
-		t.Fatalf("invalid NHS number: %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stdout, "INVALID_RESOURCE_ID") || !strings.Contains(r.Stderr, "400") {
+		t.Fatalf("invalid NHS number: %d\nstdout %s\nstderr %s", r.Code, r.Stdout, r.Stderr)
 	}
 }
 
@@ -360,29 +360,29 @@ func TestKeysList(t *testing.T) {
 	dir, kid := keyDir(t)
 	r := runCLI(t, nil, "keys", "list", "--dir", dir, "--json")
 	var list []map[string]any
-	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &list) != nil || len(list) != 1 {
-		t.Fatalf("%d %q %q", r.code, r.stdout, r.stderr)
+	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &list) != nil || len(list) != 1 {
+		t.Fatalf("%d %q %q", r.Code, r.Stdout, r.Stderr)
 	}
 	if list[0]["kid"] != kid || list[0]["bits"] != 4096.0 || list[0]["state"] != "active" || list[0]["signing"] != true || list[0]["alg"] != "RS512" {
 		t.Fatalf("%v", list[0])
 	}
 	r = runCLI(t, nil, "keys", "list", "--dir", dir)
-	if r.code != 0 || !strings.Contains(r.stdout, kid) || !strings.Contains(r.stdout, "KID") {
-		t.Fatalf("table: %q", r.stdout)
+	if r.Code != 0 || !strings.Contains(r.Stdout, kid) || !strings.Contains(r.Stdout, "KID") {
+		t.Fatalf("table: %q", r.Stdout)
 	}
 	// A damaged key file is reported, not skipped.
 	bad := t.TempDir()
 	os.WriteFile(filepath.Join(bad, kid+".pem"), []byte("-----BEGIN PRIVATE KEY-----\nAAAA"), 0o600)
-	if r = runCLI(t, nil, "keys", "list", "--dir", bad); r.code != 1 || !strings.Contains(r.stderr, "malformed") {
-		t.Fatalf("damaged key: %d %q", r.code, r.stderr)
+	if r = runCLI(t, nil, "keys", "list", "--dir", bad); r.Code != 1 || !strings.Contains(r.Stderr, "malformed") {
+		t.Fatalf("damaged key: %d %q", r.Code, r.Stderr)
 	}
 	// A damaged key does not stop a new one from being made next to it.
-	if r = runCLI(t, nil, "keys", "generate", "--bits", "2048", "--dir", bad); r.code != 0 || len(strings.TrimSpace(r.stdout)) != 43 {
-		t.Fatalf("generate next to a damaged key: %d %q %q", r.code, r.stdout, r.stderr)
+	if r = runCLI(t, nil, "keys", "generate", "--bits", "2048", "--dir", bad); r.Code != 0 || len(strings.TrimSpace(r.Stdout)) != 43 {
+		t.Fatalf("generate next to a damaged key: %d %q %q", r.Code, r.Stdout, r.Stderr)
 	}
 	// An unwritable place gives an error, not a partial key.
-	if r = runCLI(t, nil, "keys", "generate", "--bits", "2048", "--dir", "/proc/pkjwt-keys"); r.code != 1 || r.stdout != "" {
-		t.Fatalf("unwritable dir: %d %q %q", r.code, r.stdout, r.stderr)
+	if r = runCLI(t, nil, "keys", "generate", "--bits", "2048", "--dir", "/proc/pkjwt-keys"); r.Code != 1 || r.Stdout != "" {
+		t.Fatalf("unwritable dir: %d %q %q", r.Code, r.Stdout, r.Stderr)
 	}
 }
 
@@ -399,26 +399,26 @@ func TestSecretsStayOffTheTerminal(t *testing.T) {
 	base := []string{"--dir", dir, "--client-id", "app-1", "--token-url", v.URL + "/token"}
 
 	r := runCLI(t, []string{"PKJWT_SHOW_TOKEN=true"}, append([]string{"token"}, base...)...)
-	if r.code != 0 || strings.Contains(r.stdout, "secret-token-value") {
-		t.Fatalf("PKJWT_SHOW_TOKEN printed the token: %d %q", r.code, r.stdout)
+	if r.Code != 0 || strings.Contains(r.Stdout, "secret-token-value") {
+		t.Fatalf("PKJWT_SHOW_TOKEN printed the token: %d %q", r.Code, r.Stdout)
 	}
 	cfg := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(cfg, []byte("show-token: true\n"), 0o600)
 	r = runCLI(t, nil, append([]string{"token", "--config", cfg}, base...)...)
-	if r.code != 2 || !strings.Contains(r.stderr, "only be given on the command line") {
-		t.Fatalf("show-token in a config file: %d %q", r.code, r.stderr)
+	if r.Code != 2 || !strings.Contains(r.Stderr, "only be given on the command line") {
+		t.Fatalf("show-token in a config file: %d %q", r.Code, r.Stderr)
 	}
 	r = runCLI(t, nil, append([]string{"call"}, append(base, echo.URL+"/echo")...)...)
-	if r.code != 0 || strings.Contains(r.stdout, "secret-token-value") || !strings.Contains(r.stdout, "Bearer [access token removed]") {
-		t.Fatalf("call printed the echoed token: %d %q %q", r.code, r.stdout, r.stderr)
+	if r.Code != 0 || strings.Contains(r.Stdout, "secret-token-value") || !strings.Contains(r.Stdout, "Bearer [access token removed]") {
+		t.Fatalf("call printed the echoed token: %d %q %q", r.Code, r.Stdout, r.Stderr)
 	}
 	r = runCLI(t, nil, append([]string{"token", "--timeout", "-1s"}, base...)...)
-	if r.code != 2 || !strings.Contains(r.stderr, "--timeout must be positive") {
-		t.Fatalf("negative timeout: %d %q", r.code, r.stderr)
+	if r.Code != 2 || !strings.Contains(r.Stderr, "--timeout must be positive") {
+		t.Fatalf("negative timeout: %d %q", r.Code, r.Stderr)
 	}
 	r = runCLI(t, nil, append([]string{"call"}, append(base, "http://api.example.invalid/x")...)...)
-	if r.code != 1 || !strings.Contains(r.stderr, "refusing to send the access token") {
-		t.Fatalf("plain http off loopback: %d %q", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "refusing to send the access token") {
+		t.Fatalf("plain http off loopback: %d %q", r.Code, r.Stderr)
 	}
 }
 
@@ -428,14 +428,14 @@ func TestKeysPendingThenActivate(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "keys")
 	first := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048")
 	second := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048", "--state", "pending")
-	if first.code != 0 || second.code != 0 || second.stderr != "" {
+	if first.Code != 0 || second.Code != 0 || second.Stderr != "" {
 		t.Fatalf("generate: %v %v", first, second)
 	}
-	k1, k2 := strings.TrimSpace(first.stdout), strings.TrimSpace(second.stdout)
+	k1, k2 := strings.TrimSpace(first.Stdout), strings.TrimSpace(second.Stdout)
 	signer := func() string {
 		r := runCLI(t, nil, "keys", "list", "--dir", dir, "--json")
 		var list []map[string]any
-		json.Unmarshal([]byte(r.stdout), &list)
+		json.Unmarshal([]byte(r.Stdout), &list)
 		for _, k := range list {
 			if k["signing"] == true {
 				return k["kid"].(string)
@@ -446,14 +446,14 @@ func TestKeysPendingThenActivate(t *testing.T) {
 	if s := signer(); s != k1 {
 		t.Fatalf("signer %s, want the first key %s while the second is pending", s, k1)
 	}
-	if r := runCLI(t, nil, "jwks", "--dir", dir); !strings.Contains(r.stdout, k2) {
+	if r := runCLI(t, nil, "jwks", "--dir", dir); !strings.Contains(r.Stdout, k2) {
 		t.Fatal("a pending key must be published")
 	}
 	// Never published: refused, and nothing changes.
-	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", k2); r.code != 1 || !strings.Contains(r.stderr, "never been published") || signer() != k1 {
+	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", k2); r.Code != 1 || !strings.Contains(r.Stderr, "never been published") || signer() != k1 {
 		t.Fatalf("activate of an unpublished key: %v, signer %s", r, signer())
 	}
-	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", k2, "--force"); r.code != 0 || !strings.Contains(r.stderr, "warning: --force") {
+	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", k2, "--force"); r.Code != 0 || !strings.Contains(r.Stderr, "warning: --force") {
 		t.Fatalf("activate --force: %v", r)
 	}
 	if s := signer(); s != k2 {
@@ -461,14 +461,14 @@ func TestKeysPendingThenActivate(t *testing.T) {
 	}
 	// Rollback: the previous key was retired, is still published, and
 	// signs again at once.
-	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", k1); r.code != 0 || !strings.Contains(r.stderr, "rollback") || signer() != k1 {
+	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", k1); r.Code != 0 || !strings.Contains(r.Stderr, "rollback") || signer() != k1 {
 		t.Fatalf("rollback: %v, signer %s", r, signer())
 	}
-	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", "nope"); r.code != 1 {
+	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", "nope"); r.Code != 1 {
 		t.Fatalf("activate a missing key: %v", r)
 	}
 	third := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048")
-	if third.code != 0 || !strings.Contains(third.stderr, "warning: ") || !strings.Contains(third.stderr, "keys activate") {
+	if third.Code != 0 || !strings.Contains(third.Stderr, "warning: ") || !strings.Contains(third.Stderr, "keys activate") {
 		t.Fatalf("second active key without a warning: %v", third)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -21,86 +19,12 @@ import (
 )
 
 // proc is a long-running pkjwt process (demo, serve).
-type proc struct {
-	cmd    *exec.Cmd
-	lines  chan string // stdout, line by line
-	stdout *testutil.SyncBuffer
-	stderr *testutil.SyncBuffer
-	done   chan struct{}
-}
+type proc = testutil.Proc
 
 // startProc runs the built binary with args and a clean PKJWT_* environment.
 func startProc(t *testing.T, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(pkjwtBin(t), args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PKJWT_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	p := &proc{cmd: cmd, lines: make(chan string, 100), stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}, done: make(chan struct{})}
-	cmd.Stderr = p.stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(io.TeeReader(out, p.stdout))
-		for sc.Scan() {
-			select {
-			case p.lines <- sc.Text():
-			default:
-			}
-		}
-		close(p.lines)
-	}()
-	go func() { cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
-}
-
-// waitLine returns the first stdout line that starts with prefix.
-func (p *proc) waitLine(t *testing.T, prefix string, timeout time.Duration) string {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		select {
-		case l, ok := <-p.lines:
-			if !ok {
-				<-p.done
-				t.Fatalf("process exited (%v) before printing %q\nstdout:\n%s\nstderr:\n%s", p.cmd.ProcessState, prefix, p.stdout, p.stderr)
-			}
-			if strings.HasPrefix(l, prefix) {
-				return l
-			}
-		case <-deadline:
-			t.Fatalf("no %q line after %s\nstdout:\n%s\nstderr:\n%s", prefix, timeout, p.stdout, p.stderr)
-		}
-	}
-}
-
-// interrupt sends SIGINT and returns the exit code.
-func (p *proc) interrupt(t *testing.T) int {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("no exit 20s after SIGINT\nstderr:\n%s", p.stderr)
-	}
-	return p.cmd.ProcessState.ExitCode()
+	return testutil.StartProc(t, binPath, nil, args...)
 }
 
 func freePort(t *testing.T) string {
@@ -168,33 +92,33 @@ func TestDemoCommand(t *testing.T) {
 	// First run: generates the 4096-bit key.
 	start := time.Now()
 	p := startProc(t, "demo", "--addr", addr, "--dir", dir)
-	open := p.waitLine(t, "Open ", 3*time.Minute)
+	open := p.WaitLine(t, "Open ", 3*time.Minute)
 	t.Logf("first start (key generation): %s", time.Since(start).Round(time.Millisecond))
 	webURL := strings.TrimSuffix(strings.TrimPrefix(open, "Open "), "/")
 	if webURL != "http://"+addr {
 		t.Fatalf("printed %q, want the URL of --addr %s", open, addr)
 	}
-	if !strings.Contains(p.stdout.String(), "Emulator http://127.0.0.1:") {
-		t.Errorf("the emulator URL is not printed:\n%s", p.stdout)
+	if !strings.Contains(p.Stdout.String(), "Emulator http://127.0.0.1:") {
+		t.Errorf("the emulator URL is not printed:\n%s", p.Stdout)
 	}
 
 	resp, body := httpGet(t, webURL+"/system-to-system")
 	if resp.StatusCode != 200 || !strings.Contains(body, "Jane") || !strings.Contains(body, "Smith") {
-		t.Fatalf("system-to-system: %d\n%s\nstderr:\n%s", resp.StatusCode, body, p.stderr)
+		t.Fatalf("system-to-system: %d\n%s\nstderr:\n%s", resp.StatusCode, body, p.Stderr)
 	}
 	resp, body = httpGet(t, webURL+"/.well-known/jwks.json")
 	if resp.StatusCode != 200 {
 		t.Fatalf("JWKS: %d", resp.StatusCode)
 	}
 	kids := checkStrictJWKS(t, body)
-	if len(kids) != 1 || !strings.Contains(p.stdout.String(), "key "+kids[0]) {
-		t.Fatalf("JWKS kids %v; stdout:\n%s", kids, p.stdout)
+	if len(kids) != 1 || !strings.Contains(p.Stdout.String(), "key "+kids[0]) {
+		t.Fatalf("JWKS kids %v; stdout:\n%s", kids, p.Stdout)
 	}
-	if strings.Contains(p.stderr.String(), "access_token") || strings.Contains(p.stderr.String(), "eyJ") {
-		t.Errorf("the demo logged a token or an assertion:\n%s", p.stderr)
+	if strings.Contains(p.Stderr.String(), "access_token") || strings.Contains(p.Stderr.String(), "eyJ") {
+		t.Errorf("the demo logged a token or an assertion:\n%s", p.Stderr)
 	}
-	if code := p.interrupt(t); code != 0 {
-		t.Fatalf("exit %d after SIGINT\nstderr:\n%s", code, p.stderr)
+	if code := p.Interrupt(t); code != 0 {
+		t.Fatalf("exit %d after SIGINT\nstderr:\n%s", code, p.Stderr)
 	}
 	clientID, err := os.ReadFile(filepath.Join(dir, "client-id"))
 	if err != nil {
@@ -207,13 +131,13 @@ func TestDemoCommand(t *testing.T) {
 	// Second run, same directory, any free port: same key, same client id.
 	start = time.Now()
 	p2 := startProc(t, "demo", "--addr", "127.0.0.1:0", "--dir", dir)
-	open = p2.waitLine(t, "Open ", time.Minute)
+	open = p2.WaitLine(t, "Open ", time.Minute)
 	second := time.Since(start)
 	t.Logf("second start (key reused): %s", second.Round(time.Millisecond))
 	if second > 10*time.Second {
 		t.Errorf("second start took %s", second)
 	}
-	if strings.Contains(p2.stderr.String(), "generating") {
+	if strings.Contains(p2.Stderr.String(), "generating") {
 		t.Error("the second run generated a new key")
 	}
 	webURL = strings.TrimSuffix(strings.TrimPrefix(open, "Open "), "/")
@@ -221,17 +145,17 @@ func TestDemoCommand(t *testing.T) {
 	if kids2 := checkStrictJWKS(t, body); len(kids2) != 1 || kids2[0] != kids[0] {
 		t.Fatalf("second run publishes %v, want %v", kids2, kids)
 	}
-	if !strings.Contains(p2.stdout.String(), "client id "+strings.TrimSpace(string(clientID))) {
-		t.Errorf("second run uses another client id:\n%s", p2.stdout)
+	if !strings.Contains(p2.Stdout.String(), "client id "+strings.TrimSpace(string(clientID))) {
+		t.Errorf("second run uses another client id:\n%s", p2.Stdout)
 	}
 	if _, body := httpGet(t, webURL+"/system-to-system"); !strings.Contains(body, "Jane") {
 		t.Fatalf("second run: no patient\n%s", body)
 	}
-	if err := p2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p2.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	<-p2.done
-	if code := p2.cmd.ProcessState.ExitCode(); code != 0 {
+	<-p2.Done()
+	if code := p2.Cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("exit %d after SIGTERM", code)
 	}
 }
@@ -239,13 +163,13 @@ func TestDemoCommand(t *testing.T) {
 func TestDemoRefusesNonLoopback(t *testing.T) {
 	for _, addr := range []string{"0.0.0.0:8080", ":8080", "192.0.2.1:8080", "example.org:80"} {
 		r := runCLI(t, nil, "demo", "--addr", addr, "--dir", t.TempDir())
-		if r.code != 2 || !strings.Contains(r.stderr, "loopback") {
-			t.Errorf("demo --addr %s: exit %d, stderr %q", addr, r.code, r.stderr)
+		if r.Code != 2 || !strings.Contains(r.Stderr, "loopback") {
+			t.Errorf("demo --addr %s: exit %d, stderr %q", addr, r.Code, r.Stderr)
 		}
 	}
 	r := runCLI(t, nil, "demo", "--emulator-addr", "0.0.0.0:0", "--dir", t.TempDir())
-	if r.code != 2 || !strings.Contains(r.stderr, "loopback") {
-		t.Errorf("demo --emulator-addr 0.0.0.0:0: exit %d, stderr %q", r.code, r.stderr)
+	if r.Code != 2 || !strings.Contains(r.Stderr, "loopback") {
+		t.Errorf("demo --emulator-addr 0.0.0.0:0: exit %d, stderr %q", r.Code, r.Stderr)
 	}
 }
 
@@ -268,7 +192,7 @@ func TestServeCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startProc(t, "serve", "--config", cfg)
-	line := p.waitLine(t, "Serving the pkjwt web app on ", time.Minute)
+	line := p.WaitLine(t, "Serving the pkjwt web app on ", time.Minute)
 	webURL := strings.TrimSuffix(strings.Fields(strings.TrimPrefix(line, "Serving the pkjwt web app on "))[0], "/")
 	if err := emu.AddApp(emulator.App{Name: "serve test", APIKey: "serveTestClient",
 		JWKSURL: webURL + "/.well-known/jwks.json", Scopes: []string{emulator.PDSScope}}); err != nil {
@@ -282,16 +206,16 @@ func TestServeCommand(t *testing.T) {
 	}
 	resp, body := httpGet(t, webURL+"/system-to-system")
 	if resp.StatusCode != 200 || !strings.Contains(body, "Jane") {
-		t.Fatalf("system-to-system: %d\n%s\nstderr:\n%s", resp.StatusCode, body, p.stderr)
+		t.Fatalf("system-to-system: %d\n%s\nstderr:\n%s", resp.StatusCode, body, p.Stderr)
 	}
 	_, served := httpGet(t, webURL+"/.well-known/jwks.json")
-	if printed := runCLI(t, nil, "jwks", "--dir", dir); printed.code != 0 || printed.stdout != served {
-		t.Fatalf("served JWKS differs from 'pkjwt jwks':\n%s\n%s", served, printed.stdout)
+	if printed := runCLI(t, nil, "jwks", "--dir", dir); printed.Code != 0 || printed.Stdout != served {
+		t.Fatalf("served JWKS differs from 'pkjwt jwks':\n%s\n%s", served, printed.Stdout)
 	}
-	if !strings.Contains(p.stderr.String(), "path=/system-to-system status=200") {
-		t.Errorf("no request log line:\n%s", p.stderr)
+	if !strings.Contains(p.Stderr.String(), "path=/system-to-system status=200") {
+		t.Errorf("no request log line:\n%s", p.Stderr)
 	}
-	if code := p.interrupt(t); code != 0 {
-		t.Fatalf("exit %d after SIGINT\nstderr:\n%s", code, p.stderr)
+	if code := p.Interrupt(t); code != 0 {
+		t.Fatalf("exit %d after SIGINT\nstderr:\n%s", code, p.Stderr)
 	}
 }

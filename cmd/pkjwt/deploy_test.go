@@ -44,14 +44,14 @@ func TestPipelineUsesRealCommands(t *testing.T) {
 						cmd = cmd[:2]
 					}
 					help := runCLI(t, nil, append(cmd, "--help")...)
-					if help.code != 0 || !strings.HasPrefix(help.stdout, "Usage: pkjwt "+strings.Join(cmd, " ")+" ") {
+					if help.Code != 0 || !strings.HasPrefix(help.Stdout, "Usage: pkjwt "+strings.Join(cmd, " ")+" ") {
 						t.Errorf("pipeline runs 'pkjwt %s', which does not exist: %v", strings.Join(cmd, " "), help)
 						continue
 					}
 					seen[strings.Join(cmd, " ")] = true
 					unquoted := regexp.MustCompile(`"[^"]*"`).ReplaceAllString(m[2], "V")
 					for _, f := range flagRE.FindAllStringSubmatch(unquoted, -1) {
-						if !strings.Contains(help.stdout, "-"+f[1]+" ") && !strings.Contains(help.stdout, "-"+f[1]+"\n") {
+						if !strings.Contains(help.Stdout, "-"+f[1]+" ") && !strings.Contains(help.Stdout, "-"+f[1]+"\n") {
 							t.Errorf("pipeline gives 'pkjwt %s' the flag --%s, which it does not have", strings.Join(cmd, " "), f[1])
 						}
 					}

@@ -217,8 +217,8 @@ func TestEmulatorCommandFaultUsage(t *testing.T) {
 	}
 	for _, c := range cases {
 		r := runCLI(t, nil, append([]string{"emulator", "--addr", "127.0.0.1:0"}, c.args...)...)
-		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
-			t.Errorf("%v: code %d, stderr %q, want 2 and %q", c.args, r.code, r.stderr, c.want)
+		if r.Code != 2 || !strings.Contains(r.Stderr, c.want) {
+			t.Errorf("%v: code %d, stderr %q, want 2 and %q", c.args, r.Code, r.Stderr, c.want)
 		}
 	}
 }

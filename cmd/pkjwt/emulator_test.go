@@ -120,11 +120,11 @@ func TestEmulatorCommand(t *testing.T) {
 
 func TestEmulatorCommandUsage(t *testing.T) {
 	r := runCLI(t, nil, "emulator", "--app-key", "k")
-	if r.code != 2 || !strings.Contains(r.stderr, "--app-key and --app-jwks-url go together") {
-		t.Errorf("code %d stderr %q", r.code, r.stderr)
+	if r.Code != 2 || !strings.Contains(r.Stderr, "--app-key and --app-jwks-url go together") {
+		t.Errorf("code %d stderr %q", r.Code, r.Stderr)
 	}
 	r = runCLI(t, nil, "emulator", "--apps", "/nonexistent/apps.yaml", "--addr", "127.0.0.1:0")
-	if r.code != 1 {
-		t.Errorf("missing apps file: code %d stderr %q", r.code, r.stderr)
+	if r.Code != 1 {
+		t.Errorf("missing apps file: code %d stderr %q", r.Code, r.Stderr)
 	}
 }

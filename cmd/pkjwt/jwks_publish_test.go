@@ -23,15 +23,15 @@ import (
 func publishedTimes(t *testing.T, dir string) map[string]time.Time {
 	t.Helper()
 	r := runCLI(t, nil, "keys", "list", "--dir", dir, "--json")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("keys list: %v", r)
 	}
 	var list []struct {
 		KID       string     `json:"kid"`
 		Published *time.Time `json:"published"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
-		t.Fatalf("keys list --json: %v: %q", err, r.stdout)
+	if err := json.Unmarshal([]byte(r.Stdout), &list); err != nil {
+		t.Fatalf("keys list --json: %v: %q", err, r.Stdout)
 	}
 	out := map[string]time.Time{}
 	for _, k := range list {
@@ -50,10 +50,10 @@ func twoKeyDir(t *testing.T) (dir string, kids []string) {
 	dir = filepath.Join(t.TempDir(), "keys")
 	for _, state := range []string{"active", "pending"} {
 		r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048", "--state", state)
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatalf("keys generate: %v", r)
 		}
-		kids = append(kids, strings.TrimSpace(r.stdout))
+		kids = append(kids, strings.TrimSpace(r.Stdout))
 	}
 	return dir, kids
 }
@@ -61,7 +61,7 @@ func twoKeyDir(t *testing.T) (dir string, kids []string) {
 func TestJWKSPublishFile(t *testing.T) {
 	dir, kids := twoKeyDir(t)
 	want := runCLI(t, nil, "jwks", "--dir", dir)
-	if want.code != 0 {
+	if want.Code != 0 {
 		t.Fatal(want)
 	}
 	target := filepath.Join(t.TempDir(), "site", ".well-known", "jwks.json")
@@ -69,7 +69,7 @@ func TestJWKSPublishFile(t *testing.T) {
 
 	// A dry run uploads and records nothing.
 	dry := runCLI(t, nil, "jwks", "publish", "--dir", dir, "--to", to, "--dry-run")
-	if dry.code != 0 || !strings.Contains(dry.stdout, "dry run") {
+	if dry.Code != 0 || !strings.Contains(dry.Stdout, "dry run") {
 		t.Fatalf("dry run: %v", dry)
 	}
 	if _, err := os.Stat(target); err == nil {
@@ -84,26 +84,26 @@ func TestJWKSPublishFile(t *testing.T) {
 	before := time.Now().Add(-time.Second)
 	r := runCLI(t, nil, "jwks", "publish", "--dir", dir, "--to", to)
 	after := time.Now().Add(time.Second)
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("jwks publish: %v", r)
 	}
 	got, err := os.ReadFile(target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != want.stdout {
-		t.Fatalf("published %q, 'pkjwt jwks' prints %q", got, want.stdout)
+	if string(got) != want.Stdout {
+		t.Fatalf("published %q, 'pkjwt jwks' prints %q", got, want.Stdout)
 	}
 	if st, _ := os.Stat(target); st.Mode().Perm() != 0o644 {
 		t.Fatalf("mode %v, want 0644", st.Mode().Perm())
 	}
 	sum := sha256.Sum256(got)
 	for _, s := range []string{to, hex.EncodeToString(sum[:]), kids[0], kids[1], "public, max-age=300", "verified"} {
-		if !strings.Contains(r.stdout, s) {
-			t.Fatalf("output lacks %q:\n%s", s, r.stdout)
+		if !strings.Contains(r.Stdout, s) {
+			t.Fatalf("output lacks %q:\n%s", s, r.Stdout)
 		}
 	}
-	if strings.Contains(r.stdout, "PRIVATE") || strings.Contains(r.stderr, "PRIVATE") {
+	if strings.Contains(r.Stdout, "PRIVATE") || strings.Contains(r.Stderr, "PRIVATE") {
 		t.Fatal("output holds a private key")
 	}
 
@@ -118,7 +118,7 @@ func TestJWKSPublishFile(t *testing.T) {
 
 	// Publishing again keeps the first publication time and says so.
 	r2 := runCLI(t, nil, "jwks", "publish", "--dir", dir, "--to", to, "--cache-control", "no-cache", "--json")
-	if r2.code != 0 {
+	if r2.Code != 0 {
 		t.Fatalf("second publish: %v", r2)
 	}
 	var rep struct {
@@ -130,8 +130,8 @@ func TestJWKSPublishFile(t *testing.T) {
 		CacheControl   string   `json:"cache_control"`
 		FirstPublished []string `json:"first_published"`
 	}
-	if err := json.Unmarshal([]byte(r2.stdout), &rep); err != nil {
-		t.Fatalf("--json: %v: %q", err, r2.stdout)
+	if err := json.Unmarshal([]byte(r2.Stdout), &rep); err != nil {
+		t.Fatalf("--json: %v: %q", err, r2.Stdout)
 	}
 	if !rep.Verified || rep.URL != to || len(rep.KIDs) != 2 || rep.Bytes != len(got) || rep.SHA256 != hex.EncodeToString(sum[:]) ||
 		rep.CacheControl != "no-cache" || rep.FirstPublished == nil || len(rep.FirstPublished) != 0 {
@@ -163,8 +163,8 @@ func TestJWKSPublishRefuses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCLI(t, nil, append([]string{"jwks", "publish"}, tc.args...)...)
-			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
-				t.Fatalf("exit %d, stderr %q; want %d and %q", r.code, r.stderr, tc.code, tc.want)
+			if r.Code != tc.code || !strings.Contains(r.Stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", r.Code, r.Stderr, tc.code, tc.want)
 			}
 		})
 	}
@@ -195,10 +195,10 @@ func TestJWKSPublishAzurite(t *testing.T) {
 	want := runCLI(t, nil, "jwks", "--dir", dir)
 	r := runCLI(t, []string{"AZURE_STORAGE_CONNECTION_STRING=" + cs}, "jwks", "publish", "--dir", dir,
 		"--to", "azblob://devstoreaccount1/$web/.well-known/jwks.json", "--cache-control", "public, max-age=600")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("jwks publish: %v", r)
 	}
-	if strings.Contains(r.stdout+r.stderr, testutil.AzuriteKey) {
+	if strings.Contains(r.Stdout+r.Stderr, testutil.AzuriteKey) {
 		t.Fatal("the output holds the account key")
 	}
 	props, err := c.ServiceClient().NewContainerClient("$web").NewBlobClient(".well-known/jwks.json").GetProperties(ctx, nil)
@@ -214,8 +214,8 @@ func TestJWKSPublishAzurite(t *testing.T) {
 	}
 	got, _ := io.ReadAll(dl.Body)
 	dl.Body.Close()
-	if !bytes.Equal(got, []byte(want.stdout)) {
-		t.Fatalf("blob %q, 'pkjwt jwks' %q", got, want.stdout)
+	if !bytes.Equal(got, []byte(want.Stdout)) {
+		t.Fatalf("blob %q, 'pkjwt jwks' %q", got, want.Stdout)
 	}
 	for _, kid := range kids {
 		if publishedTimes(t, dir)[kid].IsZero() {
@@ -227,7 +227,7 @@ func TestJWKSPublishAzurite(t *testing.T) {
 	bad := strings.Replace(cs, testutil.AzuriteKey, "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXk=", 1)
 	r = runCLI(t, []string{"AZURE_STORAGE_CONNECTION_STRING=" + bad}, "jwks", "publish", "--dir", dir2,
 		"--to", "azblob://devstoreaccount1/$web/other.json")
-	if r.code != 1 || !strings.Contains(r.stderr, "denied") {
+	if r.Code != 1 || !strings.Contains(r.Stderr, "denied") {
 		t.Fatalf("wrong key: %v", r)
 	}
 	if publishedTimes(t, dir2)[kids2[0]] != (time.Time{}) {

@@ -46,10 +46,10 @@ func TestKeysRefPFX(t *testing.T) {
 	// The public half as the sample published it: import into a scratch
 	// directory only to print the JWKS with the same kid.
 	scratch := filepath.Join(t.TempDir(), "keys")
-	if r := runCLI(t, nil, "keys", "import", "--dir", scratch, "--pfx", f.path("empty.pfx"), "--kid-from", "x509-sha1-hex"); r.code != 0 {
+	if r := runCLI(t, nil, "keys", "import", "--dir", scratch, "--pfx", f.path("empty.pfx"), "--kid-from", "x509-sha1-hex"); r.Code != 0 {
 		t.Fatal(r)
 	}
-	doc := runCLI(t, nil, "jwks", "--dir", scratch).stdout
+	doc := runCLI(t, nil, "jwks", "--dir", scratch).Stdout
 	tokenURL := emulatorFor(t, "pfx-app", jwksServer(t, []byte(doc)).URL+jwks.Path)
 
 	cases := []struct {
@@ -73,25 +73,25 @@ func TestKeysRefPFX(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"token", "--profile", "local", "--token-url", tokenURL, "--client-id", "pfx-app", "--keys", tc.ref}, tc.extra...)
 			r := runCLI(t, []string{"PFX_PW=" + fixturePassword}, args...)
-			if r.code != tc.wantCode {
-				t.Fatalf("exit %d, want %d: %s", r.code, tc.wantCode, r.stderr)
+			if r.Code != tc.wantCode {
+				t.Fatalf("exit %d, want %d: %s", r.Code, tc.wantCode, r.Stderr)
 			}
-			if tc.wantErr != "" && !strings.Contains(r.stderr, tc.wantErr) {
-				t.Fatalf("stderr %q, want it to mention %q", r.stderr, tc.wantErr)
+			if tc.wantErr != "" && !strings.Contains(r.Stderr, tc.wantErr) {
+				t.Fatalf("stderr %q, want it to mention %q", r.Stderr, tc.wantErr)
 			}
 			if tc.wantKID != "" {
 				var info map[string]any
-				if err := json.Unmarshal([]byte(r.stdout), &info); err != nil || info["kid"] != tc.wantKID {
-					t.Fatalf("token output %q (%v), want kid %s", r.stdout, err, tc.wantKID)
+				if err := json.Unmarshal([]byte(r.Stdout), &info); err != nil || info["kid"] != tc.wantKID {
+					t.Fatalf("token output %q (%v), want kid %s", r.Stdout, err, tc.wantKID)
 				}
 			}
-			if strings.Contains(r.stdout+r.stderr, fixturePassword) {
+			if strings.Contains(r.Stdout+r.Stderr, fixturePassword) {
 				t.Fatal("the password was printed")
 			}
 		})
 	}
 	// --dir and --keys together are ambiguous.
-	if r := runCLI(t, nil, "token", "--profile", "local", "--token-url", tokenURL, "--client-id", "pfx-app", "--dir", scratch, "--keys", "pfx:"+f.path("empty.pfx")); r.code != 2 {
+	if r := runCLI(t, nil, "token", "--profile", "local", "--token-url", tokenURL, "--client-id", "pfx-app", "--dir", scratch, "--keys", "pfx:"+f.path("empty.pfx")); r.Code != 2 {
 		t.Fatalf("--dir with --keys: %v", r)
 	}
 }
@@ -103,36 +103,36 @@ func TestKIDHonoured(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "keys")
 	gen := func(args ...string) string {
 		r := runCLI(t, nil, append([]string{"keys", "generate", "--dir", dir, "--bits", "2048"}, args...)...)
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatal(r)
 		}
-		return strings.TrimSpace(r.stdout)
+		return strings.TrimSpace(r.Stdout)
 	}
 	pinned := gen("--kid", "pinned-1")
 	newer := gen() // active too, and newer: it signs unless --kid says otherwise
 	if s := listKeys(t, dir); !s[newer].Signing {
 		t.Fatalf("the newer key should sign by default: %+v", s)
 	}
-	doc := runCLI(t, nil, "jwks", "--dir", dir).stdout
+	doc := runCLI(t, nil, "jwks", "--dir", dir).Stdout
 	jwksURL := jwksServer(t, []byte(doc)).URL + jwks.Path
 	tokenURL := emulatorFor(t, "kid-app", jwksURL)
 	common := []string{"--profile", "local", "--token-url", tokenURL, "--client-id", "kid-app", "--dir", dir}
 
 	// check: the pinned key is the one it checks in the JWKS and uses.
 	r := runCLI(t, nil, append([]string{"check", "--kid", pinned, "--jwks-url", jwksURL}, common...)...)
-	if r.code != 0 || !strings.Contains(r.stdout, pinned+" signs") || !strings.Contains(r.stdout, "holds the signing key "+pinned) ||
-		!strings.Contains(r.stdout, "assertion signed by "+pinned) {
+	if r.Code != 0 || !strings.Contains(r.Stdout, pinned+" signs") || !strings.Contains(r.Stdout, "holds the signing key "+pinned) ||
+		!strings.Contains(r.Stdout, "assertion signed by "+pinned) {
 		t.Fatalf("check --kid: %v", r)
 	}
 	// A kid that is not in the directory fails the check.
-	if r := runCLI(t, nil, append([]string{"check", "--kid", "nope", "--no-token"}, common...)...); r.code != 1 || !strings.Contains(r.stdout, "--kid nope") {
+	if r := runCLI(t, nil, append([]string{"check", "--kid", "nope", "--no-token"}, common...)...); r.Code != 1 || !strings.Contains(r.Stdout, "--kid nope") {
 		t.Fatalf("check --kid nope: %v", r)
 	}
 
 	// serve: the home page names the pinned key as the signing key.
 	addr := freePort(t)
 	p := startProc(t, append([]string{"serve", "--addr", addr, "--kid", pinned}, common...)...)
-	p.waitLine(t, "Serving", 20*time.Second)
+	p.WaitLine(t, "Serving", 20*time.Second)
 	resp, err := http.Get("http://" + addr + "/")
 	if err != nil {
 		t.Fatal(err)

@@ -58,25 +58,25 @@ func TestKeysImportPFXThenToken(t *testing.T) {
 	kd := filepath.Join(t.TempDir(), "keys")
 	r := runCLI(t, nil, "keys", "import", "--dir", kd, "--pfx", f.path("modern.pfx"),
 		"--password-file", f.path("pw.txt"), "--kid-from", "x509-sha1-hex")
-	if r.code != 0 {
-		t.Fatalf("import: exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("import: exit %d: %s", r.Code, r.Stderr)
 	}
-	if kid := strings.TrimSpace(r.stdout); kid != f.fingerprint {
+	if kid := strings.TrimSpace(r.Stdout); kid != f.fingerprint {
 		t.Fatalf("import printed kid %q, openssl's SHA-1 fingerprint is %s", kid, f.fingerprint)
 	}
-	if strings.Contains(r.stdout+r.stderr, fixturePassword) {
+	if strings.Contains(r.Stdout+r.Stderr, fixturePassword) {
 		t.Fatal("the password was printed")
 	}
 
 	// The JWKS, as the CLI prints it, served over loopback.
 	r = runCLI(t, nil, "jwks", "--dir", kd)
-	if r.code != 0 {
-		t.Fatalf("jwks: %d %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("jwks: %d %s", r.Code, r.Stderr)
 	}
-	if kids := checkStrictJWKS(t, r.stdout); len(kids) != 1 || kids[0] != f.fingerprint {
+	if kids := checkStrictJWKS(t, r.Stdout); len(kids) != 1 || kids[0] != f.fingerprint {
 		t.Fatalf("JWKS kids %v, want [%s]", kids, f.fingerprint)
 	}
-	doc := []byte(r.stdout)
+	doc := []byte(r.Stdout)
 	jwksSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(doc)
@@ -93,12 +93,12 @@ func TestKeysImportPFXThenToken(t *testing.T) {
 
 	r = runCLI(t, nil, "token", "--profile", "local", "--token-url", emuSrv.URL+"/oauth2/token",
 		"--client-id", "migrated-app-key", "--dir", kd)
-	if r.code != 0 {
-		t.Fatalf("token: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("token: exit %d\nstdout %s\nstderr %s", r.Code, r.Stdout, r.Stderr)
 	}
 	var info map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &info); err != nil {
-		t.Fatalf("token output %q: %v", r.stdout, err)
+	if err := json.Unmarshal([]byte(r.Stdout), &info); err != nil {
+		t.Fatalf("token output %q: %v", r.Stdout, err)
 	}
 	if info["kid"] != f.fingerprint || info["token_type"] != "Bearer" {
 		t.Fatalf("token metadata %v: want kid %s", info, f.fingerprint)
@@ -108,8 +108,8 @@ func TestKeysImportPFXThenToken(t *testing.T) {
 	// above was earned by the key, not given to anyone.
 	r = runCLI(t, nil, "token", "--profile", "local", "--token-url", emuSrv.URL+"/oauth2/token",
 		"--client-id", "unknown-app", "--dir", kd)
-	if r.code != 1 {
-		t.Fatalf("unknown client: exit %d, want 1: %s", r.code, r.stderr)
+	if r.Code != 1 {
+		t.Fatalf("unknown client: exit %d, want 1: %s", r.Code, r.Stderr)
 	}
 }
 
@@ -117,14 +117,14 @@ func TestKeysImportPFXThenToken(t *testing.T) {
 func keyListKIDs(t *testing.T, dir string) []string {
 	t.Helper()
 	r := runCLI(t, nil, "keys", "list", "--dir", dir, "--json")
-	if r.code != 0 {
-		t.Fatalf("keys list: %d %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("keys list: %d %s", r.Code, r.Stderr)
 	}
 	var list []struct {
 		KID string `json:"kid"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
-		t.Fatalf("%q: %v", r.stdout, err)
+	if err := json.Unmarshal([]byte(r.Stdout), &list); err != nil {
+		t.Fatalf("%q: %v", r.Stdout, err)
 	}
 	var kids []string
 	for _, k := range list {
@@ -180,14 +180,14 @@ func TestKeysImportFormats(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			kd := filepath.Join(t.TempDir(), "keys")
 			r := runCLI(t, tt.env, append([]string{"keys", "import", "--dir", kd}, tt.args...)...)
-			if r.code != 0 {
-				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			if r.Code != 0 {
+				t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 			}
-			if got := strings.TrimSpace(r.stdout); got != tt.wantKID {
+			if got := strings.TrimSpace(r.Stdout); got != tt.wantKID {
 				t.Fatalf("kid %q, want %q", got, tt.wantKID)
 			}
-			if hint := strings.Contains(r.stderr, "--kid-from x509-sha1-hex") && strings.Contains(r.stderr, f.fingerprint); hint != tt.note {
-				t.Fatalf("hint shown %v, want %v: %s", hint, tt.note, r.stderr)
+			if hint := strings.Contains(r.Stderr, "--kid-from x509-sha1-hex") && strings.Contains(r.Stderr, f.fingerprint); hint != tt.note {
+				t.Fatalf("hint shown %v, want %v: %s", hint, tt.note, r.Stderr)
 			}
 			if kids := keyListKIDs(t, kd); len(kids) != 1 || kids[0] != tt.wantKID {
 				t.Fatalf("keys list: %v", kids)
@@ -284,8 +284,8 @@ func TestKeysImportRejects(t *testing.T) {
 	// A key directory that already holds the key of f under its
 	// certificate-thumbprint kid.
 	kd := filepath.Join(t.TempDir(), "keys")
-	if r := runCLI(t, nil, "keys", "import", "--dir", kd, "--pfx", f.path("empty.pfx"), "--kid-from", "x509-sha1-hex"); r.code != 0 {
-		t.Fatalf("setup import: %d %s", r.code, r.stderr)
+	if r := runCLI(t, nil, "keys", "import", "--dir", kd, "--pfx", f.path("empty.pfx"), "--kid-from", "x509-sha1-hex"); r.Code != 0 {
+		t.Fatalf("setup import: %d %s", r.Code, r.Stderr)
 	}
 	other := newPFXFixture(t, "rsa:2048")
 
@@ -325,14 +325,14 @@ func TestKeysImportRejects(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := snapshot(t, kd)
 			r := runCLI(t, tt.env, append([]string{"keys", "import", "--dir", kd}, tt.args...)...)
-			if r.code != tt.code {
-				t.Fatalf("exit %d, want %d: %s", r.code, tt.code, r.stderr)
+			if r.Code != tt.code {
+				t.Fatalf("exit %d, want %d: %s", r.Code, tt.code, r.Stderr)
 			}
-			if !strings.Contains(r.stderr, tt.msg) {
-				t.Fatalf("stderr %q does not say %q", r.stderr, tt.msg)
+			if !strings.Contains(r.Stderr, tt.msg) {
+				t.Fatalf("stderr %q does not say %q", r.Stderr, tt.msg)
 			}
-			if r.stdout != "" {
-				t.Fatalf("printed %q on failure", r.stdout)
+			if r.Stdout != "" {
+				t.Fatalf("printed %q on failure", r.Stdout)
 			}
 			after := snapshot(t, kd)
 			if len(before) != len(after) {
@@ -361,14 +361,14 @@ func TestKeysExport(t *testing.T) {
 	f := newPFXFixture(t, "rsa:2048")
 	kd := filepath.Join(t.TempDir(), "keys")
 	r := runCLI(t, nil, "keys", "import", "--dir", kd, "--pfx", f.path("empty.pfx"), "--kid-from", "x509-sha1-hex")
-	if r.code != 0 {
-		t.Fatalf("import: %d %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("import: %d %s", r.Code, r.Stderr)
 	}
 	r = runCLI(t, nil, "keys", "generate", "--dir", kd, "--bits", "2048", "--state", "pending")
-	if r.code != 0 {
-		t.Fatalf("generate: %d %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("generate: %d %s", r.Code, r.Stderr)
 	}
-	generatedKID := strings.TrimSpace(r.stdout)
+	generatedKID := strings.TrimSpace(r.Stdout)
 	out := t.TempDir()
 	pw := filepath.Join(out, "pw.txt")
 	if err := os.WriteFile(pw, []byte("export pass\n"), 0o600); err != nil {
@@ -389,8 +389,8 @@ func TestKeysExport(t *testing.T) {
 			dst := filepath.Join(out, tt.file)
 			args := append([]string{"keys", "export", "--dir", kd, "--kid", tt.kid, "--pfx", dst, "--password-file", pw}, tt.extra...)
 			r := runCLI(t, nil, args...)
-			if r.code != 0 {
-				t.Fatalf("export: %d %s", r.code, r.stderr)
+			if r.Code != 0 {
+				t.Fatalf("export: %d %s", r.Code, r.Stderr)
 			}
 			info, err := os.Stat(dst)
 			if err != nil || info.Mode().Perm() != 0o600 {
@@ -431,8 +431,8 @@ func TestKeysExport(t *testing.T) {
 			// Read back by pkjwt, the key is the same.
 			kd2 := filepath.Join(t.TempDir(), "keys")
 			r = runCLI(t, nil, "keys", "import", "--dir", kd2, "--pfx", dst, "--password-file", pw, "--kid", tt.kid)
-			if r.code != 0 {
-				t.Fatalf("re-import: %d %s", r.code, r.stderr)
+			if r.Code != 0 {
+				t.Fatalf("re-import: %d %s", r.Code, r.Stderr)
 			}
 			a, _ := keys.Dir{Path: kd}.Load(tt.kid)
 			b, _ := keys.Dir{Path: kd2}.Load(tt.kid)
@@ -442,14 +442,14 @@ func TestKeysExport(t *testing.T) {
 			// No overwrite without --force; the file stays as it was.
 			before := readFile(t, dst)
 			r = runCLI(t, nil, args...)
-			if r.code != 1 || !strings.Contains(r.stderr, "--force") {
-				t.Fatalf("second export: %d %s", r.code, r.stderr)
+			if r.Code != 1 || !strings.Contains(r.Stderr, "--force") {
+				t.Fatalf("second export: %d %s", r.Code, r.Stderr)
 			}
 			if string(readFile(t, dst)) != string(before) {
 				t.Fatal("the existing file was changed")
 			}
-			if r = runCLI(t, nil, append(args, "--force")...); r.code != 0 {
-				t.Fatalf("--force: %d %s", r.code, r.stderr)
+			if r = runCLI(t, nil, append(args, "--force")...); r.Code != 0 {
+				t.Fatalf("--force: %d %s", r.Code, r.Stderr)
 			}
 			if string(readFile(t, dst)) == string(before) {
 				t.Fatal("--force did not replace the file")
@@ -463,11 +463,11 @@ func TestKeysExport(t *testing.T) {
 
 	t.Run("public JWK", func(t *testing.T) {
 		r := runCLI(t, nil, "keys", "export", "--dir", kd, "--kid", f.fingerprint, "--public")
-		if r.code != 0 {
-			t.Fatalf("%d %s", r.code, r.stderr)
+		if r.Code != 0 {
+			t.Fatalf("%d %s", r.Code, r.Stderr)
 		}
 		var members map[string]any
-		if err := json.Unmarshal([]byte(r.stdout), &members); err != nil {
+		if err := json.Unmarshal([]byte(r.Stdout), &members); err != nil {
 			t.Fatal(err)
 		}
 		var names []string
@@ -482,8 +482,8 @@ func TestKeysExport(t *testing.T) {
 	t.Run("public PEM to a file", func(t *testing.T) {
 		dst := filepath.Join(out, "pub.pem")
 		r := runCLI(t, nil, "keys", "export", "--dir", kd, "--kid", f.fingerprint, "--public", "--format", "pem", "--out", dst)
-		if r.code != 0 || r.stdout != "" {
-			t.Fatalf("%d %q %s", r.code, r.stdout, r.stderr)
+		if r.Code != 0 || r.Stdout != "" {
+			t.Fatalf("%d %q %s", r.Code, r.Stdout, r.Stderr)
 		}
 		data := readFile(t, dst)
 		b, rest := pem.Decode(data)
@@ -517,8 +517,8 @@ func TestKeysExport(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runCLI(t, nil, append([]string{"keys", "export", "--dir", kd}, tt.args...)...)
-			if r.code != tt.code || !strings.Contains(r.stderr, tt.msg) {
-				t.Fatalf("exit %d, want %d; stderr %q, want %q", r.code, tt.code, r.stderr, tt.msg)
+			if r.Code != tt.code || !strings.Contains(r.Stderr, tt.msg) {
+				t.Fatalf("exit %d, want %d; stderr %q, want %q", r.Code, tt.code, r.Stderr, tt.msg)
 			}
 		})
 	}
@@ -527,13 +527,13 @@ func TestKeysExport(t *testing.T) {
 func TestKeysImportExportHelp(t *testing.T) {
 	for _, c := range []string{"import", "export"} {
 		r := runCLI(t, nil, "keys", c, "--help")
-		if r.code != 0 || !strings.Contains(r.stdout, "Usage: pkjwt keys "+c) || !strings.Contains(r.stdout, "--password-file") {
-			t.Fatalf("keys %s --help: %d %s", c, r.code, r.stdout)
+		if r.Code != 0 || !strings.Contains(r.Stdout, "Usage: pkjwt keys "+c) || !strings.Contains(r.Stdout, "--password-file") {
+			t.Fatalf("keys %s --help: %d %s", c, r.Code, r.Stdout)
 		}
 	}
 	r := runCLI(t, nil, "keys", "import", "--help")
 	for _, m := range keys.KIDMethods() {
-		if !strings.Contains(r.stdout, m+" = ") {
+		if !strings.Contains(r.Stdout, m+" = ") {
 			t.Errorf("--help does not describe --kid-from %s", m)
 		}
 	}

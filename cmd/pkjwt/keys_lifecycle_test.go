@@ -15,12 +15,12 @@ import (
 func listKeys(t *testing.T, dir string) map[string]keyListing {
 	t.Helper()
 	r := runCLI(t, nil, "keys", "list", "--dir", dir, "--json")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("keys list: %v", r)
 	}
 	var list []keyListing
-	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
-		t.Fatalf("keys list --json: %v\n%s", err, r.stdout)
+	if err := json.Unmarshal([]byte(r.Stdout), &list); err != nil {
+		t.Fatalf("keys list --json: %v\n%s", err, r.Stdout)
 	}
 	m := map[string]keyListing{}
 	for _, l := range list {
@@ -34,9 +34,9 @@ func rotate(t *testing.T, dir string, args ...string) (rotateReport, result) {
 	t.Helper()
 	r := runCLI(t, nil, append([]string{"keys", "rotate", "--dir", dir, "--json", "--alg", "ES256"}, args...)...)
 	var rep rotateReport
-	if r.code == 0 {
-		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-			t.Fatalf("keys rotate --json: %v\n%s", err, r.stdout)
+	if r.Code == 0 {
+		if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+			t.Fatalf("keys rotate --json: %v\n%s", err, r.Stdout)
 		}
 	}
 	return rep, r
@@ -56,16 +56,16 @@ func actions(rep rotateReport) string {
 func TestKeysRotateCLI(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "keys")
 	gen := runCLI(t, nil, "keys", "generate", "--dir", dir, "--alg", "ES256", "--kid", "first")
-	if gen.code != 0 || strings.TrimSpace(gen.stdout) != "first" {
+	if gen.Code != 0 || strings.TrimSpace(gen.Stdout) != "first" {
 		t.Fatalf("generate --kid: %v", gen)
 	}
 	// 1. No pending key: add one. Dry run first changes nothing.
 	rep, r := rotate(t, dir, "--dry-run")
-	if r.code != 0 || actions(rep) != "add" || len(listKeys(t, dir)) != 1 {
+	if r.Code != 0 || actions(rep) != "add" || len(listKeys(t, dir)) != 1 {
 		t.Fatalf("dry run: %v %v", r, rep)
 	}
 	rep, r = rotate(t, dir, "--lead", "1s", "--grace", "1s")
-	if r.code != 0 || actions(rep) != "add" || len(rep.Added) != 1 {
+	if r.Code != 0 || actions(rep) != "add" || len(rep.Added) != 1 {
 		t.Fatalf("rotate 1: %v %v", r, rep)
 	}
 	next := rep.Added[0]
@@ -74,11 +74,11 @@ func TestKeysRotateCLI(t *testing.T) {
 	}
 	// 2. Idempotent: it was never published, so it waits and adds nothing.
 	rep, r = rotate(t, dir, "--lead", "1s", "--grace", "1s")
-	if r.code != 0 || actions(rep) != "wait" || len(listKeys(t, dir)) != 2 {
+	if r.Code != 0 || actions(rep) != "wait" || len(listKeys(t, dir)) != 2 {
 		t.Fatalf("rotate 2: %v %v", r, rep)
 	}
 	// The guard: activating it by hand is refused too.
-	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", next, "--lead", "1s"); r.code != 1 || !strings.Contains(r.stderr, "never been published") {
+	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", next, "--lead", "1s"); r.Code != 1 || !strings.Contains(r.Stderr, "never been published") {
 		t.Fatalf("activate before publication: %v", r)
 	}
 	// 3. Published (as 'jwks publish' records it), past the lead: activate
@@ -86,7 +86,7 @@ func TestKeysRotateCLI(t *testing.T) {
 	markPublished(t, dir, next)
 	time.Sleep(1100 * time.Millisecond)
 	rep, r = rotate(t, dir, "--lead", "1s", "--grace", "1s")
-	if r.code != 0 || actions(rep) != "activate retire add" {
+	if r.Code != 0 || actions(rep) != "activate retire add" {
 		t.Fatalf("rotate 3: %v %v", r, rep)
 	}
 	ks := listKeys(t, dir)
@@ -95,20 +95,20 @@ func TestKeysRotateCLI(t *testing.T) {
 	}
 	// Removing the signing key is refused; removing the retired key
 	// inside its grace is refused.
-	if r := runCLI(t, nil, "keys", "remove", "--dir", dir, "--kid", next); r.code != 1 || !strings.Contains(r.stderr, "signs now") {
+	if r := runCLI(t, nil, "keys", "remove", "--dir", dir, "--kid", next); r.Code != 1 || !strings.Contains(r.Stderr, "signs now") {
 		t.Fatalf("remove the signing key: %v", r)
 	}
-	if r := runCLI(t, nil, "keys", "remove", "--dir", dir, "--kid", "first", "--grace", "1h"); r.code != 1 || !strings.Contains(r.stderr, "grace") {
+	if r := runCLI(t, nil, "keys", "remove", "--dir", dir, "--kid", "first", "--grace", "1h"); r.Code != 1 || !strings.Contains(r.Stderr, "grace") {
 		t.Fatalf("remove inside the grace: %v", r)
 	}
 	// Retiring the only signing key is refused.
-	if r := runCLI(t, nil, "keys", "retire", "--dir", dir, "--kid", next); r.code != 1 || !strings.Contains(r.stderr, "only key that can sign") {
+	if r := runCLI(t, nil, "keys", "retire", "--dir", dir, "--kid", next); r.Code != 1 || !strings.Contains(r.Stderr, "only key that can sign") {
 		t.Fatalf("retire the only signer: %v", r)
 	}
 	// 4. Past the grace: the retired key is removed.
 	time.Sleep(1100 * time.Millisecond)
 	rep, r = rotate(t, dir, "--lead", "1h", "--grace", "1s")
-	if r.code != 0 || !strings.Contains(actions(rep), "remove") {
+	if r.Code != 0 || !strings.Contains(actions(rep), "remove") {
 		t.Fatalf("rotate 4: %v %v", r, rep)
 	}
 	if _, ok := listKeys(t, dir)["first"]; ok {
@@ -116,7 +116,7 @@ func TestKeysRotateCLI(t *testing.T) {
 	}
 	// The plain-text plan names each step.
 	r = runCLI(t, nil, "keys", "rotate", "--dir", dir, "--dry-run", "--lead", "1h")
-	if r.code != 0 || !strings.Contains(r.stdout, "would do") || !strings.Contains(r.stdout, "wait") {
+	if r.Code != 0 || !strings.Contains(r.Stdout, "would do") || !strings.Contains(r.Stdout, "wait") {
 		t.Fatalf("text plan: %v", r)
 	}
 }
@@ -136,7 +136,7 @@ func markPublished(t *testing.T, dir string, kids ...string) {
 func TestKeysRotateLock(t *testing.T) {
 	for round := range 3 {
 		dir := filepath.Join(t.TempDir(), "keys")
-		if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--alg", "ES256"); r.code != 0 {
+		if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--alg", "ES256"); r.Code != 0 {
 			t.Fatal(r)
 		}
 		var wg sync.WaitGroup
@@ -157,8 +157,8 @@ func TestKeysRotateLock(t *testing.T) {
 		}
 		locked := 0
 		for _, r := range res {
-			if r.code != 0 {
-				if !strings.Contains(r.stderr, "locked") {
+			if r.Code != 0 {
+				if !strings.Contains(r.Stderr, "locked") {
 					t.Fatalf("round %d: a rotate failed for another reason: %v", round, r)
 				}
 				locked++
@@ -178,19 +178,19 @@ func TestCheckWarnsAboutAge(t *testing.T) {
 	dir, flags := localEmulator(t)
 	time.Sleep(1100 * time.Millisecond)
 	r := runCLI(t, nil, append([]string{"check", "--no-token", "--max-age", "1s", "--every", "1h"}, flags...)...)
-	if r.code != 0 || !strings.Contains(r.stdout, "older than --max-age 1s") || !strings.Contains(r.stdout, "no pending key is published") {
+	if r.Code != 0 || !strings.Contains(r.Stdout, "older than --max-age 1s") || !strings.Contains(r.Stdout, "no pending key is published") {
 		t.Fatalf("check of an old key with a rotation due: %v", r)
 	}
-	if r := runCLI(t, nil, append([]string{"check", "--no-token"}, flags...)...); strings.Contains(r.stdout, "warn  keys   the signing key") || strings.Contains(r.stdout, "no pending key") {
+	if r := runCLI(t, nil, append([]string{"check", "--no-token"}, flags...)...); strings.Contains(r.Stdout, "warn  keys   the signing key") || strings.Contains(r.Stdout, "no pending key") {
 		t.Fatalf("check with the defaults warned: %v", r)
 	}
 	gen := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048", "--state", "pending")
-	if gen.code != 0 {
+	if gen.Code != 0 {
 		t.Fatal(gen)
 	}
-	markPublished(t, dir, strings.TrimSpace(gen.stdout))
+	markPublished(t, dir, strings.TrimSpace(gen.Stdout))
 	r = runCLI(t, nil, append([]string{"check", "--no-token", "--every", "1h"}, flags...)...)
-	if strings.Contains(r.stdout, "no pending key is published") || !strings.Contains(r.stdout, "is pending: published") {
+	if strings.Contains(r.Stdout, "no pending key is published") || !strings.Contains(r.Stdout, "is pending: published") {
 		t.Fatalf("check with a published pending key: %v", r)
 	}
 }

@@ -18,10 +18,10 @@ import (
 func localEmulator(t *testing.T) (dir string, flags []string) {
 	t.Helper()
 	dir = filepath.Join(t.TempDir(), "keys")
-	if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048"); r.code != 0 {
+	if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048"); r.Code != 0 {
 		t.Fatal(r)
 	}
-	doc := runCLI(t, nil, "jwks", "--dir", dir).stdout
+	doc := runCLI(t, nil, "jwks", "--dir", dir).Stdout
 	tokenURL := emulatorFor(t, "new-user-app", jwksServer(t, []byte(doc)).URL+jwks.Path)
 	return dir, []string{"--profile", "local", "--token-url", tokenURL, "--client-id", "new-user-app", "--dir", dir}
 }
@@ -34,25 +34,25 @@ func TestNewUserRoughEdges(t *testing.T) {
 	t.Run("version", func(t *testing.T) {
 		for _, args := range [][]string{{"version"}, {"--version"}} {
 			r := runCLI(t, nil, args...)
-			if r.code != 0 || !strings.HasPrefix(r.stdout, "pkjwt ") || !strings.Contains(r.stdout, "go1.") {
+			if r.Code != 0 || !strings.HasPrefix(r.Stdout, "pkjwt ") || !strings.Contains(r.Stdout, "go1.") {
 				t.Fatalf("%v: %v", args, r)
 			}
 		}
 	})
 	t.Run("call: flags after the URL, -i, request ids", func(t *testing.T) {
 		r := runCLI(t, nil, append([]string{"call", "Patient/9000000009", "-i", "--header", "X-Correlation-ID: 11111111-2222-4333-8444-555555555555"}, flags...)...)
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatalf("call URL --flags: %v", r)
 		}
-		if !strings.HasPrefix(r.stdout, "HTTP/1.1 200 OK\r\n") || !strings.Contains(r.stdout, "Content-Type: application/fhir+json") || !strings.Contains(r.stdout, "\r\n\r\n{") {
-			t.Fatalf("-i output:\n%s", excerpt(r.stdout))
+		if !strings.HasPrefix(r.Stdout, "HTTP/1.1 200 OK\r\n") || !strings.Contains(r.Stdout, "Content-Type: application/fhir+json") || !strings.Contains(r.Stdout, "\r\n\r\n{") {
+			t.Fatalf("-i output:\n%s", excerpt(r.Stdout))
 		}
-		if !strings.Contains(r.stderr, "X-Request-ID (sent): ") || !strings.Contains(r.stderr, "X-Correlation-ID (answered): 11111111-2222-4333-8444-555555555555") {
-			t.Fatalf("request ids on stderr: %q", r.stderr)
+		if !strings.Contains(r.Stderr, "X-Request-ID (sent): ") || !strings.Contains(r.Stderr, "X-Correlation-ID (answered): 11111111-2222-4333-8444-555555555555") {
+			t.Fatalf("request ids on stderr: %q", r.Stderr)
 		}
 		plain := runCLI(t, nil, append([]string{"call"}, append(flags, "Patient/9000000009")...)...)
-		if plain.code != 0 || !strings.HasPrefix(plain.stdout, "{") {
-			t.Fatalf("without -i the body alone: %v", excerpt(plain.stdout))
+		if plain.Code != 0 || !strings.HasPrefix(plain.Stdout, "{") {
+			t.Fatalf("without -i the body alone: %v", excerpt(plain.Stdout))
 		}
 	})
 	t.Run("missing and empty key directories", func(t *testing.T) {
@@ -69,11 +69,11 @@ func TestNewUserRoughEdges(t *testing.T) {
 			{[]string{"jwks", "--dir", missing}, "no key directory at", 1},
 		} {
 			r := runCLI(t, nil, tc.args...)
-			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, "hint: ") {
-				t.Errorf("%v: exit %d, stderr %q; want %d and %q with a hint", tc.args, r.code, r.stderr, tc.code, tc.want)
+			if r.Code != tc.code || !strings.Contains(r.Stderr, tc.want) || !strings.Contains(r.Stderr, "hint: ") {
+				t.Errorf("%v: exit %d, stderr %q; want %d and %q with a hint", tc.args, r.Code, r.Stderr, tc.code, tc.want)
 			}
 		}
-		if r := runCLI(t, nil, "keys", "list", "--dir", empty); r.code != 0 || !strings.Contains(r.stderr, "holds no key") {
+		if r := runCLI(t, nil, "keys", "list", "--dir", empty); r.Code != 0 || !strings.Contains(r.Stderr, "holds no key") {
 			t.Errorf("keys list of an empty directory: %v", r)
 		}
 	})
@@ -86,14 +86,14 @@ func TestNewUserRoughEdges(t *testing.T) {
 		}))
 		defer html.Close()
 		r := runCLI(t, nil, "token", "--profile", "local", "--token-url", html.URL+"/oauth2/token", "--client-id", "x", "--dir", dir)
-		if r.code != 1 || strings.Contains(r.stderr, "pkjwt: ") ||
-			!strings.HasPrefix(r.stderr, "pkjwt token: ") || strings.Contains(r.stderr, `\n`) ||
-			!strings.Contains(r.stderr, `"Not Found"`) || !strings.Contains(r.stderr, "hint: ") || !strings.Contains(r.stderr, "--token-url") {
+		if r.Code != 1 || strings.Contains(r.Stderr, "pkjwt: ") ||
+			!strings.HasPrefix(r.Stderr, "pkjwt token: ") || strings.Contains(r.Stderr, `\n`) ||
+			!strings.Contains(r.Stderr, `"Not Found"`) || !strings.Contains(r.Stderr, "hint: ") || !strings.Contains(r.Stderr, "--token-url") {
 			t.Errorf("HTML token URL: %v", r)
 		}
 		// An NHS error gets its hint and the pointer to check.
 		r = runCLI(t, nil, append([]string{"token"}, append(flags[:4:4], "--client-id", "not-registered", "--dir", dir)...)...)
-		if r.code != 1 || !strings.Contains(r.stderr, "hint: ") || !strings.Contains(r.stderr, "pkjwt check") {
+		if r.Code != 1 || !strings.Contains(r.Stderr, "hint: ") || !strings.Contains(r.Stderr, "pkjwt check") {
 			t.Errorf("NHS error without hint: %v", r)
 		}
 		// Usage errors exit 2, whatever the flag.
@@ -101,31 +101,31 @@ func TestNewUserRoughEdges(t *testing.T) {
 			append([]string{"token", "--lifetime", "10m"}, flags...),
 			append([]string{"token", "--profile", "bogus"}, flags[2:]...),
 		} {
-			if r := runCLI(t, nil, args...); r.code != 2 {
-				t.Errorf("%v: exit %d, want 2: %s", args, r.code, r.stderr)
+			if r := runCLI(t, nil, args...); r.Code != 2 {
+				t.Errorf("%v: exit %d, want 2: %s", args, r.Code, r.Stderr)
 			}
 		}
 	})
 	t.Run("environment variables are traced", func(t *testing.T) {
 		r := runCLI(t, []string{"PKJWT_PROFILE=bogus"}, "token", "--client-id", "x", "--dir", dir)
-		if r.code != 2 || !strings.Contains(r.stderr, "PKJWT_PROFILE") {
+		if r.Code != 2 || !strings.Contains(r.Stderr, "PKJWT_PROFILE") {
 			t.Errorf("PKJWT_PROFILE=bogus: %v", r)
 		}
 		r = runCLI(t, []string{"PKJWT_SHOW_TOKEN=1"}, append([]string{"token"}, flags...)...)
-		if r.code != 0 || !strings.Contains(r.stderr, "PKJWT_SHOW_TOKEN is ignored") || strings.Contains(r.stdout, "access_token") {
+		if r.Code != 0 || !strings.Contains(r.Stderr, "PKJWT_SHOW_TOKEN is ignored") || strings.Contains(r.Stdout, "access_token") {
 			t.Errorf("PKJWT_SHOW_TOKEN=1: %v", r)
 		}
 	})
 	t.Run("help", func(t *testing.T) {
 		r := runCLI(t, nil, "keys", "generate", "--help")
-		if !strings.Contains(r.stdout, "--state active|pending") || strings.Contains(r.stdout, "config file") {
-			t.Errorf("keys generate --help: %s", r.stdout)
+		if !strings.Contains(r.Stdout, "--state active|pending") || strings.Contains(r.Stdout, "config file") {
+			t.Errorf("keys generate --help: %s", r.Stdout)
 		}
 		r = runCLI(t, nil, "check", "--help")
 		order := []string{"  keys ", "  config ", "  jwks ", "  clock ", "  token "}
 		last := -1
 		for _, o := range order {
-			i := strings.Index(r.stdout, o)
+			i := strings.Index(r.Stdout, o)
 			if i < last {
 				t.Errorf("check --help lists %q out of the order it prints", o)
 			}
@@ -146,10 +146,10 @@ func TestInsecureKeyFileRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runCLI(t, nil, append([]string{"token"}, flags...)...)
-	if r.code != 1 || !strings.Contains(r.stderr, "chmod 600 "+matches[0]) {
+	if r.Code != 1 || !strings.Contains(r.Stderr, "chmod 600 "+matches[0]) {
 		t.Fatalf("0644 key: %v", r)
 	}
-	if r := runCLI(t, nil, append([]string{"token", "--insecure-key-permissions"}, flags...)...); r.code != 0 {
+	if r := runCLI(t, nil, append([]string{"token", "--insecure-key-permissions"}, flags...)...); r.Code != 0 {
 		t.Fatalf("--insecure-key-permissions: %v", r)
 	}
 }
@@ -163,9 +163,9 @@ func TestDemoTwice(t *testing.T) {
 	addr := freePort(t)
 	d := t.TempDir()
 	first := startProc(t, "demo", "--addr", addr, "--dir", d)
-	first.waitLine(t, "Open ", 3*time.Minute)
+	first.WaitLine(t, "Open ", 3*time.Minute)
 	r := runCLI(t, nil, "demo", "--addr", addr, "--dir", d)
-	if r.code != 1 || !strings.Contains(r.stderr, addr) || !strings.Contains(r.stderr, "already in use") || !strings.Contains(r.stderr, "--addr") {
+	if r.Code != 1 || !strings.Contains(r.Stderr, addr) || !strings.Contains(r.Stderr, "already in use") || !strings.Contains(r.Stderr, "--addr") {
 		t.Fatalf("second demo: %v", r)
 	}
 }

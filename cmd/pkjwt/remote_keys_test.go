@@ -142,15 +142,15 @@ func (ce *countingEmulator) addApp(t *testing.T, apiKey, jwksURL string) {
 func tokenKID(t *testing.T, args ...string) string {
 	t.Helper()
 	r := runCLI(t, nil, append([]string{"token"}, args...)...)
-	if r.code != 0 {
-		t.Fatalf("pkjwt token %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, r.code, r.stdout, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("pkjwt token %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, r.Code, r.Stdout, r.Stderr)
 	}
 	var info struct {
 		TokenType string `json:"token_type"`
 		KID       string `json:"kid"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &info); err != nil || info.TokenType == "" {
-		t.Fatalf("pkjwt token output %q: %v", r.stdout, err)
+	if err := json.Unmarshal([]byte(r.Stdout), &info); err != nil || info.TokenType == "" {
+		t.Fatalf("pkjwt token output %q: %v", r.Stdout, err)
 	}
 	return info.KID
 }
@@ -186,19 +186,19 @@ func TestRemoteKeysRefAWSKMS(t *testing.T) {
 	// A kid of the reference's own replaces the thumbprint; the emulator
 	// refuses it, since the registered JWKS knows the key by its thumbprint.
 	r := runCLI(t, nil, "token", "--keys", ref+"&kid=other-kid", "--profile", "local", "--token-url", emu.tokenURL, "--client-id", "kms-app")
-	if r.code != 1 || !strings.Contains(r.stderr, "Invalid 'kid'") {
-		t.Fatalf("token with ?kid=other-kid: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "Invalid 'kid'") {
+		t.Fatalf("token with ?kid=other-kid: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 
 	// check: the key, the published JWKS and a real token request.
 	r = runCLI(t, nil, append([]string{"check", "--jwks-url", jwksURL}, client...)...)
 	for _, want := range []string{"ok    keys", "ok    jwks   " + jwksURL + " holds the signing key " + jwk.KeyID, "ok    token  got a Bearer token"} {
-		if !strings.Contains(r.stdout, want) {
+		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("check output lacks %q", want)
 		}
 	}
-	if r.code != 0 || t.Failed() {
-		t.Fatalf("check --keys %s: exit %d\nstdout:\n%s\nstderr:\n%s", ref, r.code, r.stdout, r.stderr)
+	if r.Code != 0 || t.Failed() {
+		t.Fatalf("check --keys %s: exit %d\nstdout:\n%s\nstderr:\n%s", ref, r.Code, r.Stdout, r.Stderr)
 	}
 
 	// The key disabled in KMS: the sign fails before anything is sent.
@@ -209,8 +209,8 @@ func TestRemoteKeysRefAWSKMS(t *testing.T) {
 	}
 	before := emu.posts.Load()
 	r = runCLI(t, nil, append([]string{"token"}, client...)...)
-	if r.code != 1 || !strings.Contains(r.stderr, "disabled") {
-		t.Fatalf("token with the key disabled in KMS: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "disabled") {
+		t.Fatalf("token with the key disabled in KMS: exit %d\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 	if n := emu.posts.Load() - before; n != 0 {
 		t.Fatalf("%d token requests with the key disabled, want none", n)
@@ -243,12 +243,12 @@ func TestRemoteKeysRotationAWSKMS(t *testing.T) {
 	rotate := func(want string) rotateReport {
 		t.Helper()
 		r := runCLI(t, nil, "keys", "rotate", "--dir", dir, "--new-key", f.Template(), "--lead", lead, "--grace", grace, "--json")
-		if r.code != 0 {
-			t.Fatalf("keys rotate: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		if r.Code != 0 {
+			t.Fatalf("keys rotate: exit %d\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
 		}
 		var rep rotateReport
-		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-			t.Fatalf("keys rotate --json: %v\n%s", err, r.stdout)
+		if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+			t.Fatalf("keys rotate --json: %v\n%s", err, r.Stdout)
 		}
 		if got := actions(rep); got != want {
 			t.Fatalf("keys rotate did %q, want %q: %+v", got, want, rep)
@@ -258,8 +258,8 @@ func TestRemoteKeysRotationAWSKMS(t *testing.T) {
 	publish := func() {
 		t.Helper()
 		r := runCLI(t, nil, "jwks", "publish", "--dir", dir, "--to", "file://"+filepath.ToSlash(published))
-		if r.code != 0 {
-			t.Fatalf("jwks publish: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		if r.Code != 0 {
+			t.Fatalf("jwks publish: exit %d\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
 		}
 	}
 	// checkRemote checks, for every key in the directory, that 'keys list'
@@ -299,7 +299,7 @@ func TestRemoteKeysRotationAWSKMS(t *testing.T) {
 		t.Fatalf("added key %+v", l)
 	}
 	// Nothing signs yet.
-	if r := runCLI(t, nil, append([]string{"token"}, client...)...); r.code != 1 {
+	if r := runCLI(t, nil, append([]string{"token"}, client...)...); r.Code != 1 {
 		t.Fatalf("token with only a pending key: %v", r)
 	}
 	// 2. Published, then past the lead: it is activated, and the next key
@@ -333,8 +333,8 @@ func TestRemoteKeysRotationAWSKMS(t *testing.T) {
 	pause()
 	ref1 := ks[k1].Ref
 	r := runCLI(t, nil, "keys", "remove", "--dir", dir, "--kid", k1, "--grace", grace)
-	if r.code != 0 || !strings.Contains(r.stderr, "delete or disable it there") || !strings.Contains(r.stderr, ref1) {
-		t.Fatalf("keys remove of a remote key: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	if r.Code != 0 || !strings.Contains(r.Stderr, "delete or disable it there") || !strings.Contains(r.Stderr, ref1) {
+		t.Fatalf("keys remove of a remote key: exit %d\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 	ks = checkRemote()
 	if _, ok := ks[k1]; ok || len(ks) != 2 {
@@ -365,7 +365,7 @@ func TestRemoteKeysRotationAWSKMS(t *testing.T) {
 	web := "http://" + addr
 	emu.addApp(t, "serve-app", web+jwks.Path)
 	p := startProc(t, "serve", "--addr", addr, "--dir", dir, "--profile", "local", "--token-url", emu.tokenURL, "--client-id", "serve-app")
-	p.waitLine(t, "Serving", 20*time.Second)
+	p.WaitLine(t, "Serving", 20*time.Second)
 	resp, body := httpGet(t, web+jwks.Path)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("serve's JWKS: %s", resp.Status)
@@ -377,7 +377,7 @@ func TestRemoteKeysRotationAWSKMS(t *testing.T) {
 	before := emu.posts.Load()
 	resp, body = httpGet(t, web+"/system-to-system")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Jane") {
-		t.Fatalf("System to System Call: %s\n%s\nserve's log:\n%s", resp.Status, excerpt(body), p.stderr)
+		t.Fatalf("System to System Call: %s\n%s\nserve's log:\n%s", resp.Status, excerpt(body), p.Stderr)
 	}
 	if m := regexp.MustCompile(`<code id="token-kid">([^<]+)</code>`).FindStringSubmatch(body); m == nil || m[1] != k2 {
 		t.Fatalf("the call's token was signed by %v, want %s", m, k2)
@@ -385,8 +385,8 @@ func TestRemoteKeysRotationAWSKMS(t *testing.T) {
 	if emu.posts.Load() == before {
 		t.Fatal("the System to System Call made no token request")
 	}
-	if code := p.interrupt(t); code != 0 {
-		t.Fatalf("serve exited %d\n%s", code, p.stderr)
+	if code := p.Interrupt(t); code != 0 {
+		t.Fatalf("serve exited %d\n%s", code, p.Stderr)
 	}
 }
 
@@ -406,22 +406,22 @@ func TestRemoteKeysDirFailures(t *testing.T) {
 		t.Helper()
 		dir = filepath.Join(t.TempDir(), "keys")
 		r := runCLI(t, nil, "keys", "rotate", "--dir", dir, "--new-key", f.Template(), "--json")
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatalf("keys rotate: %v", r)
 		}
 		var rep rotateReport
-		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || len(rep.Added) != 1 {
-			t.Fatalf("keys rotate --json: %v\n%s", err, r.stdout)
+		if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil || len(rep.Added) != 1 {
+			t.Fatalf("keys rotate --json: %v\n%s", err, r.Stdout)
 		}
 		kid = rep.Added[0]
-		if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", kid, "--force"); r.code != 0 {
+		if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", kid, "--force"); r.Code != 0 {
 			t.Fatalf("keys activate --force: %v", r)
 		}
 		doc := runCLI(t, nil, "jwks", "--dir", dir)
-		if doc.code != 0 {
+		if doc.Code != 0 {
 			t.Fatalf("jwks: %v", doc)
 		}
-		emu.addApp(t, app, jwksServer(t, []byte(doc.stdout)).URL+jwks.Path)
+		emu.addApp(t, app, jwksServer(t, []byte(doc.Stdout)).URL+jwks.Path)
 		files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 		if err != nil || len(files) != 1 {
 			t.Fatalf("metadata files %v (%v)", files, err)
@@ -480,8 +480,8 @@ func TestRemoteKeysDirFailures(t *testing.T) {
 			tc.breakKey(t, dir, kid, metaFile)
 			before := emu.posts.Load()
 			r := runCLI(t, nil, append([]string{"token"}, client...)...)
-			if r.code != 1 || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, kid) {
-				t.Fatalf("token: exit %d, want 1 and %q with the kid\nstdout:\n%s\nstderr:\n%s", r.code, tc.want, r.stdout, r.stderr)
+			if r.Code != 1 || !strings.Contains(r.Stderr, tc.want) || !strings.Contains(r.Stderr, kid) {
+				t.Fatalf("token: exit %d, want 1 and %q with the kid\nstdout:\n%s\nstderr:\n%s", r.Code, tc.want, r.Stdout, r.Stderr)
 			}
 			if n := emu.posts.Load() - before; n != 0 {
 				t.Fatalf("%d token requests after a failed sign, want none", n)
@@ -489,14 +489,14 @@ func TestRemoteKeysDirFailures(t *testing.T) {
 			// check, even without a token request, has the key service sign
 			// a test digest and reports the broken key.
 			r = runCLI(t, nil, append([]string{"check", "--no-token"}, client...)...)
-			if r.code != 1 || !strings.Contains(r.stdout, "FAIL  keys") || !strings.Contains(r.stdout, tc.want) {
-				t.Fatalf("check --no-token of a broken remote key: exit %d\n%s", r.code, r.stdout)
+			if r.Code != 1 || !strings.Contains(r.Stdout, "FAIL  keys") || !strings.Contains(r.Stdout, tc.want) {
+				t.Fatalf("check --no-token of a broken remote key: exit %d\n%s", r.Code, r.Stdout)
 			}
 			// serve: the System to System Call fails with the reason; the
 			// JWKS and the home page are still served.
 			addr := freePort(t)
 			p := startProc(t, append([]string{"serve", "--addr", addr}, client...)...)
-			p.waitLine(t, "Serving", 20*time.Second)
+			p.WaitLine(t, "Serving", 20*time.Second)
 			resp, body := httpGet(t, "http://"+addr+"/system-to-system")
 			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, tc.want) {
 				t.Fatalf("System to System Call: %s, want 502 with %q\n%s", resp.Status, tc.want, excerpt(body))
@@ -507,8 +507,8 @@ func TestRemoteKeysDirFailures(t *testing.T) {
 			if n := emu.posts.Load() - before; n != 0 {
 				t.Fatalf("%d token requests from serve after a failed sign, want none", n)
 			}
-			if code := p.interrupt(t); code != 0 {
-				t.Fatalf("serve exited %d\n%s", code, p.stderr)
+			if code := p.Interrupt(t); code != 0 {
+				t.Fatalf("serve exited %d\n%s", code, p.Stderr)
 			}
 		})
 	}

@@ -53,14 +53,14 @@ func TestRotationUnderLoadDrivenByRotate(t *testing.T) {
 	)
 	rotateArgs := []string{"keys", "rotate", "--dir", dir, "--lead", lead, "--grace", grace, "--bits", "2048", "--json"}
 	publish := func() {
-		if r := runCLI(t, nil, "jwks", "publish", "--dir", dir, "--to", "file://"+published); r.code != 0 {
+		if r := runCLI(t, nil, "jwks", "publish", "--dir", dir, "--to", "file://"+published); r.Code != 0 {
 			t.Fatalf("jwks publish: %v", r)
 		}
 	}
 
 	// The first key: generated, published, then (once the relying party
 	// can know it) active. A fresh deployment does exactly this.
-	if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048", "--state", "pending"); r.code != 0 {
+	if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048", "--state", "pending"); r.Code != 0 {
 		t.Fatal(r)
 	}
 	publish()
@@ -84,11 +84,11 @@ func TestRotationUnderLoadDrivenByRotate(t *testing.T) {
 	windows := map[string]*window{}
 	runRotate := func() rotateReport {
 		r := runCLI(t, nil, rotateArgs...)
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatalf("keys rotate: %v", r)
 		}
 		var rep rotateReport
-		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
 			t.Fatal(err)
 		}
 		wmu.Lock()
@@ -123,7 +123,7 @@ func TestRotationUnderLoadDrivenByRotate(t *testing.T) {
 	web := "http://" + addr
 	p := startProc(t, "serve", "--addr", addr, "--key-reload", reload.String(), "--dir", dir,
 		"--profile", "local", "--token-url", tokenURL, "--client-id", "rotation-load")
-	p.waitLine(t, "Serving", 20*time.Second)
+	p.WaitLine(t, "Serving", 20*time.Second)
 
 	src, err := keys.NewDirSource(keys.Dir{Path: dir})
 	if err != nil {
@@ -227,7 +227,7 @@ func TestRotationUnderLoadDrivenByRotate(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if len(failures) > 0 {
-		t.Fatalf("%d requests failed during %d rotations; first: %s\nserve's log:\n%s", len(failures), rotations, failures[0], p.stderr)
+		t.Fatalf("%d requests failed during %d rotations; first: %s\nserve's log:\n%s", len(failures), rotations, failures[0], p.Stderr)
 	}
 	// Each key signed only inside its window.
 	perKey := map[string]int{}

@@ -29,10 +29,10 @@ func TestRotationWithoutFailedRequest(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "keys")
 	gen := func(args ...string) string {
 		r := runCLI(t, nil, append([]string{"keys", "generate", "--dir", dir, "--bits", "2048"}, args...)...)
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatalf("keys generate: %v", r)
 		}
-		return strings.TrimSpace(r.stdout)
+		return strings.TrimSpace(r.Stdout)
 	}
 	kidA := gen()
 
@@ -50,7 +50,7 @@ func TestRotationWithoutFailedRequest(t *testing.T) {
 	}
 	p := startProc(t, "serve", "--addr", addr, "--key-reload", "100ms", "--dir", dir,
 		"--profile", "local", "--token-url", emuSrv.URL+"/oauth2/token", "--client-id", "rotation-app")
-	p.waitLine(t, "Serving", 20*time.Second)
+	p.WaitLine(t, "Serving", 20*time.Second)
 
 	kidRE := regexp.MustCompile(`<code id="token-kid">([A-Za-z0-9_-]{43})</code>`)
 	var mu sync.Mutex
@@ -98,11 +98,11 @@ func TestRotationWithoutFailedRequest(t *testing.T) {
 	time.Sleep(7500 * time.Millisecond)
 	// The web app recorded when it first served kidB; the guard counts
 	// the lead from then.
-	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", kidB, "--lead", "3500ms"); r.code != 0 {
+	if r := runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", kidB, "--lead", "3500ms"); r.Code != 0 {
 		t.Fatalf("activate: %v", r)
 	}
 	time.Sleep(2500 * time.Millisecond) // 3. the new key signs from the next token fetch; the old one is retired
-	if r := runCLI(t, nil, "keys", "remove", "--dir", dir, "--kid", kidA, "--grace", "2s"); r.code != 0 {
+	if r := runCLI(t, nil, "keys", "remove", "--dir", dir, "--kid", kidA, "--grace", "2s"); r.Code != 0 {
 		t.Fatalf("remove: %v", r) // 4. the old key leaves the JWKS after its grace
 	}
 	time.Sleep(2 * time.Second)
@@ -112,7 +112,7 @@ func TestRotationWithoutFailedRequest(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if len(failures) > 0 {
-		t.Fatalf("%d of %d calls failed during the rotation; first: %s\nserve's log:\n%s", len(failures), calls, failures[0], p.stderr)
+		t.Fatalf("%d of %d calls failed during the rotation; first: %s\nserve's log:\n%s", len(failures), calls, failures[0], p.Stderr)
 	}
 	if len(kids) < 2 || kids[0] != kidA || kids[len(kids)-1] != kidB {
 		t.Fatalf("signing kids seen in order %v; want %s then %s", kids, kidA, kidB)

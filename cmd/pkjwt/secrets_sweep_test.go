@@ -167,7 +167,7 @@ func TestSecretSweep(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "keys")
-	if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048"); r.code != 0 {
+	if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048"); r.Code != 0 {
 		t.Fatalf("keys generate: %+v", r)
 	}
 	corpus := &sweepCorpus{}
@@ -204,21 +204,21 @@ func TestSecretSweep(t *testing.T) {
 		args := append([]string{"emulator", "--addr", addr, "--public-url", proxyURL, "--app-key", clientID,
 			"--app-jwks-url", jwksURL, "--log-level", "debug", "--jwks-cache-ttl", "1s"}, extra...)
 		p := startProc(t, args...)
-		p.waitLine(t, "pkjwt emulator: listening", 20*time.Second)
+		p.WaitLine(t, "pkjwt emulator: listening", 20*time.Second)
 		u, _ := url.Parse("http://" + addr)
 		target.Store(u)
 		return p
 	}
 	stopProc := func(name string, p *proc) {
-		p.cmd.Process.Signal(os.Interrupt)
+		p.Cmd.Process.Signal(os.Interrupt)
 		select {
-		case <-p.done:
+		case <-p.Done():
 		case <-time.After(10 * time.Second):
-			p.cmd.Process.Kill()
-			<-p.done
+			p.Cmd.Process.Kill()
+			<-p.Done()
 		}
-		corpus.add(name+" stdout", p.stdout.String())
-		corpus.add(name+" stderr", p.stderr.String())
+		corpus.add(name+" stdout", p.Stdout.String())
+		corpus.add(name+" stderr", p.Stderr.String())
 	}
 	get := func(label, u string) string {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
@@ -240,8 +240,8 @@ func TestSecretSweep(t *testing.T) {
 		"PKJWT_CLIENT_ID=" + clientID}
 	cli := func(label string, args ...string) result {
 		r := runCLI(t, cliEnv, args...)
-		corpus.add(fmt.Sprintf("cli %s (exit %d) stdout", label, r.code), r.stdout)
-		corpus.add(fmt.Sprintf("cli %s stderr", label), r.stderr)
+		corpus.add(fmt.Sprintf("cli %s (exit %d) stdout", label, r.Code), r.Stdout)
+		corpus.add(fmt.Sprintf("cli %s stderr", label), r.Stderr)
 		return r
 	}
 	exercise := func(name string, emu *proc) {
@@ -262,7 +262,7 @@ func TestSecretSweep(t *testing.T) {
 	serve := startProc(t, "serve", "--addr", webAddr, "--dir", dir, "--profile", "local",
 		"--token-url", proxyURL+"/oauth2/token", "--client-id", clientID, "--key-reload", "200ms",
 		"--log-level", "debug", "--log-format", "json")
-	serve.waitLine(t, "Serving", 20*time.Second)
+	serve.WaitLine(t, "Serving", 20*time.Second)
 	exercise("success", emu)
 	stopProc("emulator success", emu)
 
@@ -326,7 +326,7 @@ func TestSecretSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	pfxDir := filepath.Join(tmp, "pfx-keys")
-	if r := cli("import pfx", "keys", "import", "--dir", pfxDir, "--pfx", pfxFile, "--password-file", pwFile); r.code != 0 {
+	if r := cli("import pfx", "keys", "import", "--dir", pfxDir, "--pfx", pfxFile, "--password-file", pwFile); r.Code != 0 {
 		t.Fatalf("keys import: %+v", r)
 	}
 	cli("import pfx wrong password", "keys", "import", "--dir", filepath.Join(tmp, "pfx-bad"), "--pfx", pfxFile, "--password-file", pfxFile)
@@ -338,7 +338,7 @@ func TestSecretSweep(t *testing.T) {
 
 	// The demo's wiring in-process, at debug, with its emulator captured.
 	demoDir := filepath.Join(tmp, "demo")
-	if r := runCLI(t, nil, "keys", "generate", "--dir", filepath.Join(demoDir, "keys"), "--bits", "2048"); r.code != 0 {
+	if r := runCLI(t, nil, "keys", "generate", "--dir", filepath.Join(demoDir, "keys"), "--bits", "2048"); r.Code != 0 {
 		t.Fatalf("keys generate: %+v", r)
 	}
 	var demoLogs bytes.Buffer

@@ -180,6 +180,8 @@ func Thumbprint(pub crypto.PublicKey) (string, error) {
 // algorithm is one JWS algorithm pkjwt signs client assertions with.
 type algorithm struct {
 	name  string
+	hash  crypto.Hash
+	pss   bool           // RSASSA-PSS rather than PKCS #1 v1.5
 	curve elliptic.Curve // nil: RSA
 }
 
@@ -187,9 +189,9 @@ type algorithm struct {
 // Generate, Algorithms and AlgorithmsHelp read it.
 func algorithms() []algorithm {
 	return []algorithm{
-		{name: "RS256"}, {name: "RS384"}, {name: "RS512"},
-		{name: "PS256"}, {name: "PS384"}, {name: "PS512"},
-		{name: "ES256", curve: elliptic.P256()}, {name: "ES384", curve: elliptic.P384()},
+		{name: "RS256", hash: crypto.SHA256}, {name: "RS384", hash: crypto.SHA384}, {name: "RS512", hash: crypto.SHA512},
+		{name: "PS256", hash: crypto.SHA256, pss: true}, {name: "PS384", hash: crypto.SHA384, pss: true}, {name: "PS512", hash: crypto.SHA512, pss: true},
+		{name: "ES256", hash: crypto.SHA256, curve: elliptic.P256()}, {name: "ES384", hash: crypto.SHA384, curve: elliptic.P384()},
 	}
 }
 
@@ -200,6 +202,20 @@ func lookupAlgorithm(alg string) (algorithm, error) {
 		}
 	}
 	return algorithm{}, fmt.Errorf("keys: %q: %w (use %s)", alg, ErrUnsupportedAlgorithm, AlgorithmsHelp())
+}
+
+// SignerOpts returns the crypto.SignerOpts a crypto.Signer signs an alg
+// digest with: the hash, and PSS options (salt as long as the hash, as JWS
+// requires) for PS256/384/512.
+func SignerOpts(alg string) (crypto.SignerOpts, error) {
+	a, err := lookupAlgorithm(alg)
+	if err != nil {
+		return nil, err
+	}
+	if a.pss {
+		return &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: a.hash}, nil
+	}
+	return a.hash, nil
 }
 
 // AlgorithmCurve returns the elliptic curve an algorithm's keys are on, or

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
-	"crypto/rsa"
 	_ "crypto/sha256"
 	_ "crypto/sha512"
 	"encoding/json"
@@ -337,19 +336,12 @@ func hint(te *pkjwt.TokenError, ts *pkjwt.TokenSource) string {
 // an assertion would be signed, so that check finds a key service that
 // refuses (disabled key, missing permission) before a token request does.
 func testSign(k *keys.Key) error {
-	h := crypto.SHA512
-	switch k.Algorithm {
-	case "RS256", "PS256", "ES256":
-		h = crypto.SHA256
-	case "RS384", "PS384", "ES384":
-		h = crypto.SHA384
+	opts, err := keys.SignerOpts(k.Algorithm)
+	if err != nil {
+		return err
 	}
-	digest := h.New()
+	digest := opts.HashFunc().New()
 	digest.Write([]byte("pkjwt check"))
-	var opts crypto.SignerOpts = h
-	if strings.HasPrefix(k.Algorithm, "PS") {
-		opts = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h}
-	}
-	_, err := k.Signer.Sign(rand.Reader, digest.Sum(nil), opts)
+	_, err = k.Signer.Sign(rand.Reader, digest.Sum(nil), opts)
 	return err
 }

@@ -17,7 +17,6 @@ build_bins
 start_pair 4096
 start_nginx
 
-# wrk_pair LABEL ARGS...: wrk_run on both URLs; $ours_url and $peer_url.
 check() { # check NAME NON2XX ERRORS
 	if [ "$2" != 0 ] || [ "$3" != 0 ]; then
 		log "$1: $2 non-2xx responses, $3 socket errors (see the wrk output above)"

@@ -160,6 +160,7 @@ type loadResult struct {
 	SignSeconds float64 `json:"sign_seconds"`
 	Signed      int     `json:"signed"`
 	CPUms       float64 `json:"server_cpu_ms_per_request"`
+	ClientCPUms float64 `json:"client_cpu_ms_per_request"`
 	RSS         []struct {
 		Requests int64 `json:"requests"`
 		RSSKiB   int64 `json:"rss_kib"`
@@ -275,6 +276,7 @@ func BenchmarkTokenEndpointVsHydra(b *testing.B) {
 		b.ReportMetric(emu.CPUms, "emulator_cpu_ms/token")
 		b.ReportMetric(hyd.CPUms, "hydra_cpu_ms/token")
 		b.ReportMetric(ver.CPUms, "cpu_ms/verify")
+		b.ReportMetric(emu.ClientCPUms, "loadgen_cpu_ms/emulator_token")
 		b.Logf("emulator: %d tokens in %.1f s (%d signed in %.1f s); hydra: %d tokens in %.1f s (%d signed in %.1f s); verify: %d in %.1f s",
 			emu.OK, emu.Seconds, emu.Signed, emu.SignSeconds, hyd.OK, hyd.Seconds, hyd.Signed, hyd.SignSeconds, ver.Requests, ver.Seconds)
 	}

@@ -97,7 +97,10 @@ type result struct {
 	Signed      int     `json:"signed,omitempty"`
 	// ServerCPUms is the CPU time (user + system) the -pid process spent
 	// per timed request: less sensitive to a busy machine than the rate.
-	ServerCPUms float64      `json:"server_cpu_ms_per_request,omitempty"`
+	ServerCPUms float64 `json:"server_cpu_ms_per_request,omitempty"`
+	// ClientCPUms is tokenload's own CPU time per timed request: what the
+	// load generator takes from the cores the server shares with it.
+	ClientCPUms float64      `json:"client_cpu_ms_per_request,omitempty"`
 	RSS         []checkpoint `json:"rss,omitempty"`
 }
 
@@ -434,6 +437,10 @@ func runTokens(args []string, live bool) error {
 			return err
 		}
 	}
+	self0, err := cpuTime(os.Getpid())
+	if err != nil {
+		return err
+	}
 	res := load{n: len(rest), c: *c, duration: *duration, do: func(ctx context.Context, i int) error {
 		return post(ctx, client, *tokenURL, rest[i])
 	}}.run(ctx)
@@ -443,6 +450,9 @@ func runTokens(args []string, live bool) error {
 			return err
 		}
 		res.ServerCPUms = float64((cpu1 - cpu0).Microseconds()) / 1000 / float64(res.Requests)
+	}
+	if self1, err := cpuTime(os.Getpid()); err == nil && res.Requests > 0 {
+		res.ClientCPUms = float64((self1 - self0).Microseconds()) / 1000 / float64(res.Requests)
 	}
 	res.Mode, res.Target, res.SignSeconds, res.Signed = mode, *tokenURL, signSecs, len(bodies)
 	return printResult(res)

@@ -22,7 +22,7 @@ rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 # trend JSON: "N1: X MiB, N2: Y MiB, ..." from tokenload's rss checkpoints.
 trend() {
 	grep -o '"requests":[0-9]*,"rss_kib":[0-9]*' <<<"$1" | tr -dc '0-9,\n' |
-		awk -F, '{ printf "%s%dk: %.0f", (NR > 1 ? ", " : ""), $1 / 1000, $2 / 1024 } END { print "" }'
+		awk -F, '{ printf "%s%sk: %.0f", (NR > 1 ? ", " : ""), ($1 % 1000 ? sprintf("%.1f", $1 / 1000) : $1 / 1000), $2 / 1024 } END { print "" }'
 }
 field() { grep -o "\"$2\":[0-9.]*" <<<"$1" | head -1 | cut -d: -f2; }
 

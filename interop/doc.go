@@ -1,7 +1,7 @@
 // Package interop holds tests that run pkjwt against authorization servers
 // other than its own emulator; it has no code of its own.
 //
-// ORY Hydra v2.3.0 (built by tools/hydra/build.sh, "make deps-hydra") is the
+// ORY Hydra v2.3.0 (built by tools/hydra/build.sh, "make hydra") is the
 // second, independent implementation of RFC 7523 private_key_jwt client
 // authentication: hydra_test.go registers a client through Hydra's admin
 // API with the web app's JWKS as its jwks_uri, gets tokens with

@@ -55,10 +55,7 @@ func StartAzurite(t testing.TB) string {
 	t.Helper()
 	bin := AzuriteBin()
 	if bin == "" {
-		if os.Getenv("PKJWT_REQUIRE_AZURITE") != "" {
-			t.Fatal("azurite-blob not found and PKJWT_REQUIRE_AZURITE is set: run 'make deps'")
-		}
-		t.Skip("azurite-blob not found (run 'make deps', or set PKJWT_AZURITE)")
+		Missing(t, "PKJWT_REQUIRE_AZURITE", "azurite-blob not found (run 'make deps', or set PKJWT_AZURITE)")
 	}
 	work := t.TempDir()
 	cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", "0",

@@ -36,23 +36,11 @@ const HydraVersion = "v2.3.0"
 // fails.
 func HydraBin(t testing.TB) string {
 	t.Helper()
-	bin := os.Getenv("PKJWT_HYDRA")
-	if bin == "" {
-		if cache, err := os.UserCacheDir(); err == nil { // $XDG_CACHE_HOME or $HOME/.cache
-			bin = filepath.Join(cache, "pkjwt-tools", "hydra")
-		}
+	bin, ok := cachedTool("PKJWT_HYDRA", "hydra")
+	if !ok {
+		Missing(t, "PKJWT_REQUIRE_HYDRA", "ORY Hydra not found ("+bin+"): build it with 'make hydra' or tools/hydra/build.sh, or set PKJWT_HYDRA")
 	}
-	if bin != "" {
-		if fi, err := os.Stat(bin); err == nil && !fi.IsDir() {
-			return bin
-		}
-	}
-	msg := "ORY Hydra not found (" + bin + "): build it with 'make deps-hydra' or tools/hydra/build.sh, or set PKJWT_HYDRA"
-	if os.Getenv("PKJWT_REQUIRE_HYDRA") != "" {
-		t.Fatal(msg + " (PKJWT_REQUIRE_HYDRA is set)")
-	}
-	t.Skip(msg)
-	return ""
+	return bin
 }
 
 // HydraOptions configures StartHydra.

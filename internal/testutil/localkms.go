@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -25,23 +24,11 @@ const LocalKMSRegion = "eu-west-2"
 // then it fails.
 func LocalKMSBin(t testing.TB) string {
 	t.Helper()
-	bin := os.Getenv("PKJWT_LOCALKMS")
-	if bin == "" {
-		if cache, err := os.UserCacheDir(); err == nil { // $XDG_CACHE_HOME or $HOME/.cache
-			bin = filepath.Join(cache, "pkjwt-tools", "local-kms")
-		}
+	bin, ok := cachedTool("PKJWT_LOCALKMS", "local-kms")
+	if !ok {
+		Missing(t, "PKJWT_REQUIRE_LOCALKMS", "local-kms not found ("+bin+"): build it with 'make localkms' or tools/localkms/build.sh, or set PKJWT_LOCALKMS")
 	}
-	if bin != "" {
-		if _, err := os.Stat(bin); err == nil {
-			return bin
-		}
-	}
-	msg := "local-kms not found (" + bin + "): build it with 'make localkms' or tools/localkms/build.sh, or set PKJWT_LOCALKMS"
-	if os.Getenv("PKJWT_REQUIRE_LOCALKMS") != "" {
-		t.Fatal(msg + " (PKJWT_REQUIRE_LOCALKMS is set)")
-	}
-	t.Skip(msg)
-	return ""
+	return bin
 }
 
 // LocalKMS is a local-kms server on 127.0.0.1 with a key database of its

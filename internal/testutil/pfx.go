@@ -9,7 +9,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"math/big"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -26,10 +25,7 @@ func OpenSSL(t testing.TB, dir string, args ...string) []byte {
 	t.Helper()
 	path, err := exec.LookPath("openssl")
 	if err != nil {
-		if os.Getenv("PKJWT_REQUIRE_OPENSSL") != "" {
-			t.Fatalf("openssl is required (PKJWT_REQUIRE_OPENSSL is set) but missing: %v", err)
-		}
-		t.Skip("openssl not installed; set PKJWT_REQUIRE_OPENSSL=1 to fail instead")
+		Missing(t, "PKJWT_REQUIRE_OPENSSL", "openssl not installed (apt-get install openssl, or 'make deps')")
 	}
 	cmd := exec.Command(path, args...)
 	cmd.Dir = dir

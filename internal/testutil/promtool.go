@@ -24,10 +24,7 @@ func PromtoolCheckMetrics(t testing.TB, exposition []byte) {
 	}
 	path, err := exec.LookPath(bin)
 	if err != nil {
-		if os.Getenv("PKJWT_REQUIRE_PROMTOOL") != "" {
-			t.Fatalf("promtool is required (PKJWT_REQUIRE_PROMTOOL is set) but missing: %v; run 'make deps'", err)
-		}
-		t.Skip("promtool not installed (apt-get install prometheus); set PKJWT_REQUIRE_PROMTOOL=1 to fail instead")
+		Missing(t, "PKJWT_REQUIRE_PROMTOOL", "promtool not installed (apt-get install prometheus, or 'make deps')")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

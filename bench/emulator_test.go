@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -18,7 +16,6 @@ import (
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/emulator"
 	"github.com/pkjwt/pkjwt/jwks"
-	"github.com/pkjwt/pkjwt/keys"
 )
 
 // BenchmarkEmulatorToken runs the emulator's token endpoint in this process
@@ -29,28 +26,12 @@ import (
 //
 //	go test -run '^$' -bench EmulatorToken -benchtime 3000x -cpuprofile cpu.out ./bench/
 func BenchmarkEmulatorToken(b *testing.B) {
-	key, err := keys.Generate("RS512", 4096)
-	if err != nil {
-		b.Fatal(err)
-	}
-	jh, err := jwks.NewHandler([]*keys.Key{key})
-	if err != nil {
-		b.Fatal(err)
-	}
-	jwksSrv := httptest.NewServer(jh)
-	defer jwksSrv.Close()
+	key, jwksSrv := keyWithJWKS(b, 4096)
 	for _, bc := range []struct {
 		name string
 		log  func(b *testing.B) *slog.Logger
 	}{
-		{"log=file", func(b *testing.B) *slog.Logger {
-			f, err := os.Create(filepath.Join(b.TempDir(), "emulator.log"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { f.Close() })
-			return slog.New(slog.NewTextHandler(f, nil)) // what pkjwt emulator does, to stderr
-		}},
+		{"log=file", func(b *testing.B) *slog.Logger { return fileLogger(b, "emulator.log") }},
 		{"log=discard", func(*testing.B) *slog.Logger { return nil }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

@@ -12,7 +12,6 @@ import (
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/emulator"
 	"github.com/pkjwt/pkjwt/jwks"
-	"github.com/pkjwt/pkjwt/keys"
 )
 
 // stormClock is the clock the token source and the emulator share, so
@@ -31,16 +30,7 @@ func (c *stormClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 //	go test -run '^$' -bench RefreshStorm -benchtime 1x ./bench/
 func BenchmarkRefreshStorm(b *testing.B) {
 	const waiters = 10_000
-	key, err := keys.Generate("RS512", 4096)
-	if err != nil {
-		b.Fatal(err)
-	}
-	jh, err := jwks.NewHandler([]*keys.Key{key})
-	if err != nil {
-		b.Fatal(err)
-	}
-	jwksSrv := httptest.NewServer(jh)
-	defer jwksSrv.Close()
+	key, jwksSrv := keyWithJWKS(b, 4096)
 
 	clock := &stormClock{}
 	clock.ns.Store(time.Now().UnixNano())

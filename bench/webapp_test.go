@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/pkjwt/pkjwt"
@@ -36,16 +34,7 @@ func BenchmarkWebappPage(b *testing.B) {
 }
 
 func benchWebapp(b *testing.B, path string) {
-	key, err := keys.Generate("RS512", 2048) // the key size does not matter here: the token is cached
-	if err != nil {
-		b.Fatal(err)
-	}
-	jh, err := jwks.NewHandler([]*keys.Key{key})
-	if err != nil {
-		b.Fatal(err)
-	}
-	jwksSrv := httptest.NewServer(jh)
-	defer jwksSrv.Close()
+	key, jwksSrv := keyWithJWKS(b, 2048) // the key size does not matter here: the token is cached
 	emu, err := emulator.New(emulator.Config{Apps: []emulator.App{{Name: "bench", APIKey: "bench-app",
 		JWKSURL: jwksSrv.URL + jwks.Path, Status: emulator.StatusApproved, Scopes: []string{emulator.PDSScope}}}})
 	if err != nil {
@@ -61,14 +50,7 @@ func benchWebapp(b *testing.B, path string) {
 		name string
 		log  func(b *testing.B) *slog.Logger
 	}{
-		{"log=file", func(b *testing.B) *slog.Logger {
-			f, err := os.Create(filepath.Join(b.TempDir(), "serve.log"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { f.Close() })
-			return slog.New(slog.NewTextHandler(f, nil)) // what pkjwt serve does, to stderr
-		}},
+		{"log=file", func(b *testing.B) *slog.Logger { return fileLogger(b, "serve.log") }},
 		{"log=discard", func(*testing.B) *slog.Logger { return slog.New(slog.DiscardHandler) }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

@@ -68,7 +68,10 @@ type Config struct {
 	// MaxAttempts bounds the attempts of one token fetch (each attempt
 	// signs a new assertion); 0 means 3.
 	MaxAttempts int
-	// Now is the clock; nil means time.Now.
+	// Now is the wall clock; nil means time.Now. The token cache reads it
+	// through a coarse clock re-read every 250 ms (see [TokenSource]),
+	// so after moving an injected clock call [TokenSource.SyncClock] or
+	// allow a tick before expecting the cache to notice.
 	Now func() time.Time
 	// ModifyAssertion, when set, is called before every assertion is
 	// signed, with the key that will sign it; it may add header members
@@ -103,9 +106,6 @@ type resolved struct {
 	attempts int
 	// tokenClient is HTTPClient with redirects refused.
 	tokenClient *http.Client
-	// realClock is set when Now was nil: time.Now, whose monotonic
-	// reading lets a timer mark cached tokens stale.
-	realClock bool
 }
 
 func (c Config) resolve() (resolved, error) {
@@ -158,7 +158,6 @@ func (c Config) resolve() (resolved, error) {
 	r.tokenClient = &hc
 	if r.Now == nil {
 		r.Now = time.Now
-		r.realClock = true
 	}
 	if r.RefreshBefore < 0 {
 		return r, fmt.Errorf("pkjwt: negative RefreshBefore: %w", ErrConfig)

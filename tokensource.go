@@ -3,6 +3,7 @@ package pkjwt
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/pkjwt/pkjwt/internal/coarse"
 	"github.com/pkjwt/pkjwt/keys"
 )
 
@@ -29,10 +31,17 @@ import (
 // no usable token in the cache, callers wait for one request, however many
 // they are, and all get its result or its error.
 //
+// Freshness follows the wall clock (Config.Now), read through a coarse
+// clock that a timer refreshes every 250 ms while the source is in use: a
+// cached read costs no clock read, and after a host or VM resumes from a
+// pause no caller gets a token past its refresh time for more than about
+// 250 ms. [TokenSource.SyncClock] makes it re-read the clock at once.
+//
 // Every attempt signs a new assertion with a new jti, because NHS England
 // burns a jti before it checks anything else: re-sending an assertion fails.
 type TokenSource struct {
 	cfg   resolved
+	clock *coarse.Clock // cfg.Now, read cheaply; decides freshness
 	cur   atomic.Pointer[cacheEntry]
 	group singleflight.Group
 	// failed remembers the last failed fetch while no token is usable, so
@@ -53,27 +62,25 @@ type failure struct {
 const failureBackoff = 2 * time.Second
 
 type cacheEntry struct {
-	tok       *oauth2.Token
+	tok *oauth2.Token
+	// refreshNs is the refresh time in Unix nanoseconds: the entry is
+	// served without looking further while the coarse clock reads
+	// before it. An entry that must go through TokenContext's slow path
+	// on every call (a failed refresh waiting for retryAt) has dueAlways.
+	refreshNs int64
 	refreshAt time.Time // serve from cache before this
 	validTill time.Time // usable (expiry minus skew) before this
 	retryAt   time.Time // after a failed refresh, do not try again before this
-
-	// With the real clock, a timer sets stale at refreshAt, so that the
-	// hot path reads no clock (time.Now costs more than everything else
-	// on it). timed is false for entries that must consult the clock
-	// (Config.Now set). Both ways meet in fresh; TestRealClockRefresh and
-	// TestRealClockFailedRefresh run the timer's way.
-	timed bool
-	stale atomic.Bool
 }
 
-// fresh reports whether e may be served without looking further: before
-// its refresh time. With a timer it reads no clock.
-func (e *cacheEntry) fresh(now func() time.Time) bool {
-	if e.timed {
-		return !e.stale.Load()
-	}
-	return now().Before(e.refreshAt)
+// dueAlways is the refreshNs of an entry that is always due.
+const dueAlways = math.MinInt64
+
+// fresh reports whether e may be served without looking further: the
+// coarse clock (the wall clock, at most a tick old) is before its refresh
+// time. It is two atomic loads and reads no clock.
+func (e *cacheEntry) fresh(c *coarse.Clock) bool {
+	return c.UnixNano() < e.refreshNs
 }
 
 // expirySkew is how long before its expiry a token stops being handed out.
@@ -86,7 +93,7 @@ func NewTokenSource(cfg Config) (*TokenSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	ts := &TokenSource{cfg: r}
+	ts := &TokenSource{cfg: r, clock: coarse.New(r.Now)}
 	ts.Observe(cfg.Observer)
 	return ts, nil
 }
@@ -107,6 +114,12 @@ func (ts *TokenSource) SigningKey() (*keys.Key, error) { return ts.cfg.Keys.Sign
 // ClientID returns the client id.
 func (ts *TokenSource) ClientID() string { return ts.cfg.ClientID }
 
+// SyncClock makes the cache re-read the wall clock (Config.Now) now
+// rather than at its next tick, at most 250 ms away. A program that learns
+// of a resume from suspend, or a test that moves an injected clock
+// forward, may call it; nothing else needs to.
+func (ts *TokenSource) SyncClock() { ts.clock.Tick() }
+
 // Token returns a valid token; it implements oauth2.TokenSource.
 func (ts *TokenSource) Token() (*oauth2.Token, error) {
 	return ts.TokenContext(context.Background())
@@ -117,7 +130,7 @@ func (ts *TokenSource) Token() (*oauth2.Token, error) {
 // for other callers is not cancelled when one caller gives up.
 func (ts *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	e := ts.cur.Load()
-	if e != nil && e.fresh(ts.cfg.Now) {
+	if e != nil && e.fresh(ts.clock) {
 		if os := ts.obs.load(); os != nil {
 			os.CacheHit()
 		}
@@ -191,7 +204,7 @@ func (ts *TokenSource) Invalidate(tok *oauth2.Token) bool {
 // refresh runs inside the single flight.
 func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 	old := ts.cur.Load()
-	if old != nil && old.fresh(ts.cfg.Now) {
+	if old != nil && old.fresh(ts.clock) {
 		return old.tok, nil // another flight just refreshed it
 	}
 	if os := ts.obs.load(); os != nil && old != nil && ts.cfg.Now().Before(old.validTill) {
@@ -201,11 +214,10 @@ func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 	now := ts.cfg.Now()
 	if err != nil {
 		if old != nil && now.Before(old.validTill) {
-			// A copy that is due (stale), so that every call comes back to
+			// A copy that is always due, so that every call comes back to
 			// TokenContext's slow path, which respects retryAt.
-			retry := &cacheEntry{tok: old.tok, refreshAt: old.refreshAt, validTill: old.validTill,
-				retryAt: now.Add(5*time.Second + rand.N(5*time.Second)), timed: old.timed}
-			retry.stale.Store(true)
+			retry := &cacheEntry{tok: old.tok, refreshNs: dueAlways, refreshAt: old.refreshAt, validTill: old.validTill,
+				retryAt: now.Add(5*time.Second + rand.N(5*time.Second))}
 			ts.cur.CompareAndSwap(old, retry)
 			return old.tok, nil
 		}
@@ -224,18 +236,12 @@ func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 		before = min(lifetime/5, time.Minute)
 	}
 	before = max(min(before, lifetime/2), skew)
-	e := &cacheEntry{
+	refreshAt := info.Expiry.Add(-before)
+	ts.cur.Store(&cacheEntry{
 		tok:       tok,
-		refreshAt: info.Expiry.Add(-before),
+		refreshNs: refreshAt.UnixNano(),
+		refreshAt: refreshAt,
 		validTill: info.Expiry.Add(-skew),
-		timed:     ts.cfg.realClock,
-	}
-	if e.timed {
-		// The timer runs on the monotonic clock. Should the host sleep
-		// past the refresh time, the token may be served late; an API
-		// then answers 401 and Transport fetches a new token.
-		time.AfterFunc(e.refreshAt.Sub(now), func() { e.stale.Store(true) })
-	}
-	ts.cur.Store(e)
+	})
 	return tok, nil
 }

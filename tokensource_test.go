@@ -63,6 +63,7 @@ func TestTokenSourceSendsVerifiableAssertions(t *testing.T) {
 			t.Fatalf("expiry - received = %s, want 599s from the string expires_in", got)
 		}
 		clk.Add(600 * time.Second) // past expiry: the next call must fetch
+		ts.SyncClock() // the tick the moved wall clock would get within 250 ms
 	}
 	seen := srv.assertions()
 	if len(seen) != 3 {
@@ -91,10 +92,12 @@ func TestTokenSourceCachesUntilRefreshTime(t *testing.T) {
 	}
 	// 599 s token: refresh time is 599 - min(599/5, 60) = 539 s.
 	clk.Add(538 * time.Second)
+	ts.SyncClock() // the tick the moved wall clock would get within 250 ms
 	if tok, _ := ts.Token(); tok != first || srv.requests.Load() != 1 {
 		t.Fatalf("at 538 s: a new request was made (%d)", srv.requests.Load())
 	}
 	clk.Add(2 * time.Second) // 540 s: early-refresh window, old token still valid
+	ts.SyncClock() // the tick the moved wall clock would get within 250 ms
 	if tok, _ := ts.Token(); tok != first {
 		t.Fatal("in the early-refresh window the cached token must be served at once")
 	}
@@ -137,6 +140,7 @@ func TestThousandCallersOneRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Add(time.Hour) // the cached token has expired
+	ts.SyncClock() // the tick the moved wall clock would get within 250 ms
 	var wg sync.WaitGroup
 	tokens := make([]string, callers)
 	errs := make([]error, callers)
@@ -182,6 +186,7 @@ func TestCachedReadDoesNotWaitForRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Add(550 * time.Second) // early-refresh window
+	ts.SyncClock() // the tick the moved wall clock would get within 250 ms
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"golang.org/x/oauth2"
 
 	"github.com/pkjwt/pkjwt"
@@ -63,7 +65,7 @@ func TestTokenSourceSendsVerifiableAssertions(t *testing.T) {
 			t.Fatalf("expiry - received = %s, want 599s from the string expires_in", got)
 		}
 		clk.Add(600 * time.Second) // past expiry: the next call must fetch
-		ts.SyncClock() // the tick the moved wall clock would get within 250 ms
+		ts.SyncClock()             // the tick the moved wall clock would get within 250 ms
 	}
 	seen := srv.assertions()
 	if len(seen) != 3 {
@@ -97,7 +99,7 @@ func TestTokenSourceCachesUntilRefreshTime(t *testing.T) {
 		t.Fatalf("at 538 s: a new request was made (%d)", srv.requests.Load())
 	}
 	clk.Add(2 * time.Second) // 540 s: early-refresh window, old token still valid
-	ts.SyncClock() // the tick the moved wall clock would get within 250 ms
+	ts.SyncClock()           // the tick the moved wall clock would get within 250 ms
 	if tok, _ := ts.Token(); tok != first {
 		t.Fatal("in the early-refresh window the cached token must be served at once")
 	}
@@ -140,7 +142,7 @@ func TestThousandCallersOneRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Add(time.Hour) // the cached token has expired
-	ts.SyncClock() // the tick the moved wall clock would get within 250 ms
+	ts.SyncClock()     // the tick the moved wall clock would get within 250 ms
 	var wg sync.WaitGroup
 	tokens := make([]string, callers)
 	errs := make([]error, callers)
@@ -186,7 +188,7 @@ func TestCachedReadDoesNotWaitForRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Add(550 * time.Second) // early-refresh window
-	ts.SyncClock() // the tick the moved wall clock would get within 250 ms
+	ts.SyncClock()             // the tick the moved wall clock would get within 250 ms
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -212,37 +214,10 @@ func TestCachedReadDoesNotWaitForRefresh(t *testing.T) {
 	}
 }
 
-// TestRealClockRefresh exercises the timer that marks a cached token stale
-// when the source runs on the real clock.
-func TestRealClockRefresh(t *testing.T) {
-	srv := newTokenServer(t, testKey(), "c")
-	srv.reply = func(n int64, w http.ResponseWriter) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"access_token":"tok-%d","expires_in":"3","token_type":"Bearer"}`, n)
-	}
-	// 3 s tokens: refreshed 1.4 s before expiry, handed out until 0.75 s before.
-	ts := newSource(t, srv, func(c *pkjwt.Config) { c.RefreshBefore = 1400 * time.Millisecond })
-	first, err := ts.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tok, _ := ts.Token(); tok != first || srv.requests.Load() != 1 {
-		t.Fatal("a fresh token was not served from the cache")
-	}
-	time.Sleep(1700 * time.Millisecond) // past the refresh time, before the end of validity
-	if tok, _ := ts.Token(); tok != first {
-		t.Fatal("the still-valid token should be served during the refresh")
-	}
-	waitFor(t, func() bool { tok, _ := ts.Token(); return tok.AccessToken == "tok-2" })
-	if n := srv.requests.Load(); n != 2 {
-		t.Fatalf("%d requests, want 2", n)
-	}
-}
-
-// TestRealClockFailedRefresh runs the timer's cache path through a failed
-// refresh: the still-valid token is served, the failure is not retried at
-// once, and once the token is no longer valid the caller gets the error.
-func TestRealClockFailedRefresh(t *testing.T) {
+// TestFailedBackgroundRefresh: when the refresh in the early-refresh
+// window fails, the still-valid token is served, the failure is not retried
+// at once, and once the token is no longer valid the caller gets the error.
+func TestFailedBackgroundRefresh(t *testing.T) {
 	srv := newTokenServer(t, testKey(), "c")
 	srv.reply = func(n int64, w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "application/json")
@@ -251,37 +226,125 @@ func TestRealClockFailedRefresh(t *testing.T) {
 			io.WriteString(w, `{"error":"invalid_request","error_description":"refused"}`)
 			return
 		}
-		fmt.Fprintf(w, `{"access_token":"tok-%d","expires_in":"3","token_type":"Bearer"}`, n)
+		fmt.Fprintf(w, `{"access_token":"tok-%d","expires_in":"599","token_type":"Bearer"}`, n)
 	}
-	// 3 s token: refresh from 1.6 s, handed out until 2.25 s.
-	ts := newSource(t, srv, func(c *pkjwt.Config) { c.RefreshBefore = 1400 * time.Millisecond })
-	start := time.Now()
+	clk := newClock()
+	srv.now = clk.Now
+	// 599 s token: refresh from 539 s, handed out until 589 s.
+	ts := newSource(t, srv, func(c *pkjwt.Config) { c.Now = clk.Now })
 	first, err := ts.Token()
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Until(start.Add(1700 * time.Millisecond)))
+	clk.Add(540 * time.Second)
+	ts.SyncClock()
 	if tok, err := ts.Token(); tok != first || err != nil {
 		t.Fatalf("in the refresh window: %v, %v; want the cached token", tok, err)
 	}
 	waitFor(t, func() bool { return srv.requests.Load() == 2 })
-	time.Sleep(100 * time.Millisecond) // let the failed refresh settle
-	if time.Since(start) < 2*time.Second {
-		for range 10 {
-			if tok, err := ts.Token(); tok != first || err != nil {
-				t.Fatalf("after a failed refresh, still valid: %v, %v; want the cached token", tok, err)
-			}
-		}
-		if n := srv.requests.Load(); n != 2 {
-			t.Fatalf("%d requests: a failed refresh was retried at once", n)
+	// The failed refresh settles: calls keep getting the valid token and
+	// send nothing until the retry time (5-10 s later).
+	waitFor(t, func() bool { tok, err := ts.Token(); return tok == first && err == nil })
+	for range 10 {
+		if tok, err := ts.Token(); tok != first || err != nil {
+			t.Fatalf("after a failed refresh, still valid: %v, %v; want the cached token", tok, err)
 		}
 	}
-	time.Sleep(time.Until(start.Add(2500 * time.Millisecond)))
+	if n := srv.requests.Load(); n != 2 {
+		t.Fatalf("%d requests: a failed refresh was retried at once", n)
+	}
+	clk.Add(50 * time.Second) // 590 s: no longer handed out
+	ts.SyncClock()
 	_, err = ts.Token()
 	var te *pkjwt.TokenError
 	if !errors.As(err, &te) || te.Description != "refused" {
 		t.Fatalf("after validity: %v, want the token endpoint's error", err)
 	}
+}
+
+// TestCacheFollowsWallClockJump is a host or VM resuming from a pause: the
+// wall clock (Config.Now) jumps past the token's expiry while no timer
+// fires for it (the monotonic clock did not move). Nobody tells the source
+// (no SyncClock): within about a second callers get a new token, and
+// never the old one after that.
+func TestCacheFollowsWallClockJump(t *testing.T) {
+	cases := []struct {
+		name string
+		jump time.Duration
+		want string // the token callers get after the jump
+	}{
+		{"past expiry", time.Hour, "tok-2"},
+		{"into the early-refresh window", 545 * time.Second, "tok-2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newTokenServer(t, testKey(), "c")
+			clk := newClock()
+			srv.now = clk.Now
+			ts := newSource(t, srv, func(c *pkjwt.Config) { c.Now = clk.Now })
+			first, err := ts.Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Cached reads start the coarse clock's ticks, as in a
+			// process that serves requests when the host pauses.
+			for range 3 {
+				if tok, err := ts.Token(); tok != first || err != nil {
+					t.Fatalf("cached read: %v, %v", tok, err)
+				}
+			}
+			clk.Add(tc.jump)
+			resumed := time.Now()
+			for {
+				tok, err := ts.Token()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tok.AccessToken == tc.want {
+					break
+				}
+				if tok != first {
+					t.Fatalf("got %q, want the cached token or %s", tok.AccessToken, tc.want)
+				}
+				if waited := time.Since(resumed); waited > time.Second {
+					t.Fatalf("still served the old token %s after the wall clock moved (bound: about 1 s)", waited)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			t.Logf("new token %s after the jump", time.Since(resumed).Round(time.Millisecond))
+			for range 100 {
+				if tok, _ := ts.Token(); tok.AccessToken != tc.want {
+					t.Fatalf("after the new token, got %q", tok.AccessToken)
+				}
+			}
+		})
+	}
+}
+
+// TestLiveSourcesRunNoGoroutine: a TokenSource has no Close, so its clock
+// must not cost a goroutine: 50 sources in use, their clocks ticking, leave
+// no goroutine beside those that were there before (the clock's timer runs
+// its function only for the moment of a tick).
+func TestLiveSourcesRunNoGoroutine(t *testing.T) {
+	srv := newTokenServer(t, testKey(), "c")
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	warm := newSource(t, srv, func(c *pkjwt.Config) { c.HTTPClient = hc })
+	if _, err := warm.Token(); err != nil { // opens the keep-alive connection
+		t.Fatal(err)
+	}
+	before := goleak.IgnoreCurrent()
+	sources := make([]*pkjwt.TokenSource, 50)
+	for i := range sources {
+		sources[i] = newSource(t, srv, func(c *pkjwt.Config) { c.HTTPClient = hc })
+		for range 3 {
+			if _, err := sources[i].Token(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	goleak.VerifyNone(t, before)
+	runtime.KeepAlive(sources)
 }
 
 func TestTokenErrors(t *testing.T) {

@@ -71,6 +71,7 @@ func BenchmarkRefreshStorm(b *testing.B) {
 		b.StopTimer()
 		before := tokenRequests.Load()
 		clock.advance(lifetime + time.Second) // the cached token has expired
+		ts.SyncClock()                        // the coarse clock's tick, at most 250 ms away
 		gate := make(chan struct{})
 		var ready, done sync.WaitGroup
 		var failed atomic.Int64

@@ -36,7 +36,8 @@ const stopped = math.MinInt64
 // Clock is a coarse reading of a wall-clock source. The zero Clock is not
 // usable; call [New]. A Clock is safe for concurrent use.
 type Clock struct {
-	src func() time.Time
+	src      func() time.Time
+	interval time.Duration // Interval, shorter in this package's tests
 
 	ns   atomic.Int64 // the last reading in Unix nanoseconds, or stopped
 	used atomic.Bool  // read since the last tick
@@ -50,7 +51,7 @@ type Clock struct {
 // clock in tests: both go through the same ticks). Its timer starts on the
 // first read.
 func New(src func() time.Time) *Clock {
-	c := &Clock{src: src}
+	c := &Clock{src: src, interval: Interval}
 	c.ns.Store(stopped)
 	return c
 }
@@ -78,9 +79,9 @@ func (c *Clock) start() int64 {
 	if c.ns.Load() == stopped {
 		c.idle = 0
 		if c.timer == nil {
-			c.timer = time.AfterFunc(Interval, c.tick)
+			c.timer = time.AfterFunc(c.interval, c.tick)
 		} else {
-			c.timer.Reset(Interval)
+			c.timer.Reset(c.interval)
 		}
 	}
 	c.used.Store(true)
@@ -109,7 +110,7 @@ func (c *Clock) tick() {
 		return
 	}
 	c.ns.Store(c.src().UnixNano())
-	c.timer.Reset(Interval)
+	c.timer.Reset(c.interval)
 }
 
 // Running reports whether the timer is running (for tests and metrics).

@@ -1,6 +1,7 @@
 package pkjwt
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -85,7 +86,13 @@ func checkExtras(what string, m map[string]any, reserved []string) error {
 // {"alg": key.Algorithm, "kid": key.ID, "typ": "JWT"} plus a.Header; the
 // claims are iss, sub, aud, jti, iat and exp plus a.Claims. A reserved
 // name in a.Header or a.Claims is an error wrapping ErrConfig.
-func (a Assertion) Sign(key *keys.Key) (string, error) {
+//
+// ctx reaches a key held by a key service: a signer that implements
+// [keys.ContextSigner] (AWS KMS, Azure Key Vault, their keys in a key
+// directory) gets it with the signature request, so that cancelling ctx
+// stops the call, and the error then matches context.Canceled (or
+// context.DeadlineExceeded). A local key signs at once.
+func (a Assertion) Sign(ctx context.Context, key *keys.Key) (string, error) {
 	if a.ClientID == "" || a.Audience == "" {
 		return "", fmt.Errorf("pkjwt: assertion needs a client id and an audience: %w", ErrConfig)
 	}
@@ -117,7 +124,7 @@ func (a Assertion) Sign(key *keys.Key) (string, error) {
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{
 		Algorithm: jose.SignatureAlgorithm(key.Algorithm),
-		Key:       jose.JSONWebKey{Key: cryptosigner.Opaque(key.Signer), KeyID: key.ID},
+		Key:       jose.JSONWebKey{Key: cryptosigner.Opaque(keys.WithContext(ctx, key.Signer)), KeyID: key.ID},
 	}, opts)
 	if err != nil {
 		return "", fmt.Errorf("pkjwt: signer for key %s: %w", key.ID, err)

@@ -86,7 +86,7 @@ func (ts *TokenSource) attempt(ctx context.Context) (*oauth2.Token, *TokenInfo, 
 	if err := ts.cfg.extras(key, &a); err != nil {
 		return nil, nil, 0, &keyError{err}
 	}
-	assertion, err := a.Sign(key)
+	assertion, err := a.Sign(ctx, key)
 	if err != nil {
 		return nil, nil, 0, &keyError{err}
 	}

@@ -52,7 +52,7 @@ func BenchmarkEmulatorToken(b *testing.B) {
 			for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 				wg.Go(func() {
 					for i := int(next.Add(1) - 1); i < len(bodies); i = int(next.Add(1) - 1) {
-						jws, err := pkjwt.Assertion{ClientID: "bench-app", Audience: tokenURL, Lifetime: 5 * time.Minute}.Sign(key)
+						jws, err := pkjwt.Assertion{ClientID: "bench-app", Audience: tokenURL, Lifetime: 5 * time.Minute}.Sign(b.Context(), key)
 						if err != nil {
 							b.Error(err)
 							return

@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"crypto"
+	cryptorand "crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -51,6 +52,50 @@ type Backend interface {
 	Create(ctx context.Context, template, alg string) (ref string, signer crypto.Signer, err error)
 }
 
+// ContextSigner is a crypto.Signer whose call to a key service can take a
+// context, so that a caller's cancellation or deadline reaches the
+// service's request. The signers of keys/awskms and keys/azurekv implement
+// it, and so do remote keys loaded from a key directory; [SignContext] and
+// [WithContext] use it when a signer has it.
+type ContextSigner interface {
+	crypto.Signer
+	// SignContext is Sign within ctx; a key service brings its own
+	// randomness, so it takes no rand.
+	SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error)
+}
+
+// SignContext signs digest with s within ctx: through s's SignContext when
+// s is a [ContextSigner], otherwise (a local key, which does not wait on
+// anything) through s.Sign once ctx is found live. When ctx ends first the
+// error matches context.Canceled or context.DeadlineExceeded.
+func SignContext(ctx context.Context, s crypto.Signer, rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("keys: sign: %w", err)
+	}
+	if cs, ok := s.(ContextSigner); ok {
+		return cs.SignContext(ctx, digest, opts)
+	}
+	return s.Sign(rand, digest, opts)
+}
+
+// WithContext returns a crypto.Signer whose Sign is [SignContext] with ctx,
+// for an API that takes only a crypto.Signer (go-jose, crypto/x509): it
+// binds ctx to one call and must not outlive it.
+func WithContext(ctx context.Context, s crypto.Signer) crypto.Signer {
+	return ctxSigner{ctx: ctx, s: s}
+}
+
+type ctxSigner struct {
+	ctx context.Context
+	s   crypto.Signer
+}
+
+func (c ctxSigner) Public() crypto.PublicKey { return c.s.Public() }
+
+func (c ctxSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	return SignContext(c.ctx, c.s, rand, digest, opts)
+}
+
 // openTimeout bounds how long opening a remote key on first use may take.
 const openTimeout = 30 * time.Second
 
@@ -71,20 +116,30 @@ func (s *lazySigner) Public() crypto.PublicKey { return s.pub }
 // Sign opens the remote key if needed, checks that its public key is the
 // one the directory recorded, and signs with it.
 func (s *lazySigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	signer, err := s.open()
+	return s.sign(context.Background(), rand, digest, opts)
+}
+
+// SignContext is Sign within ctx: both the first open and the signature
+// pass ctx to the key service.
+func (s *lazySigner) SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	return s.sign(ctx, cryptorand.Reader, digest, opts)
+}
+
+func (s *lazySigner) sign(ctx context.Context, rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	signer, err := s.open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return signer.Sign(rand, digest, opts)
+	return SignContext(ctx, signer, rand, digest, opts)
 }
 
-func (s *lazySigner) open() (crypto.Signer, error) {
+func (s *lazySigner) open(ctx context.Context) (crypto.Signer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.signer != nil {
 		return s.signer, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	ctx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
 	signer, err := s.backend.Open(ctx, s.ref)
 	if err != nil {

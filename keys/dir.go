@@ -465,7 +465,7 @@ func (d Dir) loadName(p, n string) (*Key, error) {
 	if m.Ref != "" {
 		signer, err = d.remoteSigner(m)
 		if err != nil {
-			return nil, fmt.Errorf("keys: %s: %w", metaPath, err)
+			return nil, fmt.Errorf("keys: remote key %s (%s): %w", m.Ref, metaPath, err)
 		}
 	} else {
 		data, err := readBounded(keyPath)
@@ -490,15 +490,19 @@ func (d Dir) loadName(p, n string) (*Key, error) {
 			}
 		}
 	}
+	where := keyPath // a remote key has no key file: name its ref and metadata
+	if m.Ref != "" {
+		where = fmt.Sprintf("remote key %s (%s)", m.Ref, metaPath)
+	}
 	thumb, err := Thumbprint(signer.Public())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("keys: %s: %w", where, err)
 	}
 	if thumb != n {
-		return nil, fmt.Errorf("keys: %s holds the key %s, not %s: %w", keyPath, thumb, n, ErrKidMismatch)
+		return nil, fmt.Errorf("keys: %s holds the key %s, not %s: %w", where, thumb, n, ErrKidMismatch)
 	}
 	if err := CheckAlgorithm(signer.Public(), m.Algorithm); err != nil {
-		return nil, fmt.Errorf("%s: %w", keyPath, err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	k := &Key{
 		ID: m.KID, Algorithm: m.Algorithm, Signer: signer, State: m.State, Created: m.Created,
@@ -522,7 +526,7 @@ func (d Dir) loadName(p, n string) (*Key, error) {
 func (d Dir) remoteSigner(m meta) (crypto.Signer, error) {
 	pub, err := x509.ParsePKIXPublicKey(m.PublicKey)
 	if err != nil {
-		return nil, fmt.Errorf("remote key %s: public key: %w: %w", m.KID, ErrMalformed, err)
+		return nil, fmt.Errorf("public key: %w: %w", ErrMalformed, err)
 	}
 	b, err := d.backend(m.Ref)
 	if err != nil {

@@ -442,7 +442,7 @@ func (a *App) Ready(ctx context.Context) error {
 	}
 	k, err := a.ts.SigningKey()
 	if err != nil {
-		return fmt.Errorf("no key can sign now: %v", err)
+		return fmt.Errorf("no key can sign now: %w", err)
 	}
 	if pk, err := ring.Lookup(k.ID); err != nil || !samePublic(pk, k) {
 		return fmt.Errorf("no key can sign now: the signing key %s is not in the published JWKS", k.ID)

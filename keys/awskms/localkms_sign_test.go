@@ -124,7 +124,7 @@ func TestLocalKMSCreateOpenSign(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			assertion, err := pkjwt.Assertion{ClientID: "client-1", Audience: "https://auth.example/oauth2/token"}.Sign(k)
+			assertion, err := pkjwt.Assertion{ClientID: "client-1", Audience: "https://auth.example/oauth2/token"}.Sign(t.Context(), k)
 			if err != nil {
 				t.Fatalf("Open %s: sign %s: %v", openRef, alg, err)
 			}
@@ -157,7 +157,7 @@ func TestLocalKMSAliasMovedAfterOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertion, err := pkjwt.Assertion{ClientID: "client-1", Audience: "https://auth.example/oauth2/token"}.Sign(k)
+	assertion, err := pkjwt.Assertion{ClientID: "client-1", Audience: "https://auth.example/oauth2/token"}.Sign(t.Context(), k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestLocalKMSECKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertion, err := pkjwt.Assertion{ClientID: "client-1", Audience: "https://auth.example/oauth2/token"}.Sign(k)
+	assertion, err := pkjwt.Assertion{ClientID: "client-1", Audience: "https://auth.example/oauth2/token"}.Sign(t.Context(), k)
 	if err != nil {
 		t.Fatalf("%s: %v", ref, err)
 	}

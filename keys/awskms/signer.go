@@ -208,3 +208,5 @@ func (s *Signer) verify(hash crypto.Hash, digest, sig []byte, alg types.SigningA
 	}
 	return nil
 }
+
+var _ keys.ContextSigner = (*Signer)(nil)

@@ -45,7 +45,7 @@ func ExampleBackend_Open() {
 	assertion, err := pkjwt.Assertion{
 		ClientID: "my-api-key",
 		Audience: pkjwt.NHSInt().TokenURL,
-	}.Sign(key)
+	}.Sign(ctx, key)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -267,3 +267,5 @@ func (s *Signer) check(sig, digest []byte, hash crypto.Hash, alg azkeys.Signatur
 	}
 	return nil, fmt.Errorf("azurekv: sign: unsupported public key %T", s.pub)
 }
+
+var _ keys.ContextSigner = (*Signer)(nil)

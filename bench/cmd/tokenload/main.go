@@ -373,7 +373,7 @@ func runTokens(args []string, live bool) error {
 		s := &sampler{pid: *pid, every: *every}
 		res := load{n: *n, c: *c, duration: *duration, after: s.after,
 			do: func(ctx context.Context, _ int) error {
-				jws, err := a.Sign(key)
+				jws, err := a.Sign(ctx, key)
 				if err != nil {
 					return err
 				}
@@ -402,7 +402,7 @@ func runTokens(args []string, live bool) error {
 				if i >= *n {
 					return
 				}
-				jws, err := a.Sign(key)
+				jws, err := a.Sign(ctx, key)
 				if err != nil {
 					signErr.CompareAndSwap(nil, &err)
 					return

@@ -30,7 +30,8 @@ const Interval = 250 * time.Millisecond
 // IdleTicks is how many ticks without a read stop the timer.
 const IdleTicks = 8
 
-// stopped marks a Clock whose timer is not running.
+// stopped marks a Clock whose timer is not running. It is even, so that a
+// read takes it for "not yet marked" and goes to the rare path.
 const stopped = math.MinInt64
 
 // Clock is a coarse reading of a wall-clock source. The zero Clock is not
@@ -39,8 +40,11 @@ type Clock struct {
 	src      func() time.Time
 	interval time.Duration // Interval, shorter in this package's tests
 
-	ns   atomic.Int64 // the last reading in Unix nanoseconds, or stopped
-	used atomic.Bool  // read since the last tick
+	// v is the last reading in Unix nanoseconds, with its lowest bit
+	// (a nanosecond) used as a mark: a tick stores it clear, the first
+	// read after the tick sets it, so that the next tick knows the clock
+	// was read. Only that first read writes. stopped: no timer.
+	v atomic.Int64
 
 	mu    sync.Mutex  // serialises start, tick and the timer
 	timer *time.Timer // under mu; nil until the first start
@@ -52,22 +56,35 @@ type Clock struct {
 // first read.
 func New(src func() time.Time) *Clock {
 	c := &Clock{src: src, interval: Interval}
-	c.ns.Store(stopped)
+	c.v.Store(stopped)
 	return c
 }
 
-// UnixNano returns the source's time in Unix nanoseconds as of the last
-// tick, at most about Interval old; when the timer is stopped it reads the
-// source and starts the timer.
+// UnixNano returns the source's time in Unix nanoseconds (to within a
+// nanosecond) as of the last tick, at most about Interval old; when the
+// timer is stopped it reads the source and starts the timer. It is one
+// atomic load, and small enough to inline.
 func (c *Clock) UnixNano() int64 {
-	ns := c.ns.Load()
-	if ns == stopped {
+	if v := c.v.Load(); v&1 != 0 {
+		return v // the mark bit is one nanosecond: not worth clearing
+	}
+	return c.mark()
+}
+
+// mark is UnixNano's rare path: the first read since a tick records that
+// the clock is in use (one write per tick, not per read, so that readers on
+// many cores do not write a shared cache line), and a read of a stopped
+// clock starts it.
+func (c *Clock) mark() int64 {
+	v := c.v.Load()
+	if v&1 != 0 {
+		return v
+	}
+	if v == stopped {
 		return c.start()
 	}
-	if !c.used.Load() { // a store once per tick, not per read: no shared-line writes on the hot path
-		c.used.Store(true)
-	}
-	return ns
+	c.v.CompareAndSwap(v, v|1) // lost to a tick or another reader: either way fine
+	return v | 1
 }
 
 // start reads the source, publishes the reading and starts the timer if
@@ -75,8 +92,8 @@ func (c *Clock) UnixNano() int64 {
 func (c *Clock) start() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ns := c.src().UnixNano()
-	if c.ns.Load() == stopped {
+	ns := c.src().UnixNano() &^ 1
+	if c.v.Load() == stopped {
 		c.idle = 0
 		if c.timer == nil {
 			c.timer = time.AfterFunc(c.interval, c.tick)
@@ -84,9 +101,8 @@ func (c *Clock) start() int64 {
 			c.timer.Reset(c.interval)
 		}
 	}
-	c.used.Store(true)
-	c.ns.Store(ns)
-	return ns
+	c.v.Store(ns | 1)
+	return ns | 1
 }
 
 // Tick re-reads the source now, as the timer does every Interval. A
@@ -99,19 +115,19 @@ func (c *Clock) Tick() { c.tick() }
 func (c *Clock) tick() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ns.Load() == stopped {
+	if c.v.Load() == stopped {
 		return
 	}
-	if c.used.Swap(false) {
+	ns := c.src().UnixNano() &^ 1
+	if old := c.v.Swap(ns); old&1 == 1 {
 		c.idle = 0
 	} else if c.idle++; c.idle >= IdleTicks {
-		c.ns.Store(stopped)
+		c.v.Store(stopped)
 		c.timer.Stop()
 		return
 	}
-	c.ns.Store(c.src().UnixNano())
 	c.timer.Reset(c.interval)
 }
 
 // Running reports whether the timer is running (for tests and metrics).
-func (c *Clock) Running() bool { return c.ns.Load() != stopped }
+func (c *Clock) Running() bool { return c.v.Load() != stopped }

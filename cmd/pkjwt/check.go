@@ -147,7 +147,7 @@ func (c *checker) config(ctx context.Context, e *env, cf *clientFlags, maxAge, e
 	}
 	now := time.Now()
 	if signer.Ref != "" {
-		if err := testSign(signer); err != nil {
+		if err := testSign(ctx, signer); err != nil {
 			c.fail("keys", "the signing key %s lives in %s and cannot sign: %v", signer.ID, signer.Ref, err)
 			return nil, nil
 		}
@@ -334,14 +334,15 @@ func hint(te *pkjwt.TokenError, ts *pkjwt.TokenSource) string {
 
 // testSign has a remote key sign a digest of nothing in particular, the way
 // an assertion would be signed, so that check finds a key service that
-// refuses (disabled key, missing permission) before a token request does.
-func testSign(k *keys.Key) error {
+// refuses (disabled key, missing permission) before a token request does;
+// ctx (Ctrl-C) reaches the key service.
+func testSign(ctx context.Context, k *keys.Key) error {
 	opts, err := keys.SignerOpts(k.Algorithm)
 	if err != nil {
 		return err
 	}
 	digest := opts.HashFunc().New()
 	digest.Write([]byte("pkjwt check"))
-	_, err = k.Signer.Sign(rand.Reader, digest.Sum(nil), opts)
+	_, err = keys.SignContext(ctx, k.Signer, rand.Reader, digest.Sum(nil), opts)
 	return err
 }

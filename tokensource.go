@@ -68,7 +68,6 @@ type cacheEntry struct {
 	// before it. An entry that must go through TokenContext's slow path
 	// on every call (a failed refresh waiting for retryAt) has dueAlways.
 	refreshNs int64
-	refreshAt time.Time // serve from cache before this
 	validTill time.Time // usable (expiry minus skew) before this
 	retryAt   time.Time // after a failed refresh, do not try again before this
 }
@@ -216,7 +215,7 @@ func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 		if old != nil && now.Before(old.validTill) {
 			// A copy that is always due, so that every call comes back to
 			// TokenContext's slow path, which respects retryAt.
-			retry := &cacheEntry{tok: old.tok, refreshNs: dueAlways, refreshAt: old.refreshAt, validTill: old.validTill,
+			retry := &cacheEntry{tok: old.tok, refreshNs: dueAlways, validTill: old.validTill,
 				retryAt: now.Add(5*time.Second + rand.N(5*time.Second))}
 			ts.cur.CompareAndSwap(old, retry)
 			return old.tok, nil
@@ -236,11 +235,9 @@ func (ts *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 		before = min(lifetime/5, time.Minute)
 	}
 	before = max(min(before, lifetime/2), skew)
-	refreshAt := info.Expiry.Add(-before)
 	ts.cur.Store(&cacheEntry{
 		tok:       tok,
-		refreshNs: refreshAt.UnixNano(),
-		refreshAt: refreshAt,
+		refreshNs: info.Expiry.Add(-before).UnixNano(),
 		validTill: info.Expiry.Add(-skew),
 	})
 	return tok, nil

@@ -24,7 +24,11 @@ func FuzzConfigFile(f *testing.F) {
 		fs := flag.NewFlagSet("t", flag.ContinueOnError)
 		addClientFlags(fs)
 		show := fs.Bool("show-token", false, "")
-		_ = applyConfigFile(fs, path, map[string]bool{})
+		allowed := map[string]string{}
+		for _, s := range commandSettings("token") {
+			allowed[s.flag] = s.env
+		}
+		_ = applyConfigFile(fs, path, map[string]bool{}, allowed)
 		if *show {
 			t.Fatal("a config file set --show-token")
 		}

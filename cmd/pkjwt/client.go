@@ -73,7 +73,7 @@ func (p profileValue) String() string {
 
 func (p profileValue) Set(v string) error {
 	if _, err := pkjwt.LookupProfile(v); err != nil {
-		return err
+		return fmt.Errorf("unknown profile %q (known: %s)", v, strings.Join(pkjwt.ProfileNames(), ", "))
 	}
 	*p.name = v
 	return nil

@@ -84,14 +84,14 @@ func parseKeyRef(ref, from string) (keyRef, error) {
 	case strings.HasPrefix(ref, "dir:"):
 		r.dir = strings.TrimPrefix(ref, "dir:")
 		if r.dir == "" {
-			return r, usagef("%s %q: no directory after dir:", from, ref)
+			return r, usagef("%s: %q: no directory after dir:", from, ref)
 		}
 		return r, nil
 	case strings.HasPrefix(ref, "pfx:"), strings.HasPrefix(ref, "pem:"):
 		scheme, rest, _ := strings.Cut(ref, ":")
 		path, query, _ := strings.Cut(rest, "?")
 		if path == "" {
-			return r, usagef("%s %q: no file after %s:", from, ref, scheme)
+			return r, usagef("%s: %q: no file after %s:", from, ref, scheme)
 		}
 		if scheme == "pfx" {
 			r.pfx = path
@@ -102,13 +102,13 @@ func parseKeyRef(ref, from string) (keyRef, error) {
 			return r, err
 		}
 		if r.pem != "" && r.kidFrom != "" && r.kidFrom != keys.KIDThumbprint {
-			return r, usagef("%s %q: kid-from=%s needs a certificate, and a PEM key has none: give ?kid=KID, or use the PFX", from, ref, r.kidFrom)
+			return r, usagef("%s: %q: kid-from=%s needs a certificate, and a PEM key has none: give ?kid=KID, or use the PFX", from, ref, r.kidFrom)
 		}
 		return r, nil
 	case strings.HasPrefix(ref, awskms.Scheme+"://"), strings.HasPrefix(ref, azurekv.Scheme+"://"):
 		u, err := url.Parse(ref)
 		if err != nil {
-			return r, usagef("%s %q: %v", from, ref, err)
+			return r, usagef("%s: %q: %v", from, ref, err)
 		}
 		if err := r.kidParams(ref, from, u.RawQuery); err != nil {
 			return r, err
@@ -121,7 +121,7 @@ func parseKeyRef(ref, from string) (keyRef, error) {
 		return r, nil
 	case strings.Contains(ref, "://"), hasScheme(ref):
 		scheme, _, _ := strings.Cut(ref, ":")
-		return r, usagef("%s %q: unknown scheme %q: use %s (a directory whose name has a colon: ./%s)", from, ref, scheme+":", knownKeySchemes, ref)
+		return r, usagef("%s: %q: unknown scheme %q: use %s (a directory whose name has a colon: ./%s)", from, ref, scheme+":", knownKeySchemes, ref)
 	}
 	r.dir = ref
 	return r, nil
@@ -131,19 +131,19 @@ func parseKeyRef(ref, from string) (keyRef, error) {
 func (r *keyRef) kidParams(ref, from, rawQuery string) error {
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return usagef("%s %q: %v", from, ref, err)
+		return usagef("%s: %q: %v", from, ref, err)
 	}
 	r.kid, r.kidFrom = q.Get("kid"), q.Get("kid-from")
 	if r.kid != "" && r.kidFrom != "" {
-		return usagef("%s %q: give kid= or kid-from=, not both", from, ref)
+		return usagef("%s: %q: give kid= or kid-from=, not both", from, ref)
 	}
 	if r.kid != "" {
 		if err := keys.ValidateKID(r.kid); err != nil {
-			return usagef("%s %q: %v", from, ref, err)
+			return usagef("%s: %q: %v", from, ref, err)
 		}
 	}
 	if r.kidFrom != "" && !validKIDMethod(r.kidFrom) {
-		return usagef("%s %q: kid-from=%s: use one of %s", from, ref, r.kidFrom, strings.Join(keys.KIDMethods(), ", "))
+		return usagef("%s: %q: kid-from=%s: use one of %s", from, ref, r.kidFrom, strings.Join(keys.KIDMethods(), ", "))
 	}
 	return nil
 }

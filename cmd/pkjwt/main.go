@@ -23,6 +23,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/pkjwt/pkjwt/internal/textsafe"
 )
 
 func main() {
@@ -125,14 +127,17 @@ func run(ctx context.Context, e *env, args []string) int {
 	case errors.Is(err, errHelp):
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "pkjwt %s: %s\nrun 'pkjwt %s --help' for usage\n", c.name, ue.msg, c.name)
+		fmt.Fprintf(e.stderr, "pkjwt %s: %s\nrun 'pkjwt %s --help' for usage\n", c.name, textsafe.EscapeLines(ue.msg), c.name)
 		return 2
 	default:
 		// One prefix: the command's. The library's own "pkjwt: " goes.
-		fmt.Fprintf(e.stderr, "pkjwt %s: %s\n", c.name, strings.TrimPrefix(err.Error(), "pkjwt: "))
+		// An error may quote a server or a file (a key service's answer,
+		// a config file): its control characters are escaped (textsafe),
+		// its own line breaks kept.
+		fmt.Fprintf(e.stderr, "pkjwt %s: %s\n", c.name, textsafe.EscapeLines(strings.TrimPrefix(err.Error(), "pkjwt: ")))
 		var h *hintError
 		if errors.As(err, &h) {
-			fmt.Fprintf(e.stderr, "hint: %s\n", h.hint)
+			fmt.Fprintf(e.stderr, "hint: %s\n", textsafe.EscapeLines(h.hint))
 		}
 		return 1
 	}

@@ -67,7 +67,7 @@ fault after N hits, so a client can be watched recovering.`,
 			var apps []emulator.App
 			if *appsFile != "" {
 				if apps, err = emulator.LoadApps(*appsFile); err != nil {
-					return err
+					return fmt.Errorf("%s: %w", origin(fs, "apps"), err)
 				}
 			}
 			if *appKey != "" {

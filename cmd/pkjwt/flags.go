@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -229,7 +230,7 @@ func parseFlags(e *env, c *command, fs *flag.FlagSet, args []string) error {
 		}
 		if v := e.getenv(name); v != "" {
 			if err := fs.Set(f.Name, v); err != nil {
-				bad = usagef("%s: %v", name, err)
+				bad = usagef("%s: %s", name, badValue(v, err))
 				return
 			}
 			f.Value = &originValue{Value: f.Value, origin: name}
@@ -297,11 +298,20 @@ func applyConfigFile(fs *flag.FlagSet, path string, set map[string]bool, allowed
 			return usagef("config file %s: key %q must be a single value", path, k)
 		}
 		if err := fs.Set(name, v); err != nil {
-			return usagef("config file %s: key %q: %v", path, k, err)
+			return usagef("config file %s: key %q: %s", path, k, badValue(v, err))
 		}
 		fl.Value = &originValue{Value: fl.Value, origin: fmt.Sprintf("config file %s (key %s)", path, k)}
 	}
 	return nil
+}
+
+// badValue says why v is not a value of its flag, quoting v unless err
+// already does ("parse error" alone does not say what was parsed).
+func badValue(v string, err error) string {
+	if strings.Contains(err.Error(), strconv.Quote(v)) {
+		return err.Error()
+	}
+	return fmt.Sprintf("invalid value %q: %v", v, err)
 }
 
 // noArgs rejects positional arguments.

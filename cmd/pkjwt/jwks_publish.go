@@ -76,7 +76,7 @@ an empty set) and any key with a member beyond the public ones.`,
 				Getenv:       e.getenv,
 			})
 			if errors.Is(err, publish.ErrDestination) {
-				return usagef("%v", err)
+				return usagef("%s: %v", origin(fs, "to"), err)
 			}
 			if err != nil {
 				return err

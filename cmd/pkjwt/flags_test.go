@@ -12,10 +12,11 @@ import (
 )
 
 // FuzzConfigFile: a config file never panics the parser, and nothing it
-// says can set --show-token or an unknown flag.
+// says can set --show-token, --insecure-key-permissions or an unknown flag.
 func FuzzConfigFile(f *testing.F) {
 	f.Add([]byte("client-id: a\ntoken_url: https://x/token\n"))
 	f.Add([]byte("show-token: true\n"))
+	f.Add([]byte("insecure_key_permissions: true\n"))
 	f.Add([]byte("dir: [a, b]\n"))
 	f.Add([]byte("{{{"))
 	f.Add([]byte("lifetime: 5\n"))
@@ -35,6 +36,9 @@ func FuzzConfigFile(f *testing.F) {
 		_ = applyConfigFile(fs, path, map[string]bool{}, allowed)
 		if *show {
 			t.Fatal("a config file set --show-token")
+		}
+		if fs.Lookup(insecureFlag).Value.String() != "false" {
+			t.Fatal("a config file set --insecure-key-permissions")
 		}
 	})
 }

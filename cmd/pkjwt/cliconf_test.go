@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -353,5 +356,49 @@ func TestServerTextIsInert(t *testing.T) {
 				t.Fatalf("the server's text is not shown escaped: %q", out)
 			}
 		})
+	}
+}
+
+// TestCallStatusLineIsInert: Go's HTTP client refuses control characters
+// in response header values but passes them in the status line's reason
+// phrase; 'call' prints that line on stderr with them escaped.
+func TestCallStatusLineIsInert(t *testing.T) {
+	dir, _ := quickKeyDir(t)
+	tokens := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"access_token":"opaque-test-token","token_type":"Bearer","expires_in":600}`))
+	}))
+	t.Cleanup(tokens.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 200 OK\x1b[2J\x1b]52;c;ZXZpbA==\x07\u202e\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+			}()
+		}
+	}()
+	r := runCLI(t, nil, "call", "--dir", dir, "--client-id", "app-1", "--token-url", tokens.URL+"/token", "http://"+ln.Addr().String()+"/api")
+	if r.Code != 0 {
+		t.Fatal(r)
+	}
+	for i, c := range r.Stderr {
+		if (c < 0x20 && c != '\n') || (c >= 0x202a && c <= 0x202e) {
+			t.Fatalf("raw %U at byte %d of stderr: %q", c, i, r.Stderr)
+		}
+	}
+	if !strings.Contains(r.Stderr, `200 OK\x1b[2J\x1b]52;c;ZXZpbA==\x07\u202e`) {
+		t.Fatalf("the status line is not shown escaped: %q", r.Stderr)
 	}
 }

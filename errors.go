@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/oauth2"
+
+	"github.com/pkjwt/pkjwt/internal/textsafe"
 )
 
 // ErrConfig is wrapped by every error about an invalid Config or profile.
@@ -91,18 +93,21 @@ func (e *TokenError) retrieveError(resp *http.Response, body []byte, assertion s
 	}
 }
 
-// Error implements error.
+// Error implements error. The server's error, error_description and
+// message_id appear with their control characters escaped (a newline as
+// \n, ESC as \x1b, a bidi override as \u202e), so that the text is inert
+// in a terminal or a log; the fields keep them as the server sent them.
 func (e *TokenError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "pkjwt: token endpoint answered %d", e.StatusCode)
 	if e.Code != "" {
-		fmt.Fprintf(&b, " %s", e.Code)
+		fmt.Fprintf(&b, " %s", textsafe.Escape(e.Code))
 	}
 	if e.Description != "" {
-		fmt.Fprintf(&b, ": %s", e.Description)
+		fmt.Fprintf(&b, ": %s", textsafe.Escape(e.Description))
 	}
 	if e.MessageID != "" {
-		fmt.Fprintf(&b, " (message_id %s)", e.MessageID)
+		fmt.Fprintf(&b, " (message_id %s)", textsafe.Escape(e.MessageID))
 	}
 	if e.Code == "" && e.Body != "" {
 		fmt.Fprintf(&b, ": %q", e.Body)

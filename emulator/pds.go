@@ -198,7 +198,7 @@ var (
 
 func errInvalidRequestID(v string) pdsError {
 	return pdsError{http.StatusBadRequest, "error", "value", "INVALID_VALUE", "Provided value is invalid",
-		"Invalid value - '" + v + "' in header 'X-Request-ID'", ""}
+		"Invalid value - '" + echoed(v) + "' in header 'X-Request-ID'", ""}
 }
 
 func errUnsupported(suffix string) pdsError {
@@ -254,7 +254,7 @@ func (s *Server) authenticate(r *http.Request, scope string) (tokenInfo, *pdsErr
 		// whatever precedes the first space: for "Authorization: <token>"
 		// or "Bearer\t<token>" it is the token itself. Log only a known
 		// scheme name, never the value.
-		e := errAccessDenied("Invalid token type '" + scheme + "', must be 'Bearer'")
+		e := errAccessDenied("Invalid token type '" + echoed(scheme) + "', must be 'Bearer'")
 		e.logDiagnostics = "Invalid token type " + logSafeScheme(scheme) + ", must be 'Bearer'"
 		return tokenInfo{}, &e
 	}

@@ -94,6 +94,13 @@ func TestPDSErrors(t *testing.T) {
 			want: outcome("error", "value", "INVALID_VALUE", "Provided value is invalid", "Invalid value - '1234' in header 'X-Request-ID'")},
 		{name: "empty X-Request-ID", path: patient, headers: auth("X-Request-ID", ""), status: 400,
 			want: outcome("error", "value", "INVALID_VALUE", "Provided value is invalid", "Invalid value - '' in header 'X-Request-ID'")},
+		// An echoed header value is cut at 128 bytes, on a UTF-8 boundary.
+		{name: "long bad X-Request-ID is cut", path: patient, headers: auth("X-Request-ID", strings.Repeat("x", 5000)), status: 400,
+			want: outcome("error", "value", "INVALID_VALUE", "Provided value is invalid", "Invalid value - '"+strings.Repeat("x", 128)+"…' in header 'X-Request-ID'")},
+		{name: "long multibyte X-Request-ID is cut whole", path: patient, headers: auth("X-Request-ID", "x"+strings.Repeat("é", 100)), status: 400,
+			want: outcome("error", "value", "INVALID_VALUE", "Provided value is invalid", "Invalid value - 'x"+strings.Repeat("é", 63)+"…' in header 'X-Request-ID'")},
+		{name: "long scheme is cut", path: patient, headers: auth("Authorization", strings.Repeat("A", 5000)+" tok"), status: 401,
+			want: denied("Invalid token type '" + strings.Repeat("A", 128) + "…', must be 'Bearer'")},
 		{name: "invalid NHS number", path: PDSBasePath + "/Patient/9000000000", headers: auth(), status: 400,
 			want: outcome("error", "value", "INVALID_RESOURCE_ID", "Resource Id is invalid", "")},
 		{name: "NHS number not digits", path: PDSBasePath + "/Patient/90000000O9", headers: auth(), status: 400,

@@ -3,6 +3,7 @@ package emulator
 import (
 	"log/slog"
 	"net/http"
+	"unicode/utf8"
 )
 
 // maxLoggedID bounds a logged request id: the header comes from the client.
@@ -23,6 +24,26 @@ func cleanID(v string) string {
 		}
 	}
 	return string(b)
+}
+
+// maxEchoed bounds a request header value that an error text echoes (the
+// invalid X-Request-ID, the Authorization scheme), as cleanID bounds a
+// logged request id.
+const maxEchoed = maxLoggedID
+
+// echoed bounds a request header value that an error text quotes: at most
+// maxEchoed bytes, cut on a UTF-8 boundary, with "…" when cut. Control
+// characters stay for the JSON encoder to escape: the text says what was
+// sent, only not all of it.
+func echoed(v string) string {
+	if len(v) <= maxEchoed {
+		return v
+	}
+	cut := maxEchoed
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return v[:cut] + "…"
 }
 
 // requestIDAttrs appends the request's X-Request-ID and X-Correlation-ID

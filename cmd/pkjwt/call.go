@@ -7,10 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/internal/httpx"
+	"github.com/pkjwt/pkjwt/internal/textsafe"
 )
 
 // maxCallBody bounds how much of an API response "pkjwt call" reads.
@@ -76,7 +78,7 @@ before or after the URL. Exits 1 when the status is not 2xx.`,
 				return explainTokenError(err, ts)
 			}
 			defer httpx.DrainClose(resp.Body)
-			fmt.Fprintf(e.stderr, "%s %s\n", resp.Proto, resp.Status)
+			fmt.Fprintf(e.stderr, "%s %s\n", resp.Proto, textsafe.Escape(resp.Status))
 			for _, id := range requestIDs(resp) {
 				fmt.Fprintln(e.stderr, id)
 			}
@@ -103,18 +105,33 @@ before or after the URL. Exits 1 when the status is not 2xx.`,
 				for _, tok := range tokens {
 					h = redactToken(h, tok)
 				}
-				e.stdout.Write(h)
+				e.stdout.Write(terminalText(e.stdout, h))
 			}
-			e.stdout.Write(body)
+			e.stdout.Write(terminalText(e.stdout, body))
 			if len(body) > 0 && body[len(body)-1] != '\n' {
 				io.WriteString(e.stdout, "\n")
 			}
 			if resp.StatusCode/100 != 2 {
-				return fmt.Errorf("API answered %s", resp.Status)
+				return fmt.Errorf("API answered %s", textsafe.Escape(resp.Status))
 			}
 			return nil
 		},
 	}
+}
+
+// terminalText returns b as it may be written to w: unchanged to a pipe or
+// a file, so that the API's bytes arrive as they were sent, and with
+// control characters escaped (textsafe.EscapeLines) to a terminal, where
+// a hostile answer could otherwise clear the screen or set the clipboard.
+func terminalText(w io.Writer, b []byte) []byte {
+	f, ok := w.(*os.File)
+	if !ok {
+		return b
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return b
+	}
+	return []byte(textsafe.EscapeLines(string(b)))
 }
 
 // requestIDs lists the request ids of an exchange, for a support ticket:
@@ -129,7 +146,7 @@ func requestIDs(resp *http.Response) []string {
 	}
 	for _, name := range []string{"X-Request-ID", "X-Correlation-ID"} {
 		if id := resp.Header.Get(name); id != "" {
-			ids = append(ids, name+" (answered): "+id)
+			ids = append(ids, name+" (answered): "+textsafe.Escape(id))
 		}
 	}
 	return ids

@@ -20,6 +20,7 @@ import (
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/internal/httpx"
 	"github.com/pkjwt/pkjwt/internal/nhserr"
+	"github.com/pkjwt/pkjwt/internal/textsafe"
 	"github.com/pkjwt/pkjwt/keys"
 )
 
@@ -89,17 +90,21 @@ type checker struct {
 	fails int
 }
 
+// The checker's lines quote servers (a JWKS, a token error, a status
+// line): each is passed through textsafe, which escapes control
+// characters, so a server cannot clear the screen or fake a line.
+
 func (c *checker) ok(area, format string, a ...any) {
-	fmt.Fprintf(c.w, "ok    %-6s %s\n", area, fmt.Sprintf(format, a...))
+	fmt.Fprintf(c.w, "ok    %-6s %s\n", area, textsafe.EscapeLines(fmt.Sprintf(format, a...)))
 }
 
 func (c *checker) warn(area, format string, a ...any) {
-	fmt.Fprintf(c.w, "warn  %-6s %s\n", area, fmt.Sprintf(format, a...))
+	fmt.Fprintf(c.w, "warn  %-6s %s\n", area, textsafe.EscapeLines(fmt.Sprintf(format, a...)))
 }
 
 func (c *checker) fail(area, format string, a ...any) {
 	c.fails++
-	fmt.Fprintf(c.w, "FAIL  %-6s %s\n", area, fmt.Sprintf(format, a...))
+	fmt.Fprintf(c.w, "FAIL  %-6s %s\n", area, textsafe.EscapeLines(fmt.Sprintf(format, a...)))
 }
 
 func (c *checker) result() error {
@@ -317,7 +322,7 @@ func (c *checker) token(ctx context.Context, ts *pkjwt.TokenSource) {
 			c.fail("token", "%v", err)
 			return
 		}
-		c.fail("token", "HTTP %d %s: %s (message_id %s)", te.StatusCode, te.Code, te.Description, te.MessageID)
+		c.fail("token", "HTTP %d %s: %s (message_id %s)", te.StatusCode, textsafe.Escape(te.Code), textsafe.Escape(te.Description), textsafe.Escape(te.MessageID))
 		if h := hint(te, ts); h != "" {
 			fmt.Fprintf(c.w, "             hint: %s\n", h)
 		}

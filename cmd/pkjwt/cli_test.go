@@ -413,7 +413,7 @@ func TestSecretsStayOffTheTerminal(t *testing.T) {
 		t.Fatalf("call printed the echoed token: %d %q %q", r.Code, r.Stdout, r.Stderr)
 	}
 	r = runCLI(t, nil, append([]string{"token", "--timeout", "-1s"}, base...)...)
-	if r.Code != 2 || !strings.Contains(r.Stderr, "--timeout must be positive") {
+	if r.Code != 2 || !strings.Contains(r.Stderr, "--timeout: must be positive") {
 		t.Fatalf("negative timeout: %d %q", r.Code, r.Stderr)
 	}
 	r = runCLI(t, nil, append([]string{"call"}, append(base, "http://api.example.invalid/x")...)...)

@@ -73,7 +73,7 @@ func (p profileValue) String() string {
 
 func (p profileValue) Set(v string) error {
 	if _, err := pkjwt.LookupProfile(v); err != nil {
-		return err
+		return fmt.Errorf("unknown profile %q (known: %s)", v, strings.Join(pkjwt.ProfileNames(), ", "))
 	}
 	*p.name = v
 	return nil
@@ -91,13 +91,13 @@ func profileFlag(fs *flag.FlagSet) *string {
 func (cf *clientFlags) resolveProfile() (pkjwt.Profile, error) {
 	p, err := pkjwt.LookupProfile(*cf.profile)
 	if err != nil {
-		return p, usagef("%v", err)
+		return p, usagef("%s: %v", cf.origin("profile"), err)
 	}
 	if p.Name == "local" && *cf.tokenURL != "" {
 		// The emulator serves the token endpoint and the API on one origin.
 		u, err := url.Parse(*cf.tokenURL)
 		if err != nil || u.Host == "" {
-			return p, usagef("--token-url %q is not an absolute URL", *cf.tokenURL)
+			return p, usagef("%s: %q is not an absolute URL", cf.origin("token-url"), *cf.tokenURL)
 		}
 		p = pkjwt.Local(u.Scheme + "://" + u.Host)
 	}
@@ -117,7 +117,7 @@ func (cf *clientFlags) applyConfigFrom(ctx context.Context) error {
 	}
 	cf.fromVault = true
 	if !strings.HasPrefix(*cf.configFrom, azurekv.Scheme+"://") {
-		return usagef("--config-from %q: want azurekv://VAULT", *cf.configFrom)
+		return usagef("%s: %q: want azurekv://VAULT", cf.origin("config-from"), *cf.configFrom)
 	}
 	vc, err := azurekv.New(cf.azure...).LoadConfig(ctx, *cf.configFrom)
 	if err != nil {
@@ -145,6 +145,26 @@ func (cf *clientFlags) applyConfigFrom(ctx context.Context) error {
 // its PFX in.
 const sampleKeySecret = "JWT--PubPrivateKeyBase64"
 
+// origin says where the value of the flag name came from: "--name",
+// "PKJWT_NAME" or "config file PATH (key name)".
+func (cf *clientFlags) origin(name string) string { return origin(cf.fs, name) }
+
+// configErrorOrigin names, as "ORIGIN: ", where the value came from that a
+// configuration error of pkjwt.NewTokenSource is about ("" when it is about
+// no single value).
+func (cf *clientFlags) configErrorOrigin(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "lifetime"):
+		return cf.origin("lifetime") + ": "
+	case strings.Contains(msg, "token URL") && *cf.tokenURL != "":
+		return cf.origin("token-url") + ": "
+	case strings.Contains(msg, "profile"):
+		return cf.origin("profile") + ": "
+	}
+	return ""
+}
+
 // tokenSource builds the token source the flags describe, over the keys
 // --keys or --dir names, as they are now.
 func (cf *clientFlags) tokenSource(ctx context.Context, e *env) (*pkjwt.TokenSource, error) {
@@ -169,7 +189,7 @@ func (cf *clientFlags) tokenSourceWith(rs keys.RingSource) (*pkjwt.TokenSource, 
 		return nil, usagef("--client-id is required (or PKJWT_CLIENT_ID)")
 	}
 	if *cf.timeout <= 0 {
-		return nil, usagef("--timeout must be positive, not %s", *cf.timeout)
+		return nil, usagef("%s: must be positive, not %s", cf.origin("timeout"), *cf.timeout)
 	}
 	if *cf.tokenURL == "" && p.TokenURL == "" {
 		return nil, usagef("--token-url is required with the %s profile", p.Name)
@@ -185,7 +205,7 @@ func (cf *clientFlags) tokenSourceWith(rs keys.RingSource) (*pkjwt.TokenSource, 
 	if *cf.kid != "" {
 		k, err := ring.Lookup(*cf.kid)
 		if err != nil {
-			return nil, usagef("--kid: %v", err)
+			return nil, usagef("%s: %v", cf.origin("kid"), err)
 		}
 		src = k
 	}
@@ -200,7 +220,7 @@ func (cf *clientFlags) tokenSourceWith(rs keys.RingSource) (*pkjwt.TokenSource, 
 	})
 	if err != nil {
 		if errors.Is(err, pkjwt.ErrConfig) {
-			return nil, usagef("%s", strings.TrimPrefix(err.Error(), "pkjwt: "))
+			return nil, usagef("%s%s", cf.configErrorOrigin(err), strings.TrimPrefix(err.Error(), "pkjwt: "))
 		}
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -56,7 +57,8 @@ and prints the URL to open. Ctrl-C (SIGINT) or SIGTERM stops it.`,
 			if err != nil {
 				return err
 			}
-			d, err := startDemo(ctx, demoOptions{addr: *addr, emulatorAddr: *emuAddr, dir: *dir, stderr: e.stderr, logger: log})
+			d, err := startDemo(ctx, demoOptions{addr: *addr, emulatorAddr: *emuAddr, dir: *dir, stderr: e.stderr, logger: log,
+				addrFrom: origin(fs, "addr"), emulatorAddrFrom: origin(fs, "emulator-addr")})
 			if err != nil {
 				return err
 			}
@@ -74,8 +76,11 @@ and prints the URL to open. Ctrl-C (SIGINT) or SIGTERM stops it.`,
 // demoOptions configures startDemo.
 type demoOptions struct {
 	addr, emulatorAddr string // loopback host:port
-	dir                string // demo directory
-	stderr             io.Writer
+	// addrFrom and emulatorAddrFrom say where addr and emulatorAddr came
+	// from, for errors ("": the flags).
+	addrFrom, emulatorAddrFrom string
+	dir                        string // demo directory
+	stderr                     io.Writer
 	// logger receives the servers' log lines; nil: text at info on stderr.
 	logger *slog.Logger
 	// wrapEmulator, if set, wraps the emulator's handler (tests use it to
@@ -102,10 +107,10 @@ func (d *demo) wait() error {
 func loopbackAddr(flagName, addr string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", usagef("%s %q: %v", flagName, addr, err)
+		return "", usagef("%s: %q: %v", flagName, addr, err)
 	}
 	if !loopback.Host(host) {
-		return "", usagef("%s %q: the demo listens on loopback only (e.g. 127.0.0.1:8080); use 'pkjwt serve' to serve on a network", flagName, addr)
+		return "", usagef("%s: %q: the demo listens on loopback only (e.g. 127.0.0.1:8080); use 'pkjwt serve' to serve on a network", flagName, addr)
 	}
 	if strings.EqualFold(host, "localhost") {
 		host = "127.0.0.1" // listen on the address, not on whatever the name resolves to
@@ -116,11 +121,11 @@ func loopbackAddr(flagName, addr string) (string, error) {
 // startDemo sets up keys and client id, starts the emulator and the web app
 // and returns once both listen. They stop when ctx is done.
 func startDemo(ctx context.Context, o demoOptions) (*demo, error) {
-	webAddr, err := loopbackAddr("--addr", o.addr)
+	webAddr, err := loopbackAddr(cmp.Or(o.addrFrom, "--addr"), o.addr)
 	if err != nil {
 		return nil, err
 	}
-	emuAddr, err := loopbackAddr("--emulator-addr", o.emulatorAddr)
+	emuAddr, err := loopbackAddr(cmp.Or(o.emulatorAddrFrom, "--emulator-addr"), o.emulatorAddr)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/pkjwt/pkjwt/emulator"
 	"github.com/pkjwt/pkjwt/internal/listen"
 	"github.com/pkjwt/pkjwt/internal/loopback"
+	"github.com/pkjwt/pkjwt/internal/textsafe"
 )
 
 func cmdEmulator() *command {
@@ -66,7 +67,7 @@ fault after N hits, so a client can be watched recovering.`,
 			var apps []emulator.App
 			if *appsFile != "" {
 				if apps, err = emulator.LoadApps(*appsFile); err != nil {
-					return err
+					return fmt.Errorf("%s: %w", origin(fs, "apps"), err)
 				}
 			}
 			if *appKey != "" {
@@ -119,7 +120,7 @@ fault after N hits, so a client can be watched recovering.`,
 					jwksURL = "(none)"
 				}
 				fmt.Fprintf(e.stdout, "  app %q: api key %s, JWKS URL %s, status %s, scopes %s\n",
-					a.Name, a.APIKey, jwksURL, a.Status, strings.Join(a.Scopes, " "))
+					a.Name, textsafe.Escape(a.APIKey), textsafe.Escape(jwksURL), textsafe.Escape(string(a.Status)), textsafe.Escape(strings.Join(a.Scopes, " ")))
 			}
 			err = listen.Serve(ctx, listen.NewServer(emu.Handler()), ln)
 			fmt.Fprintln(e.stdout, "pkjwt emulator: stopped")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -30,32 +31,151 @@ func printUsage(w io.Writer, fs *flag.FlagSet, c *command) {
 	}
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
-	if len(names) > 0 {
-		fmt.Fprintln(w, "\nFlags:")
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-		fmt.Fprintf(w, "\nEach flag can also be set with PKJWT_<FLAG> (e.g. PKJWT_%s)", envName(names[0]))
-		switch {
-		case fs.Lookup("config") != nil:
-			fmt.Fprint(w, " or as a key of the --config YAML file (e.g. client-id: ...)")
-			fmt.Fprintln(w, ".\nPrecedence: flag, then environment, then config file, then profile defaults.")
-		default:
-			fmt.Fprintln(w, "; a flag wins over its variable.")
+	if len(names) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nFlags:")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	hasConfig := fs.Lookup("config") != nil
+	var rows []setting
+	for _, s := range commandSettings(c.name) {
+		if fs.Lookup(s.flag) != nil {
+			rows = append(rows, s)
 		}
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(w, "\nEvery flag is taken only from the command line.")
+		return
+	}
+	if hasConfig {
+		fmt.Fprintln(w, "\nConfiguration that may also come from an environment variable or, under the flag's")
+		fmt.Fprintln(w, "name, from the --config YAML file (e.g. client-id: ...):")
+	} else {
+		fmt.Fprintln(w, "\nConfiguration that may also come from an environment variable:")
+	}
+	for _, s := range rows {
+		fmt.Fprintf(w, "  --%-22s %s\n", s.flag, s.env)
+	}
+	fmt.Fprintln(w, "Every other flag is taken only from the command line: no variable or file can force")
+	fmt.Fprintln(w, "an action, print a secret or weaken a check.")
+	if hasConfig {
+		fmt.Fprintln(w, "Precedence: flag, then environment, then config file, then profile defaults.")
+	} else {
+		fmt.Fprintln(w, "A flag wins over its variable.")
 	}
 }
 
+// envName is a flag name as the tail of a variable name: upper case,
+// dashes as underscores.
 func envName(flagName string) string {
 	return strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// setting is a flag that is configuration: it may come from an environment
+// variable and, for a command with --config, from the config file.
+type setting struct {
+	flag string   // the flag's name
+	env  string   // the variable it reads
+	cmds []string // the commands whose flag it is
+}
+
+// settings is the one allow-list of the flags that may come from the
+// environment or a config file. Every flag it does not name is taken only
+// from the command line: --force, --insecure-key-permissions, --show-token,
+// --lead, --grace, --dry-run, a --kid that names the key a keys command
+// acts on, and everything else that acts, prints a secret or weakens a
+// check. A variable has one meaning: where commands give a flag name
+// different meanings (--addr of serve, emulator and demo; --dir of demo)
+// each reads its own variable.
+func settings() []setting {
+	one := func(cmd string) []string { return []string{cmd} }
+	clientCommands := []string{"token", "call", "check", "serve"}
+	dirCommands := append([]string{"keys generate", "keys list", "keys activate", "keys import", "keys export",
+		"keys retire", "keys remove", "keys rotate", "jwks", "jwks publish"}, clientCommands...)
+	logCommands := []string{"serve", "emulator", "demo"}
+	return []setting{
+		{"config", "PKJWT_CONFIG", clientCommands},
+		{"profile", "PKJWT_PROFILE", clientCommands},
+		{"token-url", "PKJWT_TOKEN_URL", clientCommands},
+		{"client-id", "PKJWT_CLIENT_ID", clientCommands},
+		{"api-url", "PKJWT_API_URL", clientCommands},
+		{"config-from", "PKJWT_CONFIG_FROM", clientCommands},
+		{"dir", "PKJWT_DIR", dirCommands},
+		{"keys", "PKJWT_KEYS", clientCommands},
+		{"password-file", "PKJWT_PASSWORD_FILE", clientCommands},
+		{"password-env", "PKJWT_PASSWORD_ENV", clientCommands},
+		{"kid", "PKJWT_KID", clientCommands},
+		{"audience", "PKJWT_AUDIENCE", clientCommands},
+		{"lifetime", "PKJWT_LIFETIME", clientCommands},
+		{"timeout", "PKJWT_TIMEOUT", clientCommands},
+		{"jwks-url", "PKJWT_JWKS_URL", one("check")},
+		{"every", "PKJWT_EVERY", []string{"check", "keys rotate"}},
+		{"addr", "PKJWT_ADDR", one("serve")},
+		{"public-url", "PKJWT_PUBLIC_URL", one("serve")},
+		{"call-url", "PKJWT_CALL_URL", one("serve")},
+		{"key-reload", "PKJWT_KEY_RELOAD", one("serve")},
+		{"log-format", "PKJWT_LOG_FORMAT", logCommands},
+		{"log-level", "PKJWT_LOG_LEVEL", logCommands},
+		{"to", "PKJWT_PUBLISH_TO", one("jwks publish")},
+		{"cache-control", "PKJWT_PUBLISH_CACHE_CONTROL", one("jwks publish")},
+		{"addr", "PKJWT_EMULATOR_ADDR", one("emulator")},
+		{"public-url", "PKJWT_EMULATOR_PUBLIC_URL", one("emulator")},
+		{"apps", "PKJWT_EMULATOR_APPS", one("emulator")},
+		{"addr", "PKJWT_DEMO_ADDR", one("demo")},
+		{"emulator-addr", "PKJWT_DEMO_EMULATOR_ADDR", one("demo")},
+		{"dir", "PKJWT_DEMO_DIR", one("demo")},
+	}
+}
+
+// commandSettings returns the settings of the command named cmd.
+func commandSettings(cmd string) []setting {
+	var out []setting
+	for _, s := range settings() {
+		for _, c := range s.cmds {
+			if c == cmd {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// originValue is the value of a flag set from the environment or a config
+// file; it remembers which, for error messages.
+type originValue struct {
+	flag.Value
+	origin string
+}
+
+// IsBoolFlag keeps a boolean flag boolean.
+func (o *originValue) IsBoolFlag() bool {
+	b, ok := o.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// origin says where the value of the flag name came from, for an error
+// about it: "--name" (the command line or the default),
+// "PKJWT_NAME" or "config file PATH (key name)".
+func origin(fs *flag.FlagSet, name string) string {
+	if f := fs.Lookup(name); f != nil {
+		if o, ok := f.Value.(*originValue); ok {
+			return o.origin
+		}
+	}
+	return "--" + name
+}
+
 // parseFlags parses args, flags and arguments in any order ("call URL
 // --header …" as well as "call --header … URL"; everything after "--" is an
-// argument), then fills every flag not given on the command line from
-// PKJWT_<FLAG>, then from the --config file (if the command has one). It
-// returns errHelp after printing help, or a usage error. Afterwards
-// fs.Args() holds the arguments.
+// argument), then fills the flags of the allow-list (settings) that the
+// command line did not give from their environment variables, then from
+// the --config file (if the command has one), remembering where each value
+// came from (see origin). A variable set for a command-line-only flag is
+// ignored with a warning. It returns errHelp after printing help, or a
+// usage error. Afterwards fs.Args() holds the arguments.
 func parseFlags(e *env, c *command, fs *flag.FlagSet, args []string) error {
 	var positional []string
 	for rest := args; ; {
@@ -83,23 +203,37 @@ func parseFlags(e *env, c *command, fs *flag.FlagSet, args []string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
+	allowed := map[string]string{} // flag -> variable
+	reads := map[string]bool{}     // variables this command reads
+	for _, s := range commandSettings(c.name) {
+		if fs.Lookup(s.flag) != nil {
+			allowed[s.flag] = s.env
+			reads[s.env] = true
+		}
+	}
 	var bad error
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || bad != nil {
+		if bad != nil {
 			return
 		}
-		if commandLineOnly(f.Name) {
-			if e.getenv("PKJWT_"+envName(f.Name)) != "" {
-				fmt.Fprintf(e.stderr, "warning: PKJWT_%s is ignored: --%s is taken only from the command line\n", envName(f.Name), f.Name)
+		// A variable named after the flag that this command does not read.
+		if plain := "PKJWT_" + envName(f.Name); !reads[plain] && e.getenv(plain) != "" {
+			if v, ok := allowed[f.Name]; ok {
+				fmt.Fprintf(e.stderr, "warning: %s is ignored: 'pkjwt %s --%s' reads %s\n", plain, c.name, f.Name, v)
+			} else {
+				fmt.Fprintf(e.stderr, "warning: %s is ignored: --%s is taken only from the command line\n", plain, f.Name)
 			}
+		}
+		name, ok := allowed[f.Name]
+		if !ok || set[f.Name] {
 			return
 		}
-		name := "PKJWT_" + envName(f.Name)
 		if v := e.getenv(name); v != "" {
 			if err := fs.Set(f.Name, v); err != nil {
-				bad = usagef("environment variable %s: %v", name, err)
+				bad = usagef("%s: %s", name, badValue(v, err))
 				return
 			}
+			f.Value = &originValue{Value: f.Value, origin: name}
 			set[f.Name] = true
 		}
 	})
@@ -107,7 +241,7 @@ func parseFlags(e *env, c *command, fs *flag.FlagSet, args []string) error {
 		return bad
 	}
 	if cf := fs.Lookup("config"); cf != nil && cf.Value.String() != "" {
-		if err := applyConfigFile(fs, cf.Value.String(), set); err != nil {
+		if err := applyConfigFile(fs, cf.Value.String(), set, allowed); err != nil {
 			return err
 		}
 	}
@@ -115,8 +249,10 @@ func parseFlags(e *env, c *command, fs *flag.FlagSet, args []string) error {
 }
 
 // applyConfigFile sets flags not yet set from a YAML map of flag names
-// (dashes or underscores) to scalar values.
-func applyConfigFile(fs *flag.FlagSet, path string, set map[string]bool) error {
+// (dashes or underscores) to scalar values. A key must be a flag of the
+// allow-list (allowed, flag -> variable); a command-line-only flag is a
+// usage error that names the file.
+func applyConfigFile(fs *flag.FlagSet, path string, set map[string]bool, allowed map[string]string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return usagef("config file: %v", err)
@@ -140,11 +276,12 @@ func applyConfigFile(fs *flag.FlagSet, path string, set map[string]bool) error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		name := strings.ReplaceAll(k, "_", "-")
-		if name == "config" || fs.Lookup(name) == nil {
+		fl := fs.Lookup(name)
+		if name == "config" || fl == nil {
 			return usagef("config file %s: unknown key %q", path, k)
 		}
-		if commandLineOnly(name) {
-			return usagef("config file %s: %q may only be given on the command line", path, k)
+		if _, ok := allowed[name]; !ok {
+			return usagef("config file %s: %q may only be given on the command line (--%s)", path, k, name)
 		}
 		if set[name] {
 			continue
@@ -161,16 +298,21 @@ func applyConfigFile(fs *flag.FlagSet, path string, set map[string]bool) error {
 			return usagef("config file %s: key %q must be a single value", path, k)
 		}
 		if err := fs.Set(name, v); err != nil {
-			return usagef("config file %s: key %q: %v", path, k, err)
+			return usagef("config file %s: key %q: %s", path, k, badValue(v, err))
 		}
+		fl.Value = &originValue{Value: fl.Value, origin: fmt.Sprintf("config file %s (key %s)", path, k)}
 	}
 	return nil
 }
 
-// commandLineOnly reports whether a flag may be set only on the command
-// line: a shared config file or an exported variable must not quietly make
-// a command print a secret.
-func commandLineOnly(name string) bool { return name == "show-token" }
+// badValue says why v is not a value of its flag, quoting v unless err
+// already does ("parse error" alone does not say what was parsed).
+func badValue(v string, err error) string {
+	if strings.Contains(err.Error(), strconv.Quote(v)) {
+		return err.Error()
+	}
+	return fmt.Sprintf("invalid value %q: %v", v, err)
+}
 
 // noArgs rejects positional arguments.
 func noArgs(fs *flag.FlagSet) error {

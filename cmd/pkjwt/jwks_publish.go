@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkjwt/pkjwt/internal/textsafe"
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/jwks/publish"
 )
@@ -75,7 +76,7 @@ an empty set) and any key with a member beyond the public ones.`,
 				Getenv:       e.getenv,
 			})
 			if errors.Is(err, publish.ErrDestination) {
-				return usagef("%v", err)
+				return usagef("%s: %v", origin(fs, "to"), err)
 			}
 			if err != nil {
 				return err
@@ -142,6 +143,6 @@ func printPublished(e *env, res publish.Result, marked []string, dryRun, asJSON 
 		}
 		fmt.Fprintf(&b, "  first published now: %s\n", first)
 	}
-	_, err := io.WriteString(e.stdout, b.String())
+	_, err := io.WriteString(e.stdout, textsafe.EscapeLines(b.String()))
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -37,6 +38,7 @@ const insecureFlag = "insecure-key-permissions"
 
 // keysFlagHelp is the help of --keys, shared by every command that loads keys.
 const keysFlagHelp = `where the keys are (default: --dir): a directory (./keys, dir:PATH),
+pem:FILE (one PEM private key: PKCS#8, PKCS#1, SEC 1 or encrypted PKCS#8; mode 0600),
 pfx:FILE (a PKCS#12 file; password from --password-file or --password-env, none = empty),
 azurekv://VAULT/keys/NAME[/VERSION] (signs inside Azure Key Vault),
 azurekv://VAULT/secrets/NAME (a base64 PFX secret, the original .NET sample's way),
@@ -47,35 +49,68 @@ A single key may add ?kid=KID or ?kid-from=thumbprint|x5t|x5t#S256|x509-sha1-hex
 type keyRef struct {
 	dir     string // a key directory, or ""
 	pfx     string // a PKCS#12 file, or ""
+	pem     string // a PEM private key file, or ""
 	remote  string // a backend reference without kid parameters, or ""
 	kid     string // ?kid=
 	kidFrom string // ?kid-from=
 }
 
-// parseKeyRef parses a --keys value.
-func parseKeyRef(ref string) (keyRef, error) {
+// knownKeySchemes are the forms of a --keys value, for the error about an
+// unknown one.
+const knownKeySchemes = "a directory (./keys or dir:PATH), pem:FILE, pfx:FILE, azurekv://… or awskms://…"
+
+// hasScheme reports whether ref begins with a URI scheme and a colon
+// (RFC 3986: a letter, then letters, digits, "+", "-" or "."), two
+// characters or more: one letter is a Windows drive.
+func hasScheme(ref string) bool {
+	i := strings.IndexByte(ref, ':')
+	if i < 2 {
+		return false
+	}
+	for j, c := range []byte(ref[:i]) {
+		letter := (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		if !letter && (j == 0 || !((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseKeyRef parses a --keys value; from says where it came from (the
+// flag, PKJWT_KEYS or the config file), for errors.
+func parseKeyRef(ref, from string) (keyRef, error) {
 	var r keyRef
 	switch {
 	case strings.HasPrefix(ref, "dir:"):
 		r.dir = strings.TrimPrefix(ref, "dir:")
 		if r.dir == "" {
-			return r, usagef("--keys %q: no directory after dir:", ref)
+			return r, usagef("%s: %q: no directory after dir:", from, ref)
 		}
 		return r, nil
-	case strings.HasPrefix(ref, "pfx:"):
-		rest := strings.TrimPrefix(ref, "pfx:")
+	case strings.HasPrefix(ref, "pfx:"), strings.HasPrefix(ref, "pem:"):
+		scheme, rest, _ := strings.Cut(ref, ":")
 		path, query, _ := strings.Cut(rest, "?")
 		if path == "" {
-			return r, usagef("--keys %q: no file after pfx:", ref)
+			return r, usagef("%s: %q: no file after %s:", from, ref, scheme)
 		}
-		r.pfx = path
-		return r, r.kidParams(ref, query)
+		if scheme == "pfx" {
+			r.pfx = path
+		} else {
+			r.pem = path
+		}
+		if err := r.kidParams(ref, from, query); err != nil {
+			return r, err
+		}
+		if r.pem != "" && r.kidFrom != "" && r.kidFrom != keys.KIDThumbprint {
+			return r, usagef("%s: %q: kid-from=%s needs a certificate, and a PEM key has none: give ?kid=KID, or use the PFX", from, ref, r.kidFrom)
+		}
+		return r, nil
 	case strings.HasPrefix(ref, awskms.Scheme+"://"), strings.HasPrefix(ref, azurekv.Scheme+"://"):
 		u, err := url.Parse(ref)
 		if err != nil {
-			return r, usagef("--keys %q: %v", ref, err)
+			return r, usagef("%s: %q: %v", from, ref, err)
 		}
-		if err := r.kidParams(ref, u.RawQuery); err != nil {
+		if err := r.kidParams(ref, from, u.RawQuery); err != nil {
 			return r, err
 		}
 		q := u.Query()
@@ -84,30 +119,31 @@ func parseKeyRef(ref string) (keyRef, error) {
 		u.RawQuery = q.Encode()
 		r.remote = u.String()
 		return r, nil
-	case strings.Contains(ref, "://"):
-		return r, usagef("--keys %q: unknown scheme (use a directory, pfx:FILE, azurekv://… or awskms://…)", ref)
+	case strings.Contains(ref, "://"), hasScheme(ref):
+		scheme, _, _ := strings.Cut(ref, ":")
+		return r, usagef("%s: %q: unknown scheme %q: use %s (a directory whose name has a colon: ./%s)", from, ref, scheme+":", knownKeySchemes, ref)
 	}
 	r.dir = ref
 	return r, nil
 }
 
 // kidParams reads ?kid= and ?kid-from= of a single-key reference.
-func (r *keyRef) kidParams(ref, rawQuery string) error {
+func (r *keyRef) kidParams(ref, from, rawQuery string) error {
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return usagef("--keys %q: %v", ref, err)
+		return usagef("%s: %q: %v", from, ref, err)
 	}
 	r.kid, r.kidFrom = q.Get("kid"), q.Get("kid-from")
 	if r.kid != "" && r.kidFrom != "" {
-		return usagef("--keys %q: give kid= or kid-from=, not both", ref)
+		return usagef("%s: %q: give kid= or kid-from=, not both", from, ref)
 	}
 	if r.kid != "" {
 		if err := keys.ValidateKID(r.kid); err != nil {
-			return usagef("--keys %q: %v", ref, err)
+			return usagef("%s: %q: %v", from, ref, err)
 		}
 	}
 	if r.kidFrom != "" && !validKIDMethod(r.kidFrom) {
-		return usagef("--keys %q: kid-from=%s: use one of %s", ref, r.kidFrom, strings.Join(keys.KIDMethods(), ", "))
+		return usagef("%s: %q: kid-from=%s: use one of %s", from, ref, r.kidFrom, strings.Join(keys.KIDMethods(), ", "))
 	}
 	return nil
 }
@@ -133,9 +169,9 @@ func (cf *clientFlags) openKeys(ctx context.Context, e *env) (keys.RingSource, e
 		return keys.NewDirSource(openDir(cf.fs, *cf.dir))
 	}
 	if *cf.dir != keys.DefaultDir {
-		return nil, usagef("give --dir or --keys, not both")
+		return nil, usagef("give --dir or --keys, not both (%s and %s)", cf.origin("dir"), cf.origin("keys"))
 	}
-	r, err := parseKeyRef(ref)
+	r, err := parseKeyRef(ref, cf.origin("keys"))
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +180,12 @@ func (cf *clientFlags) openKeys(ctx context.Context, e *env) (keys.RingSource, e
 	}
 	var signer crypto.Signer
 	var cert *x509.Certificate
+	created := time.Now()
 	switch {
+	case r.pem != "":
+		if signer, created, err = cf.openPEM(e, r.pem); err != nil {
+			return nil, err
+		}
 	case r.pfx != "":
 		data, err := readInput("keys", r.pfx)
 		if err != nil {
@@ -184,7 +225,6 @@ func (cf *clientFlags) openKeys(ctx context.Context, e *env) (keys.RingSource, e
 	if alg == "" {
 		alg = keys.DefaultAlgorithm
 	}
-	created := time.Now()
 	if cert != nil {
 		created = cert.NotBefore
 	}
@@ -202,6 +242,36 @@ func (cf *clientFlags) openKeys(ctx context.Context, e *env) (keys.RingSource, e
 		}
 	}
 	return keys.NewRing(k), nil
+}
+
+// openPEM reads one PEM private key file for --keys pem:FILE, refusing a
+// file that group or others may read (unless --insecure-key-permissions),
+// as a key directory does; the password, for an encrypted PKCS#8 key,
+// comes from --password-file or --password-env. It returns the key and the
+// file's modification time, the key's creation time as far as pkjwt can
+// tell.
+func (cf *clientFlags) openPEM(e *env, path string) (crypto.Signer, time.Time, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, time.Time{}, usagef("%s: %v", cf.origin("keys"), err)
+	}
+	if f := cf.fs.Lookup(insecureFlag); (f == nil || f.Value.String() != "true") && runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
+		return nil, time.Time{}, withHint(fmt.Errorf("the private key file %s may be read by group or others (mode %04o): %w", path, st.Mode().Perm(), keys.ErrInsecurePermissions),
+			fmt.Sprintf("run 'chmod 600 %s' (or give --insecure-key-permissions)", path))
+	}
+	data, err := readInput("keys", path)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	password, _, err := cf.password.read(e)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	signer, err := keys.ParsePEMPassword(data, password)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("--keys pem:%s: %w", path, err)
+	}
+	return signer, st.ModTime(), nil
 }
 
 // keysWhere says where the keys came from, for messages.

@@ -15,10 +15,12 @@ import (
 // lines (JWKS, metrics, health) and detail.
 type logFlags struct {
 	format, level *string
+	fs            *flag.FlagSet
 }
 
 func addLogFlags(fs *flag.FlagSet) *logFlags {
 	return &logFlags{
+		fs:     fs,
 		format: fs.String("log-format", "text", "log line format on stderr: "+strings.Join(reqlog.Formats, " or ")),
 		level:  fs.String("log-level", "info", "lowest level logged: "+strings.Join(reqlog.Levels, ", ")+" (debug adds detail, never a secret)"),
 	}
@@ -29,11 +31,11 @@ func addLogFlags(fs *flag.FlagSet) *logFlags {
 func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	level, err := reqlog.ParseLevel(*l.level)
 	if err != nil {
-		return nil, usagef("--log-level: %v", err)
+		return nil, usagef("%s: %v", origin(l.fs, "log-level"), err)
 	}
 	log, err := reqlog.New(w, *l.format, level)
 	if err != nil {
-		return nil, usagef("--log-format: %v", err)
+		return nil, usagef("%s: %v", origin(l.fs, "log-format"), err)
 	}
 	return log, nil
 }

@@ -2,11 +2,14 @@
 // authentication, gets OAuth 2.0 access tokens with them, calls APIs, and
 // runs the NHS England emulator, the sample web app and the demo.
 //
-// Run "pkjwt help" for the commands. Every flag can also be set with an
-// environment variable PKJWT_<FLAG> (upper case, dashes as underscores, e.g.
-// PKJWT_CLIENT_ID) and, for commands with --config, in a YAML file; flags win
-// over environment variables, which win over the file, which wins over the
-// profile's defaults. Exit codes: 0 ok, 1 failure, 2 usage error.
+// Run "pkjwt help" for the commands. The flags that are configuration (the
+// profile, client id, URLs, key reference, log settings; one allow-list,
+// shown in each command's --help) can also be set with an environment
+// variable (e.g. PKJWT_CLIENT_ID) and, for commands with --config, in a YAML
+// file; flags win over environment variables, which win over the file,
+// which wins over the profile's defaults. Every other flag (--force,
+// --insecure-key-permissions, --show-token, …) is taken only from the
+// command line. Exit codes: 0 ok, 1 failure, 2 usage error.
 package main
 
 import (
@@ -20,6 +23,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/pkjwt/pkjwt/internal/textsafe"
 )
 
 func main() {
@@ -122,14 +127,17 @@ func run(ctx context.Context, e *env, args []string) int {
 	case errors.Is(err, errHelp):
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "pkjwt %s: %s\nrun 'pkjwt %s --help' for usage\n", c.name, ue.msg, c.name)
+		fmt.Fprintf(e.stderr, "pkjwt %s: %s\nrun 'pkjwt %s --help' for usage\n", c.name, textsafe.EscapeLines(ue.msg), c.name)
 		return 2
 	default:
 		// One prefix: the command's. The library's own "pkjwt: " goes.
-		fmt.Fprintf(e.stderr, "pkjwt %s: %s\n", c.name, strings.TrimPrefix(err.Error(), "pkjwt: "))
+		// An error may quote a server or a file (a key service's answer,
+		// a config file): its control characters are escaped (textsafe),
+		// its own line breaks kept.
+		fmt.Fprintf(e.stderr, "pkjwt %s: %s\n", c.name, textsafe.EscapeLines(strings.TrimPrefix(err.Error(), "pkjwt: ")))
 		var h *hintError
 		if errors.As(err, &h) {
-			fmt.Fprintf(e.stderr, "hint: %s\n", h.hint)
+			fmt.Fprintf(e.stderr, "hint: %s\n", textsafe.EscapeLines(h.hint))
 		}
 		return 1
 	}
@@ -196,7 +204,7 @@ func printHelp(w io.Writer, cmds []*command, group string) {
 		}
 		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'pkjwt <command> --help' for a command's flags. Every flag can also be set")
-	fmt.Fprintln(w, "with an environment variable PKJWT_<FLAG>, e.g. PKJWT_CLIENT_ID.")
+	fmt.Fprintln(w, "\nRun 'pkjwt <command> --help' for a command's flags, and which of them (configuration")
+	fmt.Fprintln(w, "only) can also come from an environment variable such as PKJWT_CLIENT_ID.")
 	fmt.Fprintln(w, "Exit codes: 0 ok, 1 failure, 2 usage error.")
 }

@@ -51,10 +51,10 @@ one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.`,
 			}
 			target, err := resolveURL(p.APIBaseURL, *callURL)
 			if err != nil {
-				return usagef("--call-url: %v", err)
+				return usagef("%s: %v", origin(fs, "call-url"), err)
 			}
 			if *reload < 0 {
-				return usagef("--key-reload must not be negative")
+				return usagef("%s: must not be negative", origin(fs, "key-reload"))
 			}
 			src, err := cf.openKeys(ctx, e)
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pkjwt/pkjwt"
+	"github.com/pkjwt/pkjwt/internal/textsafe"
 )
 
 // tokenOutput is what "pkjwt token" prints.
@@ -74,14 +75,16 @@ func explainTokenError(err error, ts *pkjwt.TokenSource) error {
 		return withHint(err, "run 'pkjwt check' with the same flags to diagnose the keys, the clock and the token endpoint")
 	}
 	msg := fmt.Sprintf("token endpoint answered HTTP %d", te.StatusCode)
+	// The server's text is escaped (textsafe): it must not clear the
+	// screen, add a line or set the clipboard.
 	if te.Code != "" {
-		msg += fmt.Sprintf("\n  error: %s", te.Code)
+		msg += fmt.Sprintf("\n  error: %s", textsafe.Escape(te.Code))
 	}
 	if te.Description != "" {
-		msg += fmt.Sprintf("\n  error_description: %s", te.Description)
+		msg += fmt.Sprintf("\n  error_description: %s", textsafe.Escape(te.Description))
 	}
 	if te.MessageID != "" {
-		msg += fmt.Sprintf("\n  message_id: %s", te.MessageID)
+		msg += fmt.Sprintf("\n  message_id: %s", textsafe.Escape(te.MessageID))
 	}
 	h := hint(te, ts)
 	if te.Code == "" && te.Body != "" {
@@ -105,7 +108,8 @@ func looksLikeHTML(body string) bool {
 }
 
 // bodySummary is a one-line excerpt of a response body: its <title> for a
-// web page, else the text with white space folded, at most 160 characters.
+// web page, else the text with white space folded, at most 160 characters,
+// with control characters escaped.
 func bodySummary(body string) string {
 	if i := strings.Index(strings.ToLower(body), "<title>"); i >= 0 {
 		rest := body[i+len("<title>"):]
@@ -115,7 +119,7 @@ func bodySummary(body string) string {
 	}
 	s := strings.Join(strings.Fields(body), " ")
 	if len(s) > 160 {
-		s = s[:160] + "…"
+		s = strings.ToValidUTF8(s[:160], "") + "…"
 	}
-	return s
+	return textsafe.Escape(s)
 }

@@ -94,20 +94,14 @@ publish the JWKS, and activate the key once relying parties have cached it
 }
 
 // markFirstSigner records a new active key as having signed (keys.Key
-// Signed) when it is the directory's first signing key: the key the app is
+// Signed) when it is the directory's first key: the key the app is
 // registered with, which a later rollback may return to at once. A key
-// added active beside another signing key (or to a directory that does not
-// load) signs without the lead, like a forced activation, and gets no date.
+// added active to a directory that holds keys already (or does not load)
+// signs without the lead, like a forced activation, and gets no date.
 func markFirstSigner(k *keys.Key, ring *keys.Ring, ringErr error) {
-	if k.State != keys.StateActive || ringErr != nil {
-		return
+	if k.State == keys.StateActive && ringErr == nil && ring.Len() == 0 {
+		k.Signed = k.Created
 	}
-	for _, o := range ring.Keys() {
-		if o.State == keys.StateActive {
-			return
-		}
-	}
-	k.Signed = k.Created
 }
 
 // keyListing is the JSON form of one key in "keys list --json".

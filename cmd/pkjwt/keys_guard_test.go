@@ -77,6 +77,9 @@ func TestForcedActivationIsNoRollback(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(r.Stderr, "warning: --force") || signingKID(t, dir) != early {
 		t.Fatalf("activate --force: %v", r)
 	}
+	if ks := listKeys(t, dir); ks[first].Signed == nil || ks[early].Signed != nil {
+		t.Fatalf("signed dates after a forced activation: first %v, early %v; want the first key's only", ks[first].Signed, ks[early].Signed)
+	}
 	// The rollback: the first key signed (it is the directory's first
 	// key) and is still published, so it signs again at once.
 	r = runCLI(t, nil, "keys", "activate", "--dir", dir, "--kid", first)

@@ -3,6 +3,7 @@ package keys_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -206,5 +207,34 @@ func TestSetStateCannotActivateEarly(t *testing.T) {
 	k, err := d.Load(p.ID)
 	if err != nil || k.State != keys.StateActive || k.Signed.IsZero() {
 		t.Fatalf("after a guarded SetState(active): %+v %v", k, err)
+	}
+}
+
+// TestSignedDateStored: the Signed date round-trips through the key
+// directory's metadata, and a key without one is written without the
+// member, as older pkjwt wrote every file, and loads with none.
+func TestSignedDateStored(t *testing.T) {
+	now := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	for _, signed := range []time.Time{{}, now} {
+		d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+		k := signedAt(ecKey(t, now, keys.StateRetired, time.Hour, 0, time.Minute), signed)
+		if err := d.Save(k); err != nil {
+			t.Fatal(err)
+		}
+		name, err := keys.Thumbprint(k.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(filepath.Join(d.Path, name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(raw), `"signed"`) == signed.IsZero() {
+			t.Fatalf("metadata for Signed %v:\n%s", signed, raw)
+		}
+		got, err := d.Load(k.ID)
+		if err != nil || !got.Signed.Equal(signed) {
+			t.Fatalf("loaded Signed %v, %v; want %v", got.Signed, err, signed)
+		}
 	}
 }

@@ -92,6 +92,7 @@ type meta struct {
 	NotBefore    time.Time `json:"not_before,omitzero"`
 	Published    time.Time `json:"published,omitzero"`
 	StateChanged time.Time `json:"state_changed,omitzero"`
+	Signed       time.Time `json:"signed,omitzero"`
 	// Ref and PublicKey (PKIX DER) are set for a remote key.
 	Ref       string `json:"ref,omitempty"`
 	PublicKey []byte `json:"public_key,omitempty"`
@@ -189,7 +190,7 @@ func (d Dir) SaveMeta(k *Key) error {
 	m := meta{
 		Version: metaVersion, KID: k.ID, Algorithm: k.Algorithm, State: k.State,
 		Created: k.Created.UTC(), NotBefore: k.NotBefore.UTC(), Published: k.Published.UTC(),
-		StateChanged: k.StateChanged.UTC(), Ref: k.Ref,
+		StateChanged: k.StateChanged.UTC(), Signed: k.Signed.UTC(), Ref: k.Ref,
 	}
 	if k.Ref != "" {
 		if m.PublicKey, err = x509.MarshalPKIXPublicKey(k.Public()); err != nil {
@@ -506,7 +507,7 @@ func (d Dir) loadName(p, n string) (*Key, error) {
 	}
 	k := &Key{
 		ID: m.KID, Algorithm: m.Algorithm, Signer: signer, State: m.State, Created: m.Created,
-		NotBefore: m.NotBefore, Published: m.Published, StateChanged: m.StateChanged, Ref: m.Ref,
+		NotBefore: m.NotBefore, Published: m.Published, StateChanged: m.StateChanged, Signed: m.Signed, Ref: m.Ref,
 	}
 	if len(m.Certificate) > 0 {
 		cert, err := x509.ParseCertificate(m.Certificate)

@@ -110,6 +110,13 @@ type Key struct {
 	Published time.Time
 	// StateChanged is when State last changed (zero: never since Created).
 	StateChanged time.Time
+	// Signed is when the key first signed with relying parties able to
+	// verify it: an activation the lead-time guard allowed, or its creation
+	// as the directory's only signing key (the key the app is registered
+	// with). It stays zero for a key that never signed, one that signed
+	// only after a forced early activation, and a key recorded before
+	// pkjwt kept this date. See SafeToActivate.
+	Signed time.Time
 	// Ref names where the private key lives when it is not local: a
 	// Backend reference such as "awskms:///alias/pkjwt?region=eu-west-2".
 	// Empty for a key held in memory or a key file.

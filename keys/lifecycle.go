@@ -47,15 +47,18 @@ var (
 )
 
 // SafeToActivate returns the earliest time k may be activated with the
-// given lead: its publication time plus lead. A retired key that was active
-// before may be activated again at once (a rollback): relying parties have
-// known it since it first signed. A pending key that was never published
-// returns ok false.
+// given lead. A key that signed before (k.Signed is set) may sign at once:
+// for a retired key this is a rollback, since relying parties have known it
+// since it first signed and a retired key stays published. Any other key
+// goes through the lead-time guard: a pending key, and a key with no Signed
+// date (it signed only after a forced early activation, or was recorded
+// before pkjwt kept that date) may be activated lead after its first
+// publication. A key never published returns ok false.
 func SafeToActivate(k *Key, lead time.Duration) (at time.Time, ok bool) {
-	if k.State == StateRetired || k.State == StateActive {
+	switch {
+	case !k.Signed.IsZero() && k.State != StatePending:
 		return time.Time{}, true
-	}
-	if k.Published.IsZero() {
+	case k.Published.IsZero():
 		return time.Time{}, false
 	}
 	return k.Published.Add(lead), true
@@ -65,13 +68,28 @@ func SafeToActivate(k *Key, lead time.Duration) (at time.Time, ok bool) {
 // lead, with ErrTooEarly and the time it will be safe when it may not.
 func CheckActivate(k *Key, now time.Time, lead time.Duration) error {
 	at, ok := SafeToActivate(k, lead)
+	what := k.ID
+	if k.State == StateRetired {
+		what += " is retired but not a rollback (it never signed with relying parties knowing it), and"
+	}
 	if !ok {
-		return fmt.Errorf("keys: %s has never been published (publish the JWKS with 'pkjwt jwks publish' or serve it, then wait %s): %w", k.ID, lead, ErrTooEarly)
+		return fmt.Errorf("keys: %s has never been published (publish the JWKS with 'pkjwt jwks publish' or serve it, then wait %s): %w", what, lead, ErrTooEarly)
 	}
 	if now.Before(at) {
 		return fmt.Errorf("keys: %s was published at %s, %s ago; it is safe to activate from %s (in %s): %w",
-			k.ID, k.Published.UTC().Format(time.RFC3339), now.Sub(k.Published).Round(time.Second),
+			what, k.Published.UTC().Format(time.RFC3339), now.Sub(k.Published).Round(time.Second),
 			at.UTC().Format(time.RFC3339), at.Sub(now).Round(time.Second), ErrTooEarly)
+	}
+	return nil
+}
+
+// CheckRetire reports whether k may be retired. A pending key never
+// signed, so nothing it signed needs its public key: it is removed, not
+// retired (ErrBadTransition), and cannot come back later as a key to roll
+// back to.
+func CheckRetire(k *Key) error {
+	if k.State == StatePending {
+		return fmt.Errorf("keys: %s is pending and never signed, so it has nothing to keep verifying: remove it with 'pkjwt keys remove --kid %s': %w", k.ID, k.ID, ErrBadTransition)
 	}
 	return nil
 }
@@ -251,12 +269,12 @@ func (d Dir) Apply(ctx context.Context, steps []Step, now time.Time, p Policy) (
 			return added, err
 		}
 		switch s.Action {
-		case ActionActivate, ActionRetire:
-			st := StateActive
-			if s.Action == ActionRetire {
-				st = StateRetired
+		case ActionActivate:
+			if err := d.Activate(s.KID, now, p.lead(), false); err != nil {
+				return added, err
 			}
-			if err := d.SetState(s.KID, st, now); err != nil {
+		case ActionRetire:
+			if err := d.SetState(s.KID, StateRetired, now); err != nil {
 				return added, err
 			}
 		case ActionRemove:
@@ -286,10 +304,15 @@ func (d Dir) Apply(ctx context.Context, steps []Step, now time.Time, p Policy) (
 	return added, nil
 }
 
-// SetState changes the state of key kid to st and records when.
+// SetState changes the state of key kid to st and records when. Activating
+// goes through Activate with DefaultLead, never forced; retiring through
+// CheckRetire.
 func (d Dir) SetState(kid string, st State, now time.Time) error {
 	if !st.Valid() {
 		return fmt.Errorf("keys: unknown state %q: %w", st, ErrBadTransition)
+	}
+	if st == StateActive {
+		return d.Activate(kid, now, DefaultLead, false)
 	}
 	k, err := d.Load(kid)
 	if err != nil {
@@ -301,7 +324,41 @@ func (d Dir) SetState(kid string, st State, now time.Time) error {
 	if st == StatePending {
 		return fmt.Errorf("keys: %s is %s; a key never becomes pending again: %w", kid, k.State, ErrBadTransition)
 	}
+	if err := CheckRetire(k); err != nil {
+		return err
+	}
 	c := *k
 	c.State, c.StateChanged = st, now.UTC()
+	return d.SaveMeta(&c)
+}
+
+// Activate makes key kid active at now. It refuses with ErrTooEarly what
+// CheckActivate refuses with lead, unless force. An activation the guard
+// allows records now as the key's Signed date (if it has none), so that
+// the key may later be rolled back to at once; a forced early activation
+// records nothing, so that it never counts as published long enough. It
+// changes no other key: the caller retires the key that signed before.
+func (d Dir) Activate(kid string, now time.Time, lead time.Duration, force bool) error {
+	k, err := d.Load(kid)
+	if err != nil {
+		return err
+	}
+	guard := CheckActivate(k, now, lead)
+	switch {
+	case guard != nil && k.State == StateActive:
+		return nil // active already, and nothing to record
+	case guard != nil && !force:
+		return guard
+	}
+	c, changed := *k, false
+	if c.State != StateActive {
+		c.State, c.StateChanged, changed = StateActive, now.UTC(), true
+	}
+	if guard == nil && c.Signed.IsZero() {
+		c.Signed, changed = now.UTC(), true
+	}
+	if !changed {
+		return nil
+	}
 	return d.SaveMeta(&c)
 }

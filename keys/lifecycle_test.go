@@ -176,7 +176,8 @@ func TestActivateGuard(t *testing.T) {
 		{"pending, never published", ecKey(t, now, keys.StatePending, time.Hour, 0, 0), true},
 		{"pending, published 64 min ago", ecKey(t, now, keys.StatePending, 2*time.Hour, 64*time.Minute, 0), true},
 		{"pending, published 66 min ago", ecKey(t, now, keys.StatePending, 2*time.Hour, 66*time.Minute, 0), false},
-		{"retired (rollback)", ecKey(t, now, keys.StateRetired, 9*time.Hour, 0, time.Minute), false},
+		{"retired, signed before (rollback)", signedAt(ecKey(t, now, keys.StateRetired, 9*time.Hour, 0, time.Minute), now.Add(-8*time.Hour)), false},
+		{"retired, never signed, never published", ecKey(t, now, keys.StateRetired, 9*time.Hour, 0, time.Minute), true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

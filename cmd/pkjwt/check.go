@@ -39,10 +39,14 @@ func cmdCheck() *command {
   keys     the keys load (--keys or --dir), which key signs (--kid pins one),
            its algorithm, size and age (warn past --max-age), pending keys and
            whether they are safe to activate (warn when --every says a
-           rotation is due within the lead and no pending key is published)
+           rotation is due within the lead and no pending key is published),
+           and whether the signing key took over less than the lead (65m)
+           after its publication (warn, with the rollback command)
   config   the profile, token URL, client id and assertion audience
   jwks     with --jwks-url: the published JWKS is reachable, strict (no private
-           members) and holds the signing key (same kid, same public key)
+           members) and holds the signing key (same kid, same public key);
+           warn when it publishes one public key under two kids, and say so
+           when it holds the signing key under another kid (?kid-from=)
   clock    the token endpoint's Date header against this machine's clock, and
            whether an assertion signed now would be inside NHS's 310 s window
   token    a real token request (skip with --no-token); on an error, what
@@ -88,11 +92,18 @@ func noRedirects() *http.Client {
 type checker struct {
 	w     io.Writer
 	fails int
+	// signer is the key that signs; otherKID, when set, is another kid
+	// under which the published JWKS holds its public key.
+	signer   *keys.Key
+	otherKID string
 }
 
 // The checker's lines quote servers (a JWKS, a token error, a status
 // line): each is passed through textsafe, which escapes control
 // characters, so a server cannot clear the screen or fake a line.
+
+// hint prints advice under the last result line.
+func (c *checker) hint(h string) { fmt.Fprintf(c.w, "             hint: %s\n", textsafe.EscapeLines(h)) }
 
 func (c *checker) ok(area, format string, a ...any) {
 	fmt.Fprintf(c.w, "ok    %-6s %s\n", area, textsafe.EscapeLines(fmt.Sprintf(format, a...)))
@@ -179,6 +190,8 @@ func (c *checker) config(ctx context.Context, e *env, cf *clientFlags, maxAge, e
 			}
 		}
 	}
+	c.signer = signer
+	c.publication(ring, signer, now, keyDirOf(where))
 	if *every > 0 && pending == nil {
 		since := signer.StateChanged
 		if since.IsZero() {
@@ -249,8 +262,17 @@ func (c *checker) jwks(ctx context.Context, raw string, signer *keys.Key, timeou
 			c.fail("jwks", "%s publishes the PRIVATE key %q: remove it and replace the key at once", raw, k.KeyID)
 		}
 	}
+	for _, d := range duplicateKeys(&set) {
+		c.warn("jwks", "%s: %s; a client signs under one of them, so check which ('?kid-from=' of --keys, '--kid-from' of 'pkjwt keys import')", raw, d)
+	}
 	found := set.Key(signer.ID)
 	if len(found) == 0 {
+		if other := sameKeyOtherKID(&set, signer); other != "" {
+			c.otherKID = other
+			c.fail("jwks", "%s has no key %s (the signing key's kid) but holds the same public key under kid %s: the server will answer \"Invalid 'kid' header in client_assertion JWT - no matching public key\"", raw, signer.ID, other)
+			c.hint(kidAdvice(signer, other))
+			return
+		}
 		c.fail("jwks", "%s has no key %s (the signing key): the server will answer \"Invalid 'kid' header in client_assertion JWT - no matching public key\"; publish it and wait for the server's JWKS cache (NHS: 1 hour)", raw, signer.ID)
 		return
 	}
@@ -283,6 +305,9 @@ func (c *checker) clock(ctx context.Context, ts *pkjwt.TokenSource, lifetime, ti
 	resp, err := noRedirects().Do(req)
 	if err != nil {
 		c.fail("clock", "token endpoint unreachable: %v", err)
+		if h := connectionHint(err, ts); h != "" {
+			c.hint(h)
+		}
 		return
 	}
 	httpx.DrainClose(resp.Body)
@@ -320,11 +345,18 @@ func (c *checker) token(ctx context.Context, ts *pkjwt.TokenSource) {
 		var te *pkjwt.TokenError
 		if !errors.As(err, &te) {
 			c.fail("token", "%v", err)
+			if h := connectionHint(err, ts); h != "" {
+				c.hint(h)
+			}
 			return
 		}
 		c.fail("token", "HTTP %d %s: %s (message_id %s)", te.StatusCode, textsafe.Escape(te.Code), textsafe.Escape(te.Description), textsafe.Escape(te.MessageID))
-		if h := hint(te, ts); h != "" {
-			fmt.Fprintf(c.w, "             hint: %s\n", h)
+		h := hint(te, ts)
+		if c.otherKID != "" && c.signer != nil && strings.Contains(te.Description, "Invalid 'kid'") {
+			h = fmt.Sprintf("the published JWKS holds this public key under kid %s, but the assertion names %s: %s", c.otherKID, c.signer.ID, kidAdvice(c.signer, c.otherKID))
+		}
+		if h != "" {
+			c.hint(h)
 		}
 		return
 	}

@@ -75,6 +75,7 @@ publish the JWKS, and activate the key once relying parties have cached it
 			}
 			d := openDir(fs, *dir)
 			ring, ringErr := d.LoadRing() // only for the warning below; a damaged directory does not stop a new key
+			markFirstSigner(k, ring, ringErr)
 			if err := d.Save(k); err != nil {
 				return err
 			}
@@ -92,6 +93,17 @@ publish the JWKS, and activate the key once relying parties have cached it
 	}
 }
 
+// markFirstSigner records a new active key as having signed (keys.Key
+// Signed) when it is the directory's first key: the key the app is
+// registered with, which a later rollback may return to at once. A key
+// added active to a directory that holds keys already (or does not load)
+// signs without the lead, like a forced activation, and gets no date.
+func markFirstSigner(k *keys.Key, ring *keys.Ring, ringErr error) {
+	if k.State == keys.StateActive && ringErr == nil && ring.Len() == 0 {
+		k.Signed = k.Created
+	}
+}
+
 // keyListing is the JSON form of one key in "keys list --json".
 type keyListing struct {
 	KID          string     `json:"kid"`
@@ -102,6 +114,7 @@ type keyListing struct {
 	AgeSeconds   int64      `json:"age_seconds"`
 	Published    *time.Time `json:"published,omitempty"`
 	StateChanged *time.Time `json:"state_changed,omitempty"`
+	Signed       *time.Time `json:"signed,omitempty"`
 	NotBefore    *time.Time `json:"not_before,omitempty"`
 	Ref          string     `json:"ref,omitempty"`
 	Signing      bool       `json:"signing"`
@@ -147,7 +160,7 @@ key service reference) and whether it is the one that signs now.`,
 				list = append(list, keyListing{
 					KID: k.ID, Algorithm: k.Algorithm, Bits: k.Bits(), State: k.State, Created: k.Created,
 					AgeSeconds: int64(now.Sub(k.Created) / time.Second), Published: timePtr(k.Published),
-					StateChanged: timePtr(k.StateChanged), NotBefore: timePtr(k.NotBefore), Ref: k.Ref, Signing: signer == k,
+					StateChanged: timePtr(k.StateChanged), Signed: timePtr(k.Signed), NotBefore: timePtr(k.NotBefore), Ref: k.Ref, Signing: signer == k,
 				})
 			}
 			if *asJSON {
@@ -240,10 +253,13 @@ publish', or served by the web app's JWKS endpoint) for at least --lead: NHS
 England caches a JWKS for an hour and does not refetch it for an unknown kid, so
 a key activated sooner fails every token request with "Invalid 'kid' header in
 client_assertion JWT - no matching public key". The refusal says when it will
-be safe. --force activates anyway, with a warning.
+be safe. --force activates anyway, with a warning; a key activated so early
+never counts as published long enough afterwards.
 
-A retired key can be activated again at once: this is the rollback, since
-relying parties have known that key since it signed.`,
+A retired key that signed before (after a full lead, or as the directory's
+first key) can be activated again at once: this is the rollback, since relying
+parties have known it since it signed and a retired key stays published. Any
+other retired key goes through the lead like a pending key.`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			dir := dirFlag(fs)
@@ -261,16 +277,18 @@ relying parties have known that key since it signed.`,
 				fmt.Fprintf(e.stderr, "%s is already the signing key\n", k.ID)
 				return nil
 			}
-			if err := keys.CheckActivate(k, now, *lead); err != nil {
+			guard := keys.CheckActivate(k, now, *lead)
+			if guard != nil {
 				if !*force {
-					return fmt.Errorf("%w\n(--force activates it anyway; token requests may fail until relying parties refetch the JWKS)", err)
+					return fmt.Errorf("%w\n(--force activates it anyway; token requests may fail until relying parties refetch the JWKS)", guard)
 				}
-				fmt.Fprintf(e.stderr, "warning: --force: %v\n", err)
+				fmt.Fprintf(e.stderr, "warning: --force: %v\n"+
+					"warning: this early activation does not count as published long enough: after a rollback, activating %s again waits for the lead\n", guard, k.ID)
 			}
-			if k.State == keys.StateRetired {
-				fmt.Fprintf(e.stderr, "rollback: %s signs again\n", k.ID)
+			if k.State == keys.StateRetired && guard == nil {
+				fmt.Fprintf(e.stderr, "rollback: %s signs again (it signed from %s and has stayed published)\n", k.ID, k.Signed.UTC().Format(time.RFC3339))
 			}
-			if err := d.SetState(k.ID, keys.StateActive, now); err != nil {
+			if err := d.Activate(k.ID, now, *lead, *force); err != nil {
 				return err
 			}
 			for _, o := range ring.Keys() {
@@ -294,8 +312,8 @@ func cmdKeysRetire() *command {
 		summary: "stop a key signing; it stays published for the grace period",
 		detail: `Sets key KID to retired: it no longer signs but stays in the JWKS, so tokens and
 assertions it signed still verify. Retiring the only key that can sign is
-refused (activate another key first) unless --force is given. Retiring a
-pending key abandons it.`,
+refused (activate another key first) unless --force is given. A pending key
+never signed and is not retired: remove it with 'pkjwt keys remove'.`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			dir := dirFlag(fs)
@@ -310,6 +328,9 @@ pending key abandons it.`,
 			if k.State == keys.StateRetired {
 				fmt.Fprintf(e.stderr, "%s is already retired\n", k.ID)
 				return nil
+			}
+			if err := keys.CheckRetire(k); err != nil {
+				return err
 			}
 			now := time.Now()
 			if signer, err := ring.SignerAt(now); err == nil && signer == k {

@@ -211,6 +211,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 
 	d := openDir(fl, *dir)
 	ring, ringErr := d.LoadRing()
+	markFirstSigner(k, ring, ringErr)
 	if ringErr == nil {
 		if _, err := ring.Lookup(k.ID); err == nil {
 			return fmt.Errorf("a key with kid %q is already in %s: %w", k.ID, *dir, fs.ErrExist)

@@ -72,6 +72,9 @@ the server's error, error_description and message_id and exits 1.`,
 func explainTokenError(err error, ts *pkjwt.TokenSource) error {
 	var te *pkjwt.TokenError
 	if !errors.As(err, &te) {
+		if h := connectionHint(err, ts); h != "" {
+			return withHint(err, h)
+		}
 		return withHint(err, "run 'pkjwt check' with the same flags to diagnose the keys, the clock and the token endpoint")
 	}
 	msg := fmt.Sprintf("token endpoint answered HTTP %d", te.StatusCode)

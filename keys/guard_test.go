@@ -1,0 +1,240 @@
+package keys_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pkjwt/pkjwt/keys"
+)
+
+// signedAt sets k's Signed date and returns k.
+func signedAt(k *keys.Key, t time.Time) *keys.Key {
+	k.Signed = t
+	return k
+}
+
+// TestCheckActivateRollback: a retired key signs again at once only when it
+// signed before (Signed is set); every other activation waits for the lead
+// after publication, whatever the key's state.
+func TestCheckActivateRollback(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	m := time.Minute
+	cases := []struct {
+		name      string
+		st        keys.State
+		published time.Duration // ago; 0: never
+		signed    time.Duration // ago; 0: never
+		lead      time.Duration
+		wantErr   bool
+		wantText  string // a fragment of the refusal
+	}{
+		{"retired, signed after the lead: rollback", keys.StateRetired, 200 * m, 100 * m, keys.DefaultLead, false, ""},
+		{"retired, signed as the first key, never recorded as published", keys.StateRetired, 0, 100 * m, keys.DefaultLead, false, ""},
+		{"retired, signed, even with a longer lead", keys.StateRetired, 70 * m, 2 * m, 10 * time.Hour, false, ""},
+		{"retired, never signed, never published (retired while pending)", keys.StateRetired, 0, 0, keys.DefaultLead, true, "never been published"},
+		{"retired, never signed, published 10 min ago (forced early, rolled back)", keys.StateRetired, 10 * m, 0, keys.DefaultLead, true, "not a rollback"},
+		{"retired, never signed, published 66 min ago", keys.StateRetired, 66 * m, 0, keys.DefaultLead, false, ""},
+		{"pending, published 64 min ago", keys.StatePending, 64 * m, 0, keys.DefaultLead, true, "safe to activate from"},
+		{"pending, published 66 min ago", keys.StatePending, 66 * m, 0, keys.DefaultLead, false, ""},
+		{"pending with a Signed date is still pending", keys.StatePending, 10 * m, 5 * m, keys.DefaultLead, true, "safe to activate from"},
+		{"active, forced early: not safe yet", keys.StateActive, 10 * m, 0, keys.DefaultLead, true, "safe to activate from"},
+		{"active, signed", keys.StateActive, 100 * m, 30 * m, keys.DefaultLead, false, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			k := ecKey(t, now, tc.st, 300*m, tc.published, m)
+			if tc.signed > 0 {
+				k.Signed = now.Add(-tc.signed)
+			}
+			err := keys.CheckActivate(k, now, tc.lead)
+			if tc.wantErr != (err != nil) || err != nil && !errors.Is(err, keys.ErrTooEarly) {
+				t.Fatalf("err %v, want an error: %v", err, tc.wantErr)
+			}
+			if err != nil && !strings.Contains(err.Error(), tc.wantText) {
+				t.Fatalf("refusal %q lacks %q", err, tc.wantText)
+			}
+		})
+	}
+}
+
+func TestCheckRetire(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		st      keys.State
+		wantErr bool
+	}{{keys.StatePending, true}, {keys.StateActive, false}, {keys.StateRetired, false}} {
+		k := ecKey(t, now, tc.st, time.Hour, 0, 0)
+		err := keys.CheckRetire(k)
+		if tc.wantErr != (err != nil) || err != nil && (!errors.Is(err, keys.ErrBadTransition) || !strings.Contains(err.Error(), "keys remove --kid "+k.ID)) {
+			t.Errorf("%s: %v", tc.st, err)
+		}
+	}
+}
+
+// TestGuardSequences drives the library's life-cycle calls on a key
+// directory, step by step on a fake clock: first key A (it signed from
+// the start), pending key P made at 0. No sequence lets a key sign before
+// it has been published for the lead, unless forced, and a forced
+// activation never counts afterwards.
+func TestGuardSequences(t *testing.T) {
+	start := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	m := time.Minute
+	type op struct {
+		at      time.Duration
+		verb    string // publish (both keys), activate, force, retire, apply-activate
+		key     string // A or P
+		wantErr error
+	}
+	cases := []struct {
+		name       string
+		legacyA    bool // A has no Signed date (recorded before pkjwt kept one)
+		ops        []op
+		wantSigned map[string]bool // whether each key ends with a Signed date
+	}{
+		{"the issue's first bypass: retire a never-published pending key, then activate it", false, []op{
+			{0, "retire", "P", keys.ErrBadTransition},
+			{m, "activate", "P", keys.ErrTooEarly},
+			{m, "apply-activate", "P", keys.ErrTooEarly},
+		}, map[string]bool{"A": true, "P": false}},
+		{"the issue's second bypass: forced early activation, rollback, activate again", false, []op{
+			{0, "publish", "", nil},
+			{10 * m, "activate", "P", keys.ErrTooEarly},
+			{10 * m, "force", "P", nil},
+			{11 * m, "activate", "A", nil}, // the rollback: at once
+			{11 * m, "retire", "P", nil},
+			{12 * m, "activate", "P", keys.ErrTooEarly},
+			{12 * m, "activate", "P", keys.ErrTooEarly}, // typing it again changes nothing
+			{66 * m, "activate", "P", nil},              // a lead after publication: allowed, and now it counts
+		}, map[string]bool{"A": true, "P": true}},
+		{"a guarded activation and rollbacks both ways", false, []op{
+			{0, "publish", "", nil},
+			{66 * m, "apply-activate", "P", nil},
+			{67 * m, "retire", "A", nil},
+			{70 * m, "activate", "A", nil},
+			{70 * m, "retire", "P", nil},
+			{71 * m, "activate", "P", nil},
+		}, map[string]bool{"A": true, "P": true}},
+		{"a legacy retired key goes through the lead", true, []op{
+			{0, "publish", "", nil},
+			{66 * m, "activate", "P", nil},
+			{66 * m, "retire", "A", nil},
+			{67 * m, "force", "A", nil}, // published 67 min ago: passes the guard, no force needed in fact
+			{68 * m, "activate", "P", nil},
+		}, map[string]bool{"A": true, "P": true}},
+		{"a legacy key retired before publication is recorded waits", true, []op{
+			{0, "activate", "P", keys.ErrTooEarly},
+			{0, "force", "P", nil},
+			{0, "retire", "A", nil},
+			{m, "activate", "A", keys.ErrTooEarly},
+			{m, "publish", "", nil},
+			{30 * m, "activate", "A", keys.ErrTooEarly},
+			{67 * m, "activate", "A", nil},
+		}, map[string]bool{"A": true, "P": false}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+			a := ecKey(t, start, keys.StateActive, 0, 0, 0)
+			if !tc.legacyA {
+				a.Signed = start
+			}
+			p := ecKey(t, start, keys.StatePending, 0, 0, 0)
+			for _, k := range []*keys.Key{a, p} {
+				if err := d.Save(k); err != nil {
+					t.Fatal(err)
+				}
+			}
+			kid := map[string]string{"A": a.ID, "P": p.ID}
+			for i, o := range tc.ops {
+				now := start.Add(o.at)
+				var err error
+				switch o.verb {
+				case "publish":
+					_, err = d.MarkPublished([]string{a.ID, p.ID}, now)
+				case "activate":
+					err = d.Activate(kid[o.key], now, keys.DefaultLead, false)
+				case "force":
+					err = d.Activate(kid[o.key], now, keys.DefaultLead, true)
+				case "retire":
+					err = d.SetState(kid[o.key], keys.StateRetired, now)
+				case "apply-activate": // a hand-made plan step: Apply re-checks it
+					_, err = d.Apply(context.Background(), []keys.Step{{Action: keys.ActionActivate, KID: kid[o.key]}}, now, keys.Policy{})
+				}
+				if !errors.Is(err, o.wantErr) || (o.wantErr == nil) != (err == nil) {
+					t.Fatalf("step %d (%s %s at +%s): %v, want %v", i, o.verb, o.key, o.at, err, o.wantErr)
+				}
+				if o.wantErr != nil && (o.verb == "activate" || o.verb == "apply-activate") {
+					k, _ := d.Load(kid[o.key])
+					if k.State == keys.StateActive && o.key == "P" {
+						t.Fatalf("step %d: a refused activation left %s active", i, o.key)
+					}
+				}
+			}
+			ring, err := d.LoadRing()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for label, want := range tc.wantSigned {
+				k, _ := ring.Lookup(kid[label])
+				if got := !k.Signed.IsZero(); got != want {
+					t.Errorf("%s Signed = %v, want set: %v", label, k.Signed, want)
+				}
+			}
+		})
+	}
+}
+
+// TestSetStateCannotActivateEarly: SetState is no back door round the
+// lead-time guard.
+func TestSetStateCannotActivateEarly(t *testing.T) {
+	d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+	now := time.Now()
+	p := ecKey(t, now, keys.StatePending, time.Hour, 10*time.Minute, 0)
+	if err := d.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetState(p.ID, keys.StateActive, now); !errors.Is(err, keys.ErrTooEarly) {
+		t.Fatalf("SetState(active) 10 min after publication: %v", err)
+	}
+	if err := d.SetState(p.ID, keys.StateActive, now.Add(keys.DefaultLead)); err != nil {
+		t.Fatal(err)
+	}
+	k, err := d.Load(p.ID)
+	if err != nil || k.State != keys.StateActive || k.Signed.IsZero() {
+		t.Fatalf("after a guarded SetState(active): %+v %v", k, err)
+	}
+}
+
+// TestSignedDateStored: the Signed date round-trips through the key
+// directory's metadata, and a key without one is written without the
+// member, as older pkjwt wrote every file, and loads with none.
+func TestSignedDateStored(t *testing.T) {
+	now := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	for _, signed := range []time.Time{{}, now} {
+		d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+		k := signedAt(ecKey(t, now, keys.StateRetired, time.Hour, 0, time.Minute), signed)
+		if err := d.Save(k); err != nil {
+			t.Fatal(err)
+		}
+		name, err := keys.Thumbprint(k.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(filepath.Join(d.Path, name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(raw), `"signed"`) == signed.IsZero() {
+			t.Fatalf("metadata for Signed %v:\n%s", signed, raw)
+		}
+		got, err := d.Load(k.ID)
+		if err != nil || !got.Signed.Equal(signed) {
+			t.Fatalf("loaded Signed %v, %v; want %v", got.Signed, err, signed)
+		}
+	}
+}

@@ -103,7 +103,9 @@ type checker struct {
 // characters, so a server cannot clear the screen or fake a line.
 
 // hint prints advice under the last result line.
-func (c *checker) hint(h string) { fmt.Fprintf(c.w, "             hint: %s\n", textsafe.EscapeLines(h)) }
+func (c *checker) hint(h string) {
+	fmt.Fprintf(c.w, "             hint: %s\n", textsafe.EscapeLines(h))
+}
 
 func (c *checker) ok(area, format string, a ...any) {
 	fmt.Fprintf(c.w, "ok    %-6s %s\n", area, textsafe.EscapeLines(fmt.Sprintf(format, a...)))

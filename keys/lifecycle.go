@@ -80,7 +80,7 @@ func CheckActivate(k *Key, now time.Time, lead time.Duration) error {
 // signing key or another active key, and a retired key only once grace has
 // passed since it was retired. A pending key (it never signed) may go.
 func CheckRemove(ring *Ring, k *Key, now time.Time, grace time.Duration) error {
-	if s, err := ring.SignerAt(now); err == nil && s == k {
+	if s, err := ring.SignerAt(now); err == nil && s.ID == k.ID {
 		return fmt.Errorf("keys: %s signs now; activate another key first: %w", k.ID, ErrIsSigningKey)
 	}
 	switch k.State {
@@ -242,10 +242,11 @@ func Plan(ring *Ring, now time.Time, p Policy) []Step {
 // before the old one is retired, so that some key can always sign.
 var stepOrder = map[Action]int{ActionActivate: 0, ActionRetire: 1, ActionAdd: 2, ActionRemove: 3, ActionWait: 4}
 
-// Apply carries out steps on the directory at now, in order, and returns
-// the kids it added. It stops at the first step that fails; the steps done
-// before it stay done, and a new Plan continues from there.
-func (d Dir) Apply(ctx context.Context, steps []Step, now time.Time, p Policy) (added []string, err error) {
+// Apply carries out steps on the directory at now, in order, inside the
+// transaction, and returns the kids it added. It stops at the first step
+// that fails; the steps done before it stay done, and a new Plan continues
+// from there.
+func (tx *Tx) Apply(ctx context.Context, steps []Step, now time.Time, p Policy) (added []string, err error) {
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
 			return added, err
@@ -256,11 +257,11 @@ func (d Dir) Apply(ctx context.Context, steps []Step, now time.Time, p Policy) (
 			if s.Action == ActionRetire {
 				st = StateRetired
 			}
-			if err := d.SetState(s.KID, st, now); err != nil {
+			if err := tx.SetState(s.KID, st, now); err != nil {
 				return added, err
 			}
 		case ActionRemove:
-			if err := d.Remove(s.KID); err != nil {
+			if err := tx.Remove(s.KID); err != nil {
 				return added, err
 			}
 		case ActionAdd:
@@ -270,11 +271,11 @@ func (d Dir) Apply(ctx context.Context, steps []Step, now time.Time, p Policy) (
 			}
 			var k *Key
 			if p.NewKey != "" {
-				k, err = d.CreateRemote(ctx, p.NewKey, alg, StatePending, now)
+				k, err = tx.CreateRemote(ctx, p.NewKey, alg, StatePending, now)
 			} else {
 				if k, err = Generate(alg, p.Bits); err == nil {
 					k.Created, k.State, k.StateChanged = now.UTC(), StatePending, now.UTC()
-					err = d.Save(k)
+					err = tx.Add(k)
 				}
 			}
 			if err != nil {
@@ -284,24 +285,4 @@ func (d Dir) Apply(ctx context.Context, steps []Step, now time.Time, p Policy) (
 		}
 	}
 	return added, nil
-}
-
-// SetState changes the state of key kid to st and records when.
-func (d Dir) SetState(kid string, st State, now time.Time) error {
-	if !st.Valid() {
-		return fmt.Errorf("keys: unknown state %q: %w", st, ErrBadTransition)
-	}
-	k, err := d.Load(kid)
-	if err != nil {
-		return err
-	}
-	if k.State == st {
-		return nil
-	}
-	if st == StatePending {
-		return fmt.Errorf("keys: %s is %s; a key never becomes pending again: %w", kid, k.State, ErrBadTransition)
-	}
-	c := *k
-	c.State, c.StateChanged = st, now.UTC()
-	return d.SaveMeta(&c)
 }

@@ -114,23 +114,23 @@ type Config struct {
 // App is the web application. Create it with New; it is safe for concurrent
 // use and holds no package-level state.
 type App struct {
-	ts          *pkjwt.TokenSource
-	keys        keys.RingSource
-	jwksRing    atomic.Pointer[keys.Ring] // the ring a.jwks serves
-	published   *recorder                 // records first publications off the request path; nil if Keys cannot
-	callURL     string
-	publicURL   string
-	publicHost  string // PublicURL's host name, lower case; "" if PublicURL is ""
-	publicPort  string // PublicURL's port, or its scheme's default
-	client      *http.Client
-	callTimeout time.Duration
-	log         *slog.Logger
-	now         func() time.Time
-	jwks        *jwks.Handler
-	pages       map[string]*template.Template
-	static      http.Handler
-	handler     http.Handler
-	metrics     *metrics
+	ts           *pkjwt.TokenSource
+	keys         keys.RingSource
+	jwksRing     atomic.Pointer[keys.Ring] // the ring a.jwks serves
+	firstPublish *recorder                 // records first publications off the request path; nil if Keys cannot
+	callURL      string
+	publicURL    string
+	publicHost   string // PublicURL's host name, lower case; "" if PublicURL is ""
+	publicPort   string // PublicURL's port, or its scheme's default
+	client       *http.Client
+	callTimeout  time.Duration
+	log          *slog.Logger
+	now          func() time.Time
+	jwks         *jwks.Handler
+	pages        map[string]*template.Template
+	static       http.Handler
+	handler      http.Handler
+	metrics      *metrics
 }
 
 // New checks cfg and returns an App. It makes no network call.
@@ -213,7 +213,7 @@ func New(cfg Config) (*App, error) {
 	}
 	a.jwksRing.Store(ring)
 	if pub, ok := cfg.Keys.(Publisher); ok {
-		a.published = newRecorder(pub, a.log)
+		a.firstPublish = newRecorder(pub, a.log)
 	}
 	a.pages, err = parsePages()
 	if err != nil {
@@ -398,8 +398,8 @@ type Publisher interface {
 // the key directory's lock or a disk. Key rotation relies on that time: a
 // key may sign only once it has been published for the lead.
 func (a *App) notePublished(ring *keys.Ring) {
-	if a.published != nil {
-		a.published.note(ring, a.now())
+	if a.firstPublish != nil {
+		a.firstPublish.note(ring, a.now())
 	}
 }
 
@@ -407,7 +407,7 @@ func (a *App) notePublished(ring *keys.Ring) {
 // publication) and waits for it to end. Call it once the server has shut
 // down; the handler still answers afterwards but records nothing.
 func (a *App) Close() error {
-	a.published.close()
+	a.firstPublish.close()
 	return nil
 }
 

@@ -109,7 +109,8 @@ func (d Dir) checkPerms(dir string, ns []string) error {
 	default:
 		fix = "chmod go-rwx "
 	}
-	return fmt.Errorf("keys: %s: run '%s%s': %w", strings.Join(bad, "; "), fix, strings.Join(paths, " "), ErrInsecurePermissions)
+	// The command comes last, whole, ready to copy.
+	return fmt.Errorf("keys: %w: %s; fix with: %s%s", ErrInsecurePermissions, strings.Join(bad, "; "), fix, strings.Join(paths, " "))
 }
 
 // shellQuote quotes a path for a command a user copies into a shell.

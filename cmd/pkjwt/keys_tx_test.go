@@ -1,10 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pkjwt/pkjwt/internal/testutil"
 )
 
 // TestKeysGenerateRefusesADirectoryThatDoesNotLoad reproduces the defect
@@ -63,4 +67,69 @@ func dirNames(t *testing.T, dir string) string {
 		}
 	}
 	return strings.Join(n, " ")
+}
+
+// TestKeysRotateDryRunCreatesNothing: 'keys rotate --dry-run' plans
+// without the lock, so it creates neither a missing directory nor a lock
+// file.
+func TestKeysRotateDryRunCreatesNothing(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "keys")
+	rep, r := rotate(t, missing, "--dry-run")
+	if r.Code != 0 || actions(rep) != "add" {
+		t.Fatalf("dry run on a missing directory: %v %v", r, rep)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Fatalf("the dry run created %s: %v", missing, err)
+	}
+	dir := filepath.Join(t.TempDir(), "keys")
+	if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--alg", "ES256"); r.Code != 0 {
+		t.Fatal(r)
+	}
+	if err := os.Remove(filepath.Join(dir, ".lock")); err != nil {
+		t.Fatal(err)
+	}
+	before := dirNames(t, dir)
+	if _, r := rotate(t, dir, "--dry-run"); r.Code != 0 {
+		t.Fatal(r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".lock")); !os.IsNotExist(err) || dirNames(t, dir) != before {
+		t.Fatalf("the dry run changed the directory: %s, was %s (lock: %v)", dirNames(t, dir), before, err)
+	}
+}
+
+// TestKeysWaitForTheLock: while another process holds the directory's
+// lock (as a 'keys rotate' does), 'keys generate' says it waits for that
+// pid and goes on once the lock is free; 'keys rotate --skip-if-locked'
+// exits 0 at once, naming the holder, and changes nothing.
+func TestKeysWaitForTheLock(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--alg", "ES256"); r.Code != 0 {
+		t.Fatal(r)
+	}
+	pid := testutil.StartLockHolder(t, dir, 8*time.Second) // long enough for the runs below on a busy machine
+	holder := fmt.Sprintf("held by pid %d since ", pid)
+
+	for _, json := range []bool{false, true} {
+		args := []string{"keys", "rotate", "--dir", dir, "--alg", "ES256", "--skip-if-locked"}
+		if json {
+			args = append(args, "--json")
+		}
+		r := runCLI(t, nil, args...)
+		if r.Code != 0 || !strings.Contains(r.Stdout, fmt.Sprintf("locked by pid %d since ", pid)) || (json != strings.Contains(r.Stdout, `"skipped"`)) {
+			t.Fatalf("rotate --skip-if-locked (json %v) while pid %d holds the lock: %v", json, pid, r)
+		}
+	}
+	if n := len(listKeys(t, dir)); n != 1 {
+		t.Fatalf("a skipped rotation left %d keys", n)
+	}
+
+	start := time.Now()
+	r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--alg", "ES256", "--state", "pending")
+	if r.Code != 0 || !strings.Contains(r.Stderr, "waiting up to 30s for the lock on "+dir+", "+holder) {
+		t.Fatalf("generate while pid %d holds the lock: %v", pid, r)
+	}
+	t.Logf("generate waited %s: %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(r.Stderr))
+	if n := len(listKeys(t, dir)); n != 2 {
+		t.Fatalf("%d keys after the wait, want 2", n)
+	}
 }

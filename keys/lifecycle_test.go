@@ -126,12 +126,8 @@ func TestPlanNeverLeavesNoSigner(t *testing.T) {
 	p := keys.Policy{Algorithm: "ES256"}
 	seen := map[string]bool{}
 	for now := start; now.Before(start.Add(24 * time.Hour)); now = now.Add(20 * time.Minute) {
-		ring, err := d.LoadRing()
-		if err != nil {
-			t.Fatal(err)
-		}
 		var added []string
-		err = d.Update(context.Background(), func(tx *keys.Tx) (err error) {
+		err := d.Update(context.Background(), func(tx *keys.Tx) (err error) {
 			added, err = tx.Apply(context.Background(), keys.Plan(tx.Ring(), now, p), now, p)
 			return err
 		})
@@ -143,7 +139,7 @@ func TestPlanNeverLeavesNoSigner(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		ring, _ = d.LoadRing()
+		ring, _ := d.LoadRing()
 		s, err := ring.SignerAt(now)
 		if err != nil {
 			t.Fatalf("%s: no signer after a step: %v", now, err)

@@ -33,8 +33,10 @@ const maxKeyFile = 1 << 20
 // key service has only the metadata file, with its Ref and public key; it
 // loads through the Backend registered for its scheme.
 //
-// Every file is written with mode 0600 in a directory created with mode
-// 0700, atomically: a temporary file in the same directory is written,
+// Every change goes through Update, one transaction under the directory's
+// lock ("<dir>/.lock") with every key read inside it; Save and
+// MarkPublished are Updates of their own. Every file is written with mode
+// 0600 in a directory created with mode 0700, atomically: a temporary file in the same directory is written,
 // synced and renamed over the final name, so a reader never sees a
 // half-written key.
 //

@@ -79,7 +79,7 @@ func (d Dir) lock(ctx context.Context) (func(), error) {
 		waited := time.Since(start)
 		if timeout < 0 || waited >= timeout {
 			msg := fmt.Sprintf("keys: %s is locked by %s", d.path(), holder.describe(time.Now()))
-			if waited > 0 {
+			if timeout > 0 {
 				msg += fmt.Sprintf("; waited %s", waited.Round(time.Millisecond))
 			}
 			return nil, fmt.Errorf("%s: %w", msg, err)

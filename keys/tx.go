@@ -78,7 +78,10 @@ func (d Dir) lock(ctx context.Context) (func(), error) {
 		}
 		waited := time.Since(start)
 		if timeout < 0 || waited >= timeout {
-			msg := fmt.Sprintf("keys: %s is locked by %s", d.path(), holder.describe(time.Now()))
+			msg := "keys: " + d.path()
+			if holder.pid != 0 {
+				msg += " is locked by " + holder.describe(time.Now())
+			}
 			if timeout > 0 {
 				msg += fmt.Sprintf("; waited %s", waited.Round(time.Millisecond))
 			}

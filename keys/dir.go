@@ -33,8 +33,10 @@ const maxKeyFile = 1 << 20
 // key service has only the metadata file, with its Ref and public key; it
 // loads through the Backend registered for its scheme.
 //
-// Every file is written with mode 0600 in a directory created with mode
-// 0700, atomically: a temporary file in the same directory is written,
+// Every change goes through Update, one transaction under the directory's
+// lock ("<dir>/.lock") with every key read inside it; Save and
+// MarkPublished are Updates of their own. Every file is written with mode
+// 0600 in a directory created with mode 0700, atomically: a temporary file in the same directory is written,
 // synced and renamed over the final name, so a reader never sees a
 // half-written key.
 //
@@ -54,31 +56,71 @@ type Dir struct {
 	// it such a key is refused with ErrInsecurePermissions and the command
 	// that fixes it.
 	InsecurePermissions bool
+	// LockTimeout is how long a change (Update) waits while another
+	// process holds the directory's lock: 0 means 30 seconds, a negative
+	// value not at all (ErrLocked at once, naming the holder).
+	LockTimeout time.Duration
+	// OnLockWait, when set, is called once when a change starts to wait
+	// for the lock, with a sentence that names the holder: "waiting up to
+	// 30s for the lock on DIR, held by pid N since T (4s ago)…".
+	OnLockWait func(msg string)
 }
 
 // ErrInsecurePermissions is returned for a private key file readable by
 // group or others, or a key directory writable by them.
 var ErrInsecurePermissions = errors.New("insecure key file permissions")
 
-// checkPerms refuses a private key file that group or others may read or
-// write, and a directory they may write to (they could swap a key in).
-// It is a no-op on Windows, whose permission bits mean nothing here.
-func (d Dir) checkPerms(dir, keyFile string) error {
-	if d.InsecurePermissions || runtime.GOOS == "windows" {
+// checkPerms refuses private key files that group or others may read or
+// write, and a directory they may write to (they could swap a key in). The
+// error lists every such file and the one chmod that fixes them all. It is
+// a no-op on Windows, whose permission bits mean nothing here.
+func (d Dir) checkPerms(dir string, ns []string) error {
+	if d.InsecurePermissions || runtime.GOOS == "windows" || len(ns) == 0 {
 		return nil
 	}
+	var bad, paths []string
+	dirBad := false
 	if st, err := os.Stat(dir); err == nil && st.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("keys: the key directory %s is writable by group or others (mode %04o): run 'chmod go-w %s' (or 'chmod 700 %s'): %w",
-			dir, st.Mode().Perm(), dir, dir, ErrInsecurePermissions)
+		bad = append(bad, fmt.Sprintf("the key directory %s (mode %04o) is writable by group or others", dir, st.Mode().Perm()))
+		paths, dirBad = append(paths, shellQuote(dir)), true
 	}
-	if keyFile == "" {
+	var files []string
+	for _, n := range ns {
+		f := filepath.Join(dir, n+".pem")
+		if st, err := os.Stat(f); err == nil && st.Mode().Perm()&0o077 != 0 {
+			files = append(files, fmt.Sprintf("%s (mode %04o)", f, st.Mode().Perm()))
+			paths = append(paths, shellQuote(f))
+		}
+	}
+	switch len(files) {
+	case 0:
+	case 1:
+		bad = append(bad, "the private key file "+files[0]+" may be read by group or others")
+	default:
+		bad = append(bad, fmt.Sprintf("%d private key files may be read by group or others: %s", len(files), strings.Join(files, ", ")))
+	}
+	// One command fixes them all.
+	var fix string
+	switch {
+	case len(bad) == 0:
 		return nil
+	case !dirBad:
+		fix = "chmod 600 "
+	case len(files) == 0:
+		fix = "chmod go-w "
+	default:
+		fix = "chmod go-rwx "
 	}
-	if st, err := os.Stat(keyFile); err == nil && st.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("keys: the private key file %s may be read by group or others (mode %04o): run 'chmod 600 %s': %w",
-			keyFile, st.Mode().Perm(), keyFile, ErrInsecurePermissions)
+	// The command comes last, whole, ready to copy.
+	return fmt.Errorf("keys: %w: %s; fix with: %s%s", ErrInsecurePermissions, strings.Join(bad, "; "), fix, strings.Join(paths, " "))
+}
+
+// shellQuote quotes a path for a command a user copies into a shell.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./,:=@+-") == "" {
+		return s
 	}
-	return nil
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // meta is the on-disk metadata format. Version 1 (kid = file name, no
@@ -129,57 +171,8 @@ func (d Dir) readPath() string {
 // fileName returns the base name of k's files: its RFC 7638 thumbprint.
 func fileName(pub crypto.PublicKey) (string, error) { return Thumbprint(pub) }
 
-// Save writes k's metadata and, for a local key, its private key. It
-// refuses a key whose kid or public key is already in the directory. A
-// remote key (k.Ref set) is saved as metadata only.
-func (d Dir) Save(k *Key) error {
-	if err := ValidateKID(k.ID); err != nil {
-		return err
-	}
-	name, err := fileName(k.Public())
-	if err != nil {
-		return err
-	}
-	var pemBytes []byte
-	if k.Ref == "" {
-		if pemBytes, err = MarshalPEM(k); err != nil {
-			return err
-		}
-	}
-	if err := os.MkdirAll(d.path(), 0o700); err != nil {
-		return fmt.Errorf("keys: create key directory: %w", err)
-	}
-	keyPath := filepath.Join(d.path(), name+".pem")
-	metaPath := filepath.Join(d.path(), name+".json")
-	for _, p := range []string{keyPath, metaPath} {
-		if _, err := os.Lstat(p); err == nil {
-			return fmt.Errorf("keys: the key %s is already in %s: %w", k.ID, d.path(), fs.ErrExist)
-		}
-	}
-	if ring, err := d.LoadRing(); err == nil {
-		if _, err := ring.Lookup(k.ID); err == nil {
-			return fmt.Errorf("keys: another key with kid %q is in %s: %w", k.ID, d.path(), fs.ErrExist)
-		}
-	}
-	// The metadata goes first, so that a key never appears without its
-	// state (a pending key must not load as active); if the key file
-	// cannot be written, its metadata goes too.
-	if err := d.SaveMeta(k); err != nil {
-		return err
-	}
-	if pemBytes == nil {
-		return nil
-	}
-	if err := writeAtomic(keyPath, pemBytes); err != nil {
-		os.Remove(metaPath)
-		return err
-	}
-	return nil
-}
-
-// SaveMeta writes (or replaces) only k's metadata file, e.g. after a state
-// change.
-func (d Dir) SaveMeta(k *Key) error {
+// writeMeta writes (or replaces) k's metadata file.
+func (d Dir) writeMeta(k *Key) error {
 	if err := ValidateKID(k.ID); err != nil {
 		return err
 	}
@@ -208,78 +201,6 @@ func (d Dir) SaveMeta(k *Key) error {
 		return fmt.Errorf("keys: create key directory: %w", err)
 	}
 	return writeAtomic(filepath.Join(d.path(), name+".json"), append(b, '\n'))
-}
-
-// Remove deletes the key kid from the directory: its private key file
-// first, then its metadata. It makes no check of the key's state; callers
-// (keys remove, keys rotate) decide whether a key may go.
-func (d Dir) Remove(kid string) error {
-	k, err := d.Load(kid)
-	if err != nil {
-		return err
-	}
-	name, err := fileName(k.Public())
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(filepath.Join(d.path(), name+".pem")); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("keys: remove %s: %w", kid, err)
-	}
-	if err := os.Remove(filepath.Join(d.path(), name+".json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("keys: remove the metadata of %s: %w", kid, err)
-	}
-	syncDir(d.path())
-	return nil
-}
-
-// MarkPublished records t as the publication time of each key in kids that
-// has none yet, and reports the kids it marked. A kid not in the directory
-// is an error; a key already marked keeps its first publication time. It
-// takes the directory's lock (waiting up to lockWait for a rotation to
-// finish), so that it never writes back a state a rotation just changed.
-func (d Dir) MarkPublished(kids []string, t time.Time) ([]string, error) {
-	unlock, err := d.lockWait(lockWait)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	ring, err := d.LoadRing()
-	if err != nil {
-		return nil, err
-	}
-	var marked []string
-	for _, kid := range kids {
-		k, err := ring.Lookup(kid)
-		if err != nil {
-			return marked, err
-		}
-		if !k.Published.IsZero() {
-			continue
-		}
-		c := *k
-		c.Published = t.UTC()
-		if err := d.SaveMeta(&c); err != nil {
-			return marked, err
-		}
-		marked = append(marked, kid)
-	}
-	return marked, nil
-}
-
-// lockWait is how long MarkPublished waits for the directory's lock.
-const lockWait = 5 * time.Second
-
-// lockWait takes the directory's lock, retrying while another process
-// holds it, for at most max.
-func (d Dir) lockWait(max time.Duration) (func(), error) {
-	deadline := time.Now().Add(max)
-	for {
-		unlock, err := d.Lock()
-		if !errors.Is(err, ErrLocked) || time.Now().After(deadline) {
-			return unlock, err
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
 }
 
 // writeAtomic writes data to a temporary file next to name with mode 0600,
@@ -411,10 +332,8 @@ func (d Dir) LoadRing() (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(ns) > 0 {
-		if err := d.checkPerms(p, ""); err != nil {
-			return nil, err
-		}
+	if err := d.checkPerms(p, ns); err != nil {
+		return nil, err
 	}
 	ks := make([]*Key, 0, len(ns))
 	byKID := map[string]string{}
@@ -478,9 +397,6 @@ func (d Dir) loadName(p, n string) (*Key, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("keys: read %s: %w", keyPath, err)
-		}
-		if err := d.checkPerms(p, keyPath); err != nil {
-			return nil, err
 		}
 		if signer, err = ParsePEM(data); err != nil {
 			return nil, fmt.Errorf("%s: %w", keyPath, err)
@@ -551,10 +467,10 @@ func (d Dir) backend(ref string) (Backend, error) {
 }
 
 // CreateRemote makes a new key in the backend the template reference names
-// and saves it in the directory as a remote key (metadata only), with the
+// and adds it to the directory as a remote key (metadata only), with the
 // given state. Rotation uses it to create a key in a vault or KMS.
-func (d Dir) CreateRemote(ctx context.Context, template, alg string, state State, now time.Time) (*Key, error) {
-	b, err := d.backend(template)
+func (tx *Tx) CreateRemote(ctx context.Context, template, alg string, state State, now time.Time) (*Key, error) {
+	b, err := tx.d.backend(template)
 	if err != nil {
 		return nil, err
 	}
@@ -565,10 +481,10 @@ func (d Dir) CreateRemote(ctx context.Context, template, alg string, state State
 	k, err := New(signer, alg, now)
 	if err == nil {
 		k.Ref, k.State, k.StateChanged = ref, state, now.UTC()
-		err = d.Save(k)
+		err = tx.Add(k)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("keys: the key service made %s, but it could not be kept in %s (delete or disable it there): %w", ref, d.path(), err)
+		return nil, fmt.Errorf("keys: the key service made %s, but it could not be kept in %s (delete or disable it there): %w", ref, tx.d.path(), err)
 	}
 	return k, nil
 }

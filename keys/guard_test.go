@@ -153,17 +153,21 @@ func TestGuardSequences(t *testing.T) {
 			for i, o := range tc.ops {
 				now := start.Add(o.at)
 				var err error
+				ctx := context.Background()
 				switch o.verb {
 				case "publish":
-					_, err = d.MarkPublished([]string{a.ID, p.ID}, now)
-				case "activate":
-					err = d.Activate(kid[o.key], now, keys.DefaultLead, false)
-				case "force":
-					err = d.Activate(kid[o.key], now, keys.DefaultLead, true)
+					_, err = d.MarkPublished(ctx, []string{a.ID, p.ID}, now)
+				case "activate", "force":
+					err = d.Update(ctx, func(tx *keys.Tx) error {
+						return tx.Activate(kid[o.key], now, keys.DefaultLead, o.verb == "force")
+					})
 				case "retire":
-					err = d.SetState(kid[o.key], keys.StateRetired, now)
+					err = d.Update(ctx, func(tx *keys.Tx) error { return tx.SetState(kid[o.key], keys.StateRetired, now) })
 				case "apply-activate": // a hand-made plan step: Apply re-checks it
-					_, err = d.Apply(context.Background(), []keys.Step{{Action: keys.ActionActivate, KID: kid[o.key]}}, now, keys.Policy{})
+					err = d.Update(ctx, func(tx *keys.Tx) error {
+						_, err := tx.Apply(ctx, []keys.Step{{Action: keys.ActionActivate, KID: kid[o.key]}}, now, keys.Policy{})
+						return err
+					})
 				}
 				if !errors.Is(err, o.wantErr) || (o.wantErr == nil) != (err == nil) {
 					t.Fatalf("step %d (%s %s at +%s): %v, want %v", i, o.verb, o.key, o.at, err, o.wantErr)
@@ -198,10 +202,13 @@ func TestSetStateCannotActivateEarly(t *testing.T) {
 	if err := d.Save(p); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.SetState(p.ID, keys.StateActive, now); !errors.Is(err, keys.ErrTooEarly) {
+	setActive := func(at time.Time) error {
+		return d.Update(context.Background(), func(tx *keys.Tx) error { return tx.SetState(p.ID, keys.StateActive, at) })
+	}
+	if err := setActive(now); !errors.Is(err, keys.ErrTooEarly) {
 		t.Fatalf("SetState(active) 10 min after publication: %v", err)
 	}
-	if err := d.SetState(p.ID, keys.StateActive, now.Add(keys.DefaultLead)); err != nil {
+	if err := setActive(now.Add(keys.DefaultLead)); err != nil {
 		t.Fatal(err)
 	}
 	k, err := d.Load(p.ID)

@@ -98,7 +98,7 @@ func CheckRetire(k *Key) error {
 // signing key or another active key, and a retired key only once grace has
 // passed since it was retired. A pending key (it never signed) may go.
 func CheckRemove(ring *Ring, k *Key, now time.Time, grace time.Duration) error {
-	if s, err := ring.SignerAt(now); err == nil && s == k {
+	if s, err := ring.SignerAt(now); err == nil && s.ID == k.ID {
 		return fmt.Errorf("keys: %s signs now; activate another key first: %w", k.ID, ErrIsSigningKey)
 	}
 	switch k.State {
@@ -260,25 +260,26 @@ func Plan(ring *Ring, now time.Time, p Policy) []Step {
 // before the old one is retired, so that some key can always sign.
 var stepOrder = map[Action]int{ActionActivate: 0, ActionRetire: 1, ActionAdd: 2, ActionRemove: 3, ActionWait: 4}
 
-// Apply carries out steps on the directory at now, in order, and returns
-// the kids it added. It stops at the first step that fails; the steps done
-// before it stay done, and a new Plan continues from there.
-func (d Dir) Apply(ctx context.Context, steps []Step, now time.Time, p Policy) (added []string, err error) {
+// Apply carries out steps on the directory at now, in order, inside the
+// transaction, and returns the kids it added. It stops at the first step
+// that fails; the steps done before it stay done, and a new Plan continues
+// from there.
+func (tx *Tx) Apply(ctx context.Context, steps []Step, now time.Time, p Policy) (added []string, err error) {
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
 			return added, err
 		}
 		switch s.Action {
 		case ActionActivate:
-			if err := d.Activate(s.KID, now, p.lead(), false); err != nil {
+			if err := tx.Activate(s.KID, now, p.lead(), false); err != nil {
 				return added, err
 			}
 		case ActionRetire:
-			if err := d.SetState(s.KID, StateRetired, now); err != nil {
+			if err := tx.SetState(s.KID, StateRetired, now); err != nil {
 				return added, err
 			}
 		case ActionRemove:
-			if err := d.Remove(s.KID); err != nil {
+			if err := tx.Remove(s.KID); err != nil {
 				return added, err
 			}
 		case ActionAdd:
@@ -288,11 +289,11 @@ func (d Dir) Apply(ctx context.Context, steps []Step, now time.Time, p Policy) (
 			}
 			var k *Key
 			if p.NewKey != "" {
-				k, err = d.CreateRemote(ctx, p.NewKey, alg, StatePending, now)
+				k, err = tx.CreateRemote(ctx, p.NewKey, alg, StatePending, now)
 			} else {
 				if k, err = Generate(alg, p.Bits); err == nil {
 					k.Created, k.State, k.StateChanged = now.UTC(), StatePending, now.UTC()
-					err = d.Save(k)
+					err = tx.Add(k)
 				}
 			}
 			if err != nil {
@@ -304,42 +305,14 @@ func (d Dir) Apply(ctx context.Context, steps []Step, now time.Time, p Policy) (
 	return added, nil
 }
 
-// SetState changes the state of key kid to st and records when. Activating
-// goes through Activate with DefaultLead, never forced; retiring through
-// CheckRetire.
-func (d Dir) SetState(kid string, st State, now time.Time) error {
-	if !st.Valid() {
-		return fmt.Errorf("keys: unknown state %q: %w", st, ErrBadTransition)
-	}
-	if st == StateActive {
-		return d.Activate(kid, now, DefaultLead, false)
-	}
-	k, err := d.Load(kid)
-	if err != nil {
-		return err
-	}
-	if k.State == st {
-		return nil
-	}
-	if st == StatePending {
-		return fmt.Errorf("keys: %s is %s; a key never becomes pending again: %w", kid, k.State, ErrBadTransition)
-	}
-	if err := CheckRetire(k); err != nil {
-		return err
-	}
-	c := *k
-	c.State, c.StateChanged = st, now.UTC()
-	return d.SaveMeta(&c)
-}
-
 // Activate makes key kid active at now. It refuses with ErrTooEarly what
 // CheckActivate refuses with lead, unless force. An activation the guard
 // allows records now as the key's Signed date (if it has none), so that
 // the key may later be rolled back to at once; a forced early activation
 // records nothing, so that it never counts as published long enough. It
 // changes no other key: the caller retires the key that signed before.
-func (d Dir) Activate(kid string, now time.Time, lead time.Duration, force bool) error {
-	k, err := d.Load(kid)
+func (tx *Tx) Activate(kid string, now time.Time, lead time.Duration, force bool) error {
+	k, err := tx.lookup(kid)
 	if err != nil {
 		return err
 	}
@@ -350,15 +323,15 @@ func (d Dir) Activate(kid string, now time.Time, lead time.Duration, force bool)
 	case guard != nil && !force:
 		return guard
 	}
-	c, changed := *k, false
-	if c.State != StateActive {
-		c.State, c.StateChanged, changed = StateActive, now.UTC(), true
+	changed := false
+	if k.State != StateActive {
+		k.State, k.StateChanged, changed = StateActive, now.UTC(), true
 	}
-	if guard == nil && c.Signed.IsZero() {
-		c.Signed, changed = now.UTC(), true
+	if guard == nil && k.Signed.IsZero() {
+		k.Signed, changed = now.UTC(), true
 	}
 	if !changed {
 		return nil
 	}
-	return d.SaveMeta(&c)
+	return tx.put(k)
 }

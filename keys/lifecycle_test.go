@@ -126,20 +126,20 @@ func TestPlanNeverLeavesNoSigner(t *testing.T) {
 	p := keys.Policy{Algorithm: "ES256"}
 	seen := map[string]bool{}
 	for now := start; now.Before(start.Add(24 * time.Hour)); now = now.Add(20 * time.Minute) {
-		ring, err := d.LoadRing()
-		if err != nil {
-			t.Fatal(err)
-		}
-		added, err := d.Apply(context.Background(), keys.Plan(ring, now, p), now, p)
+		var added []string
+		err := d.Update(context.Background(), func(tx *keys.Tx) (err error) {
+			added, err = tx.Apply(context.Background(), keys.Plan(tx.Ring(), now, p), now, p)
+			return err
+		})
 		if err != nil {
 			t.Fatalf("%s: %v", now, err)
 		}
 		if len(added) > 0 { // the pipeline publishes after each rotate
-			if _, err := d.MarkPublished(added, now); err != nil {
+			if _, err := d.MarkPublished(context.Background(), added, now); err != nil {
 				t.Fatal(err)
 			}
 		}
-		ring, _ = d.LoadRing()
+		ring, _ := d.LoadRing()
 		s, err := ring.SignerAt(now)
 		if err != nil {
 			t.Fatalf("%s: no signer after a step: %v", now, err)
@@ -150,7 +150,7 @@ func TestPlanNeverLeavesNoSigner(t *testing.T) {
 			if k.State == keys.StateActive {
 				actives++
 			}
-			if k.State == keys.StateActive && k != s {
+			if k.State == keys.StateActive && k.ID != s.ID {
 				t.Fatalf("%s: a second active key %s", now, k.ID)
 			}
 			if k.State == keys.StateActive && k.ID != first.ID && now.Sub(k.Published) < keys.DefaultLead {
@@ -250,22 +250,36 @@ func TestAnyKID(t *testing.T) {
 	// The same kid twice is refused.
 	k, _ := keys.Generate("ES256", 0)
 	k.ID = "test-1"
-	if err := d.Save(k); !errors.Is(err, os.ErrExist) {
+	if err := d.Save(k); !errors.Is(err, keys.ErrDuplicateKID) {
 		t.Fatalf("duplicate kid: %v", err)
 	}
 }
 
-// TestDirLock: two processes (here, two holders) cannot rotate at once.
+// TestDirLock: two holders (two open files, as two processes have) cannot
+// change the directory at once; one that does not wait is refused with
+// ErrLocked and the holder's pid.
 func TestDirLock(t *testing.T) {
-	d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
-	unlock, err := d.Lock()
-	if err != nil {
+	d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys"), LockTimeout: -1}
+	ctx := context.Background()
+	inside := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- d.Update(ctx, func(*keys.Tx) error {
+			close(inside)
+			<-release
+			return nil
+		})
+	}()
+	<-inside
+	err := d.Update(ctx, func(*keys.Tx) error { t.Error("ran while locked"); return nil })
+	if !errors.Is(err, keys.ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d since ", os.Getpid())) {
+		t.Fatalf("second holder: %v", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Lock(); !errors.Is(err, keys.ErrLocked) {
-		t.Fatalf("second lock: %v", err)
-	}
-	unlock()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	got := 0
@@ -273,13 +287,13 @@ func TestDirLock(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if u, err := d.Lock(); err == nil {
+			d.Update(ctx, func(*keys.Tx) error {
 				mu.Lock()
 				got++
 				mu.Unlock()
 				time.Sleep(50 * time.Millisecond)
-				u()
-			}
+				return nil
+			})
 		}()
 	}
 	wg.Wait()
@@ -396,7 +410,11 @@ func (b *memBackend) Create(ctx context.Context, template, alg string) (string, 
 func TestRemoteKeyInDir(t *testing.T) {
 	b := &memBackend{keys: map[string]crypto.Signer{}}
 	d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys"), Backends: []keys.Backend{b}}
-	k, err := d.CreateRemote(context.Background(), "mem://vault", "ES256", keys.StatePending, time.Now())
+	var k *keys.Key
+	err := d.Update(context.Background(), func(tx *keys.Tx) (err error) {
+		k, err = tx.CreateRemote(context.Background(), "mem://vault", "ES256", keys.StatePending, time.Now())
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,11 @@ func TestSignContextReachesTheService(t *testing.T) {
 	}
 	b := &memBackend{keys: map[string]crypto.Signer{}}
 	d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys"), Backends: []keys.Backend{b}}
-	created, err := d.CreateRemote(context.Background(), "mem://vault", "ES256", keys.StateActive, time.Now())
+	var created *keys.Key
+	err = d.Update(context.Background(), func(tx *keys.Tx) (err error) {
+		created, err = tx.CreateRemote(context.Background(), "mem://vault", "ES256", keys.StateActive, time.Now())
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +128,11 @@ func TestRemoteKeyErrorsNameTheRef(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := &memBackend{keys: map[string]crypto.Signer{}}
 			d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys"), Backends: []keys.Backend{b}}
-			k, err := d.CreateRemote(context.Background(), "mem://vault", "ES256", keys.StateActive, time.Now())
+			var k *keys.Key
+			err := d.Update(context.Background(), func(tx *keys.Tx) (err error) {
+				k, err = tx.CreateRemote(context.Background(), "mem://vault", "ES256", keys.StateActive, time.Now())
+				return err
+			})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,10 +2,11 @@ package keys
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,8 +53,9 @@ func (s *DirSource) Ring() *Ring { return s.ring.Load() }
 // source for pkjwt.Config.
 func (s *DirSource) SigningKey() (*Key, error) { return s.Ring().SigningKey() }
 
-// Reload re-reads the directory if any key or metadata file changed
-// (name, size or modification time) and reports whether the ring changed.
+// Reload re-reads the directory if any key or metadata file changed (a
+// file added, removed or rewritten, whatever its size and dates) and
+// reports whether the ring changed.
 func (s *DirSource) Reload() (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -61,12 +63,16 @@ func (s *DirSource) Reload() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if stamp == s.stamp && s.ring.Load() != nil {
+	prev := s.ring.Load()
+	if stamp == s.stamp && prev != nil {
 		return false, nil
 	}
 	ring, err := s.dir.LoadRing()
 	if err != nil {
-		return false, fmt.Errorf("keys: reload %s (keeping the previous keys): %w", s.dir.path(), err)
+		if prev == nil {
+			return false, fmt.Errorf("keys: load %s: %w", s.dir.path(), err)
+		}
+		return false, fmt.Errorf("keys: reload %s (keeping the %d keys loaded before): %w", s.dir.path(), prev.Len(), err)
 	}
 	s.ring.Store(ring)
 	s.stamp = stamp
@@ -97,7 +103,10 @@ func (s *DirSource) Watch(ctx context.Context, interval time.Duration, onChange 
 
 // fingerprint describes the key and metadata files of the directory: the
 // directory read (a Kubernetes Secret's "..data" target changes on every
-// update) and each file's name, size and modification time.
+// update) and a SHA-256 of each file's name and content, so that any
+// rewrite is seen, even one of the same size within one tick of the file
+// system's clock. The files are small; reading them costs less than a
+// missed rotation.
 func (d Dir) fingerprint() (string, error) {
 	p := d.readPath()
 	entries, err := os.ReadDir(p)
@@ -107,27 +116,28 @@ func (d Dir) fingerprint() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("keys: read key directory: %w", err)
 	}
-	parts := []string{p}
-	for _, e := range entries {
+	h := sha256.New()
+	io.WriteString(h, p)
+	for _, e := range entries { // sorted by name
 		name := e.Name()
 		if e.IsDir() || strings.HasPrefix(name, ".") || !(strings.HasSuffix(name, ".pem") || strings.HasSuffix(name, ".json")) {
 			continue
 		}
-		st, err := os.Stat(filepath.Join(p, name))
+		data, err := readBounded(filepath.Join(p, name))
 		if err != nil {
-			return "", fmt.Errorf("keys: stat %s: %w", name, err)
+			return "", fmt.Errorf("keys: read %s: %w", filepath.Join(p, name), err)
 		}
-		parts = append(parts, fmt.Sprintf("%s/%d/%d", name, st.Size(), st.ModTime().UnixNano()))
+		fmt.Fprintf(h, "\x00%s\x00%d\x00", name, len(data))
+		h.Write(data)
 	}
-	sort.Strings(parts[1:])
-	return strings.Join(parts, "|"), nil
+	return string(h.Sum(nil)), nil
 }
 
 // MarkPublished records t as the first publication time of the kids that
-// have none (see Dir.MarkPublished) and reloads. A JWKS endpoint calls it
-// the first time it serves a key.
-func (s *DirSource) MarkPublished(kids []string, t time.Time) error {
-	if _, err := s.dir.MarkPublished(kids, t); err != nil {
+// have none (see Dir.MarkPublished) and reloads. A JWKS endpoint has it
+// called, off the request path, after it first serves a key.
+func (s *DirSource) MarkPublished(ctx context.Context, kids []string, t time.Time) error {
+	if _, err := s.dir.MarkPublished(ctx, kids, t); err != nil {
 		return err
 	}
 	_, err := s.Reload()

@@ -44,8 +44,7 @@ func TestDirSourceFollowsTheDirectory(t *testing.T) {
 		t.Fatalf("pending key: %d keys, signer %s", src.Ring().Len(), signer())
 	}
 
-	b.State = keys.StateActive
-	if err := d.SaveMeta(b); err != nil {
+	if err := d.Update(context.Background(), func(tx *keys.Tx) error { return tx.Activate(b.ID, time.Now(), keys.DefaultLead, true) }); err != nil {
 		t.Fatal(err)
 	}
 	if changed, _ := src.Reload(); !changed || signer() != b.ID {

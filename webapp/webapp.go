@@ -117,7 +117,7 @@ type App struct {
 	ts           *pkjwt.TokenSource
 	keys         keys.RingSource
 	jwksRing     atomic.Pointer[keys.Ring] // the ring a.jwks serves
-	publishNoted atomic.Pointer[keys.Ring] // the ring whose publication is recorded
+	firstPublish *recorder                 // records first publications off the request path; nil if Keys cannot
 	callURL      string
 	publicURL    string
 	publicHost   string // PublicURL's host name, lower case; "" if PublicURL is ""
@@ -212,6 +212,9 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("webapp: JWKS: %w", err)
 	}
 	a.jwksRing.Store(ring)
+	if pub, ok := cfg.Keys.(Publisher); ok {
+		a.firstPublish = newRecorder(pub, a.log)
+	}
 	a.pages, err = parsePages()
 	if err != nil {
 		return nil, err
@@ -383,36 +386,29 @@ func (a *App) serveJWKS(w http.ResponseWriter, r *http.Request) {
 }
 
 // Publisher is a key source that records when its keys were first
-// published; *keys.DirSource is one.
+// published; *keys.DirSource is one. The App calls MarkPublished from a
+// goroutine of its own, never from a request.
 type Publisher interface {
-	MarkPublished(kids []string, t time.Time) error
+	MarkPublished(ctx context.Context, kids []string, t time.Time) error
 }
 
-// notePublished records, once per ring, the first time the JWKS endpoint
-// served each key of ring that has no publication time yet, when the key
-// source can record it (a key directory). Key rotation relies on that
-// time: a key may sign only once it has been published for the lead.
+// notePublished hands the keys of ring that have no publication time yet,
+// once per ring, to the recorder, which writes their first publication
+// time in the background (see recorder): serving the JWKS never waits for
+// the key directory's lock or a disk. Key rotation relies on that time: a
+// key may sign only once it has been published for the lead.
 func (a *App) notePublished(ring *keys.Ring) {
-	pub, ok := a.keys.(Publisher)
-	if !ok || ring == nil || a.publishNoted.Load() == ring {
-		return
+	if a.firstPublish != nil {
+		a.firstPublish.note(ring, a.now())
 	}
-	var kids []string
-	for _, k := range ring.Keys() {
-		if k.Published.IsZero() {
-			kids = append(kids, k.ID)
-		}
-	}
-	if len(kids) > 0 {
-		// Once per ring, failed or not: a read-only directory (a mounted
-		// Secret) must not cost a write and a log line per request.
-		if err := pub.MarkPublished(kids, a.now()); err != nil {
-			a.log.Warn("could not record the keys' first publication (record it with 'pkjwt jwks publish')", "kids", strings.Join(kids, ","), "error", err.Error())
-		} else {
-			a.log.Info("keys published for the first time", "kids", strings.Join(kids, ","))
-		}
-	}
-	a.publishNoted.Store(ring)
+}
+
+// Close stops the app's background work (recording the keys' first
+// publication) and waits for it to end. Call it once the server has shut
+// down; the handler still answers afterwards but records nothing.
+func (a *App) Close() error {
+	a.firstPublish.close()
+	return nil
 }
 
 // baseURL is PublicURL, or the origin the request was sent to.

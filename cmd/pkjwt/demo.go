@@ -132,7 +132,7 @@ func startDemo(ctx context.Context, o demoOptions) (*demo, error) {
 	if o.stderr == nil {
 		o.stderr = io.Discard
 	}
-	ring, err := demoKeys(filepath.Join(o.dir, "keys"), o.stderr)
+	ring, err := demoKeys(ctx, filepath.Join(o.dir, "keys"), o.stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -197,14 +197,20 @@ func startDemo(ctx context.Context, o demoOptions) (*demo, error) {
 	go ring.Watch(ctx, keyReloadInterval, nil, func(err error) { log.Warn("key reload failed", "error", err.Error()) })
 	d := &demo{webURL: webURL, emulatorURL: emuURL, clientID: clientID, kid: signer.ID, ts: ts, app: app, errc: make(chan error, 2)}
 	go func() { d.errc <- webapp.Serve(ctx, webapp.NewServer(emuHandler), emuLn) }()
-	go func() { d.errc <- webapp.Serve(ctx, webapp.NewServer(app.Handler()), webLn) }()
+	go func() {
+		err := webapp.Serve(ctx, webapp.NewServer(app.Handler()), webLn)
+		app.Close()
+		d.errc <- err
+	}()
 	return d, nil
 }
 
 // demoKeys loads the demo's key directory, generating a 4096-bit RS512 key
-// the first time. The source follows later changes to the directory.
-func demoKeys(dir string, stderr io.Writer) (*keys.DirSource, error) {
-	kd := keys.Dir{Path: dir}
+// the first time, in a transaction on the directory (a second demo started
+// meanwhile keeps the key the first one made). The source follows later
+// changes to the directory.
+func demoKeys(ctx context.Context, dir string, stderr io.Writer) (*keys.DirSource, error) {
+	kd := keys.Dir{Path: dir, OnLockWait: func(msg string) { fmt.Fprintf(stderr, "pkjwt demo: %s\n", msg) }}
 	src, err := keys.NewDirSource(kd)
 	if err != nil {
 		return nil, err
@@ -218,10 +224,21 @@ func demoKeys(dir string, stderr io.Writer) (*keys.DirSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := kd.Save(k); err != nil {
+	added := false
+	err = kd.Update(ctx, func(tx *keys.Tx) error {
+		if tx.Ring().Len() > 0 {
+			return nil // another demo made the first key meanwhile
+		}
+		added = true
+		markFirstSigner(k, tx.Ring())
+		return tx.Add(k)
+	})
+	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stderr, "pkjwt demo: key %s generated in %s\n", k.ID, time.Since(start).Round(time.Millisecond))
+	if added {
+		fmt.Fprintf(stderr, "pkjwt demo: key %s generated in %s\n", k.ID, time.Since(start).Round(time.Millisecond))
+	}
 	if _, err := src.Reload(); err != nil {
 		return nil, err
 	}

@@ -56,7 +56,7 @@ an empty set) and any key with a member beyond the public ones.`,
 			if *timeout <= 0 {
 				return usagef("--timeout must be positive")
 			}
-			d := openDir(fs, *dir)
+			d := changeDir(e, fs, *dir)
 			ring, err := d.LoadRing()
 			if err != nil {
 				return err
@@ -84,7 +84,7 @@ an empty set) and any key with a member beyond the public ones.`,
 			var marked []string
 			var markErr error
 			if !*dryRun {
-				marked, markErr = d.MarkPublished(res.KIDs, res.At)
+				marked, markErr = d.MarkPublished(ctx, res.KIDs, res.At)
 			}
 			if err := printPublished(e, res, marked, *dryRun, *asJSON); err != nil {
 				return err

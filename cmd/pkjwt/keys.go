@@ -21,6 +21,15 @@ func dirFlag(fs *flag.FlagSet) *string {
 	return fs.String("dir", keys.DefaultDir, "key directory (private keys, mode 0600, in a 0700 directory)")
 }
 
+// changeDir returns the key directory at path for a command that changes
+// it (through keys.Dir.Update): while another process holds the
+// directory's lock, the wait is told on stderr with the holder's pid.
+func changeDir(e *env, fs *flag.FlagSet, path string) keys.Dir {
+	d := openDir(fs, path)
+	d.OnLockWait = func(msg string) { fmt.Fprintf(e.stderr, "pkjwt: %s\n", msg) }
+	return d
+}
+
 // leadFlag is --lead of the commands that activate keys.
 func leadFlag(fs *flag.FlagSet) *time.Duration {
 	return fs.Duration("lead", keys.DefaultLead, "how long a key must have been published before it may sign (NHS England caches a JWKS for 1 hour)")
@@ -73,19 +82,22 @@ publish the JWKS, and activate the key once relying parties have cached it
 			if *kid != "" {
 				k.ID = *kid
 			}
-			d := openDir(fs, *dir)
-			ring, ringErr := d.LoadRing() // only for the warning below; a damaged directory does not stop a new key
-			markFirstSigner(k, ring, ringErr)
-			if err := d.Save(k); err != nil {
+			var prev *keys.Key
+			err = changeDir(e, fs, *dir).Update(ctx, func(tx *keys.Tx) error {
+				if st == keys.StateActive {
+					prev, _ = tx.Ring().SigningKey()
+				}
+				markFirstSigner(k, tx.Ring())
+				return tx.Add(k)
+			})
+			if err != nil {
 				return err
 			}
-			if st == keys.StateActive && ringErr == nil {
-				if prev, err := ring.SigningKey(); err == nil {
-					fmt.Fprintf(e.stderr, "warning: %s already had the active key %s; the new key signs from now on.\n"+
-						"NHS England caches a JWKS for up to an hour and rejects an unknown kid meanwhile: for a\n"+
-						"rotation, generate with --state pending, publish the JWKS, and an hour later run\n"+
-						"'pkjwt keys activate --kid KID' (or run 'pkjwt keys rotate' every hour).\n", *dir, prev.ID)
-				}
+			if prev != nil {
+				fmt.Fprintf(e.stderr, "warning: %s already had the active key %s; the new key signs from now on.\n"+
+					"NHS England caches a JWKS for up to an hour and rejects an unknown kid meanwhile: for a\n"+
+					"rotation, generate with --state pending, publish the JWKS, and an hour later run\n"+
+					"'pkjwt keys activate --kid KID' (or run 'pkjwt keys rotate' every hour).\n", *dir, prev.ID)
 			}
 			fmt.Fprintln(e.stdout, k.ID)
 			return nil
@@ -98,8 +110,8 @@ publish the JWKS, and activate the key once relying parties have cached it
 // registered with, which a later rollback may return to at once. A key
 // added active to a directory that holds keys already (or does not load)
 // signs without the lead, like a forced activation, and gets no date.
-func markFirstSigner(k *keys.Key, ring *keys.Ring, ringErr error) {
-	if k.State == keys.StateActive && ringErr == nil && ring.Len() == 0 {
+func markFirstSigner(k *keys.Key, ring *keys.Ring) {
+	if k.State == keys.StateActive && ring.Len() == 0 {
 		k.Signed = k.Created
 	}
 }
@@ -160,7 +172,7 @@ key service reference) and whether it is the one that signs now.`,
 				list = append(list, keyListing{
 					KID: k.ID, Algorithm: k.Algorithm, Bits: k.Bits(), State: k.State, Created: k.Created,
 					AgeSeconds: int64(now.Sub(k.Created) / time.Second), Published: timePtr(k.Published),
-					StateChanged: timePtr(k.StateChanged), Signed: timePtr(k.Signed), NotBefore: timePtr(k.NotBefore), Ref: k.Ref, Signing: signer == k,
+					StateChanged: timePtr(k.StateChanged), Signed: timePtr(k.Signed), NotBefore: timePtr(k.NotBefore), Ref: k.Ref, Signing: signer != nil && signer.ID == k.ID,
 				})
 			}
 			if *asJSON {
@@ -205,41 +217,36 @@ func age(d time.Duration) string {
 	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
 }
 
-// keyOp is a life-cycle command's hold on one key: the directory, locked,
-// its ring and the key.
+// keyOp is a life-cycle command's hold on one key, inside a transaction
+// on the key directory: the transaction, the ring read inside the lock and
+// the key.
 type keyOp struct {
-	dir    keys.Dir
-	ring   *keys.Ring
-	key    *keys.Key
-	unlock func()
+	tx   *keys.Tx
+	ring *keys.Ring
+	key  *keys.Key
 }
 
-// openKeyOp parses a life-cycle command's flags, takes the key directory's
-// lock and loads the key --kid names. The caller must call op.unlock.
-func openKeyOp(e *env, c *command, fs *flag.FlagSet, args []string, dir, kid *string) (*keyOp, error) {
+// updateKey parses a life-cycle command's flags, then runs fn on the key
+// --kid names inside one transaction on the key directory (see
+// keys.Dir.Update): under its lock, with the ring read inside it.
+func updateKey(ctx context.Context, e *env, c *command, fs *flag.FlagSet, args []string, dir, kid *string, fn func(op *keyOp) error) error {
 	if err := parseFlags(e, c, fs, args); err != nil {
-		return nil, err
+		return err
 	}
 	if err := noArgs(fs); err != nil {
-		return nil, err
+		return err
 	}
 	if *kid == "" {
-		return nil, usagef("--kid is required")
+		return usagef("--kid is required")
 	}
-	d := openDir(fs, *dir)
-	unlock, err := d.Lock()
-	if err != nil {
-		return nil, err
-	}
-	ring, err := d.LoadRing()
-	if err == nil {
-		var k *keys.Key
-		if k, err = ring.Lookup(*kid); err == nil {
-			return &keyOp{dir: d, ring: ring, key: k, unlock: unlock}, nil
+	return changeDir(e, fs, *dir).Update(ctx, func(tx *keys.Tx) error {
+		ring := tx.Ring()
+		k, err := ring.Lookup(*kid)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *dir, err)
 		}
-	}
-	unlock()
-	return nil, err
+		return fn(&keyOp{tx: tx, ring: ring, key: k})
+	})
 }
 
 func cmdKeysActivate() *command {
@@ -266,41 +273,38 @@ other retired key goes through the lead like a pending key.`,
 			kid := fs.String("kid", "", "the key to activate")
 			lead := leadFlag(fs)
 			force := fs.Bool("force", false, "activate even if the key has not been published for --lead (token requests may fail for up to an hour)")
-			op, err := openKeyOp(e, c, fs, args, dir, kid)
-			if err != nil {
-				return err
-			}
-			defer op.unlock()
-			d, ring, k := op.dir, op.ring, op.key
-			now := time.Now()
-			if signer, err := ring.SignerAt(now); err == nil && signer == k {
-				fmt.Fprintf(e.stderr, "%s is already the signing key\n", k.ID)
-				return nil
-			}
-			guard := keys.CheckActivate(k, now, *lead)
-			if guard != nil {
-				if !*force {
-					return fmt.Errorf("%w\n(--force activates it anyway; token requests may fail until relying parties refetch the JWKS)", guard)
+			return updateKey(ctx, e, c, fs, args, dir, kid, func(op *keyOp) error {
+				tx, ring, k := op.tx, op.ring, op.key
+				now := time.Now()
+				if signer, err := ring.SignerAt(now); err == nil && signer.ID == k.ID {
+					fmt.Fprintf(e.stderr, "%s is already the signing key\n", k.ID)
+					return nil
 				}
-				fmt.Fprintf(e.stderr, "warning: --force: %v\n"+
-					"warning: this early activation does not count as published long enough: after a rollback, activating %s again waits for the lead\n", guard, k.ID)
-			}
-			if k.State == keys.StateRetired && guard == nil {
-				fmt.Fprintf(e.stderr, "rollback: %s signs again (it signed from %s and has stayed published)\n", k.ID, k.Signed.UTC().Format(time.RFC3339))
-			}
-			if err := d.Activate(k.ID, now, *lead, *force); err != nil {
-				return err
-			}
-			for _, o := range ring.Keys() {
-				if o != k && o.State == keys.StateActive {
-					if err := d.SetState(o.ID, keys.StateRetired, now); err != nil {
-						return err
+				guard := keys.CheckActivate(k, now, *lead)
+				if guard != nil {
+					if !*force {
+						return fmt.Errorf("%w\n(--force activates it anyway; token requests may fail until relying parties refetch the JWKS)", guard)
 					}
-					fmt.Fprintf(e.stderr, "retired %s (still published)\n", o.ID)
+					fmt.Fprintf(e.stderr, "warning: --force: %v\n"+
+						"warning: this early activation does not count as published long enough: after a rollback, activating %s again waits for the lead\n", guard, k.ID)
 				}
-			}
-			fmt.Fprintf(e.stdout, "%s is the signing key\n", k.ID)
-			return nil
+				if k.State == keys.StateRetired && guard == nil {
+					fmt.Fprintf(e.stderr, "rollback: %s signs again (it signed from %s and has stayed published)\n", k.ID, k.Signed.UTC().Format(time.RFC3339))
+				}
+				if err := tx.Activate(k.ID, now, *lead, *force); err != nil {
+					return err
+				}
+				for _, o := range ring.Keys() {
+					if o.ID != k.ID && o.State == keys.StateActive {
+						if err := tx.SetState(o.ID, keys.StateRetired, now); err != nil {
+							return err
+						}
+						fmt.Fprintf(e.stderr, "retired %s (still published)\n", o.ID)
+					}
+				}
+				fmt.Fprintf(e.stdout, "%s is the signing key\n", k.ID)
+				return nil
+			})
 		},
 	}
 }
@@ -319,40 +323,37 @@ never signed and is not retired: remove it with 'pkjwt keys remove'.`,
 			dir := dirFlag(fs)
 			kid := fs.String("kid", "", "the key to retire")
 			force := fs.Bool("force", false, "retire even the only signing key (every token request fails until a key is activated)")
-			op, err := openKeyOp(e, c, fs, args, dir, kid)
-			if err != nil {
-				return err
-			}
-			defer op.unlock()
-			d, ring, k := op.dir, op.ring, op.key
-			if k.State == keys.StateRetired {
-				fmt.Fprintf(e.stderr, "%s is already retired\n", k.ID)
+			return updateKey(ctx, e, c, fs, args, dir, kid, func(op *keyOp) error {
+				tx, ring, k := op.tx, op.ring, op.key
+				if k.State == keys.StateRetired {
+					fmt.Fprintf(e.stderr, "%s is already retired\n", k.ID)
+					return nil
+				}
+				if err := keys.CheckRetire(k); err != nil {
+					return err
+				}
+				now := time.Now()
+				if signer, err := ring.SignerAt(now); err == nil && signer.ID == k.ID {
+					others := 0
+					for _, o := range ring.Keys() {
+						if o.ID != k.ID && o.CanSign(now) {
+							others++
+						}
+					}
+					if others == 0 {
+						err := fmt.Errorf("%s is the only key that can sign; activate another key first: %w", k.ID, keys.ErrIsSigningKey)
+						if !*force {
+							return err
+						}
+						fmt.Fprintf(e.stderr, "warning: --force: %v\n", err)
+					}
+				}
+				if err := tx.SetState(k.ID, keys.StateRetired, now); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%s is retired\n", k.ID)
 				return nil
-			}
-			if err := keys.CheckRetire(k); err != nil {
-				return err
-			}
-			now := time.Now()
-			if signer, err := ring.SignerAt(now); err == nil && signer == k {
-				others := 0
-				for _, o := range ring.Keys() {
-					if o != k && o.CanSign(now) {
-						others++
-					}
-				}
-				if others == 0 {
-					err := fmt.Errorf("%s is the only key that can sign; activate another key first: %w", k.ID, keys.ErrIsSigningKey)
-					if !*force {
-						return err
-					}
-					fmt.Fprintf(e.stderr, "warning: --force: %v\n", err)
-				}
-			}
-			if err := d.SetState(k.ID, keys.StateRetired, now); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "%s is retired\n", k.ID)
-			return nil
+			})
 		},
 	}
 }
@@ -374,26 +375,23 @@ is only forgotten here: delete it in the service yourself.`,
 			kid := fs.String("kid", "", "the key to remove")
 			grace := graceFlag(fs)
 			force := fs.Bool("force", false, "remove a retired key even inside its grace period")
-			op, err := openKeyOp(e, c, fs, args, dir, kid)
-			if err != nil {
-				return err
-			}
-			defer op.unlock()
-			d, ring, k := op.dir, op.ring, op.key
-			if err := keys.CheckRemove(ring, k, time.Now(), *grace); err != nil {
-				if !*force || !errors.Is(err, keys.ErrInGrace) {
+			return updateKey(ctx, e, c, fs, args, dir, kid, func(op *keyOp) error {
+				tx, ring, k := op.tx, op.ring, op.key
+				if err := keys.CheckRemove(ring, k, time.Now(), *grace); err != nil {
+					if !*force || !errors.Is(err, keys.ErrInGrace) {
+						return err
+					}
+					fmt.Fprintf(e.stderr, "warning: --force: %v\n", err)
+				}
+				if err := tx.Remove(k.ID); err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stderr, "warning: --force: %v\n", err)
-			}
-			if err := d.Remove(k.ID); err != nil {
-				return err
-			}
-			if k.Ref != "" {
-				fmt.Fprintf(e.stderr, "%s lives in %s: delete or disable it there when you are sure\n", k.ID, k.Ref)
-			}
-			fmt.Fprintf(e.stdout, "%s is removed\n", k.ID)
-			return nil
+				if k.Ref != "" {
+					fmt.Fprintf(e.stderr, "%s lives in %s: delete or disable it there when you are sure\n", k.ID, k.Ref)
+				}
+				fmt.Fprintf(e.stdout, "%s is removed\n", k.ID)
+				return nil
+			})
 		},
 	}
 }
@@ -408,12 +406,15 @@ type rotateReport struct {
 	// StillInService lists the references of removed keys that live in a
 	// key service: removal only forgets them; delete or disable them there.
 	StillInService []string `json:"still_in_service,omitempty"`
+	// Skipped says why --skip-if-locked did nothing: another process
+	// holds the directory's lock.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 func cmdKeysRotate() *command {
 	return &command{
 		name:    "keys rotate",
-		args:    "[--dir DIR] [--lead 65m] [--grace D] [--every D] [--new-key REF] [--dry-run] [--json]",
+		args:    "[--dir DIR] [--lead 65m] [--grace D] [--every D] [--new-key REF] [--dry-run] [--skip-if-locked] [--json]",
 		summary: "one idempotent rotation step, for cron or CI every hour",
 		detail: `Works out and carries out one step of a key rotation:
   - activates the newest pending key once it has been published for --lead
@@ -422,8 +423,13 @@ func cmdKeysRotate() *command {
   - adds a new pending key when none is left (with --every: --lead before the
     signing key's turn ends);
   - removes retired keys once --grace has passed since they were retired.
-It prints its plan, never leaves the ring without a signing key, and takes the
-directory's lock so two runs cannot interleave. Run 'pkjwt jwks publish' after
+It prints its plan, never leaves the ring without a signing key, and works
+under the directory's lock, reading the keys inside it, so two runs cannot
+interleave: a run that finds the lock taken waits up to 30 seconds, saying which
+process holds it, then fails with that process's pid and age. From cron, where
+another run holding the lock means the step is being done, --skip-if-locked
+exits 0 at once instead, saying who holds the lock. --dry-run takes no lock and
+creates nothing, not even a missing directory. Run 'pkjwt jwks publish' after
 it (the pipeline in deploy/github-actions does both): a pending key counts as
 published from then. With --new-key (e.g. awskms:///?region=eu-west-2 or
 azurekv://VAULT/keys/NAME) new keys are created in that key service; otherwise
@@ -437,7 +443,8 @@ they are local files. Running it again with nothing due changes nothing.`,
 			newKey := fs.String("new-key", "", "create new keys in this key service (a reference such as awskms:///?region=eu-west-2); default: local files")
 			alg := fs.String("alg", keys.DefaultAlgorithm, "algorithm of new keys")
 			bits := fs.Int("bits", keys.DefaultRSABits, "RSA modulus size of new local keys")
-			dryRun := fs.Bool("dry-run", false, "print the plan, change nothing")
+			dryRun := fs.Bool("dry-run", false, "print the plan, change nothing (takes no lock, creates nothing)")
+			skipIfLocked := fs.Bool("skip-if-locked", false, "exit 0 at once, changing nothing, when another process holds the directory's lock (for cron: another run is rotating)")
 			asJSON := fs.Bool("json", false, "print the plan as JSON")
 			if err := parseFlags(e, c, fs, args); err != nil {
 				return err
@@ -451,27 +458,48 @@ they are local files. Running it again with nothing due changes nothing.`,
 			if *every > 0 && *every <= *lead {
 				return usagef("--every (%s) must be longer than --lead (%s)", *every, *lead)
 			}
-			d := openDir(fs, *dir)
-			unlock, err := d.Lock()
-			if err != nil {
-				return err
-			}
-			defer unlock()
-			ring, err := d.LoadRing()
-			if err != nil {
-				return err
-			}
-			now := time.Now()
 			p := keys.Policy{Lead: *lead, Grace: *grace, Every: *every, Algorithm: *alg, Bits: *bits, NewKey: *newKey}
-			steps := keys.Plan(ring, now, p)
-			rep := rotateReport{Dir: *dir, DryRun: *dryRun, Time: now.UTC(), Steps: steps}
-			for _, s := range steps {
-				if k, err := ring.Lookup(s.KID); err == nil && s.Action == keys.ActionRemove && k.Ref != "" {
-					rep.StillInService = append(rep.StillInService, k.Ref)
+			rep := rotateReport{Dir: *dir, DryRun: *dryRun}
+			plan := func(ring *keys.Ring) {
+				rep.Time = time.Now().UTC()
+				rep.Steps = keys.Plan(ring, rep.Time, p)
+				for _, s := range rep.Steps {
+					if k, err := ring.Lookup(s.KID); err == nil && s.Action == keys.ActionRemove && k.Ref != "" {
+						rep.StillInService = append(rep.StillInService, k.Ref)
+					}
 				}
 			}
-			if !*dryRun {
-				rep.Added, err = d.Apply(ctx, steps, now, p)
+			d := changeDir(e, fs, *dir)
+			var err error // of the steps carried out
+			if *dryRun {
+				// No lock: a dry run creates nothing, not even the directory.
+				ring, lerr := d.LoadRing()
+				if lerr != nil {
+					return lerr
+				}
+				plan(ring)
+			} else {
+				if *skipIfLocked {
+					d.LockTimeout = -1
+				}
+				uerr := d.Update(ctx, func(tx *keys.Tx) error {
+					plan(tx.Ring())
+					rep.Added, err = tx.Apply(ctx, rep.Steps, rep.Time, p)
+					return nil
+				})
+				if *skipIfLocked && errors.Is(uerr, keys.ErrLocked) {
+					rep.Time, rep.Skipped = time.Now().UTC(), uerr.Error()
+					if *asJSON {
+						enc := json.NewEncoder(e.stdout)
+						enc.SetIndent("", "  ")
+						return enc.Encode(rep)
+					}
+					fmt.Fprintf(e.stdout, "keys rotate skipped %s: another process is changing it (--skip-if-locked): %v\n", *dir, uerr)
+					return nil
+				}
+				if uerr != nil {
+					return uerr
+				}
 			}
 			if *asJSON {
 				enc := json.NewEncoder(e.stdout)

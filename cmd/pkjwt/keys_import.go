@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -209,26 +208,21 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 	}
 	k.State, k.StateChanged = st, k.Created
 
-	d := openDir(fl, *dir)
-	ring, ringErr := d.LoadRing()
-	markFirstSigner(k, ring, ringErr)
-	if ringErr == nil {
-		if _, err := ring.Lookup(k.ID); err == nil {
-			return fmt.Errorf("a key with kid %q is already in %s: %w", k.ID, *dir, fs.ErrExist)
+	// One transaction: a kid or a key already in the directory is refused
+	// (keys.ErrDuplicateKID, fs.ErrExist) before anything is written.
+	var prev *keys.Key
+	err = changeDir(e, fl, *dir).Update(ctx, func(tx *keys.Tx) error {
+		if st == keys.StateActive {
+			prev, _ = tx.Ring().SigningKey()
 		}
-		for _, other := range ring.Keys() {
-			if p, ok := other.Public().(interface{ Equal(crypto.PublicKey) bool }); ok && p.Equal(k.Public()) {
-				return fmt.Errorf("this key is already in %s, with kid %q (remove it first to import it under another kid): %w", *dir, other.ID, fs.ErrExist)
-			}
-		}
-	}
-	if err := d.Save(k); err != nil {
+		markFirstSigner(k, tx.Ring())
+		return tx.Add(k)
+	})
+	if err != nil {
 		return err
 	}
-	if st == keys.StateActive && ringErr == nil {
-		if prev, err := ring.SigningKey(); err == nil {
-			fmt.Fprintf(e.stderr, "warning: %s already had the active key %s; the imported key signs from now on.\n", *dir, prev.ID)
-		}
+	if prev != nil {
+		fmt.Fprintf(e.stderr, "warning: %s already had the active key %s; the imported key signs from now on.\n", *dir, prev.ID)
 	}
 	if *kid == "" && *kidFrom == "" && k.Certificate != nil {
 		if dotnet, err := keys.KIDFrom(keys.KIDX509SHA1Hex, k.Public(), k.Certificate); err == nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -125,7 +126,7 @@ func TestKeysRotateCLI(t *testing.T) {
 // publish' does after an upload.
 func markPublished(t *testing.T, dir string, kids ...string) {
 	t.Helper()
-	if _, err := (keys.Dir{Path: dir}).MarkPublished(kids, time.Now()); err != nil {
+	if _, err := (keys.Dir{Path: dir}).MarkPublished(context.Background(), kids, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 var binPath string
 
 func TestMain(m *testing.M) {
+	testutil.LockHolderMain() // a process of TestKeysWaitForTheLock
 	bin, cleanup, err := testutil.BuildCLI()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

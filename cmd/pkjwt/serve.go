@@ -78,6 +78,7 @@ one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.`,
 			if err != nil {
 				return usagef("%v", err)
 			}
+			defer app.Close()
 			ln, err := listen.Listen(ctx, *addr)
 			if err != nil {
 				return err

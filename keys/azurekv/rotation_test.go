@@ -116,27 +116,23 @@ func newRotationEnv(t *testing.T) *rotationEnv {
 // actions it planned, and carries them out.
 func (e *rotationEnv) rotate(want string) []string {
 	e.t.Helper()
-	unlock, err := e.dir.Lock()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer unlock()
-	ring, err := e.dir.LoadRing()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	now := e.clock.Now()
-	steps := keys.Plan(ring, now, e.policy)
-	var got []string
-	for _, s := range steps {
-		got = append(got, string(s.Action))
-	}
-	if strings.Join(got, " ") != want {
-		e.t.Fatalf("at +%s the plan is %q, want %q: %+v", e.elapsed(), strings.Join(got, " "), want, steps)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	added, err := e.dir.Apply(ctx, steps, now, e.policy)
+	var added []string
+	err := e.dir.Update(ctx, func(tx *keys.Tx) error {
+		now := e.clock.Now()
+		steps := keys.Plan(tx.Ring(), now, e.policy)
+		var got []string
+		for _, s := range steps {
+			got = append(got, string(s.Action))
+		}
+		if strings.Join(got, " ") != want {
+			e.t.Fatalf("at +%s the plan is %q, want %q: %+v", e.elapsed(), strings.Join(got, " "), want, steps)
+		}
+		var err error
+		added, err = tx.Apply(ctx, steps, now, e.policy)
+		return err
+	})
 	if err != nil {
 		e.t.Fatalf("Apply at +%s: %v", e.elapsed(), err)
 	}
@@ -168,7 +164,7 @@ func (e *rotationEnv) publish() {
 	for _, k := range ring.Keys() {
 		kids = append(kids, k.ID)
 	}
-	if _, err := e.dir.MarkPublished(kids, e.clock.Now()); err != nil {
+	if _, err := e.dir.MarkPublished(context.Background(), kids, e.clock.Now()); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -256,7 +256,7 @@ func checkSafeContents(what string, der []byte, max, depth int) error {
 				return err
 			}
 		case bag.ID.Equal(oidP12SafeContents):
-			if err := checkSafeContents(fmt.Sprintf("%s nested safe %d", what, i+1), bag.Value.FullBytes, max, depth+1); err != nil {
+			if err := checkSafeContents(fmt.Sprintf("%s nested safe %d", what, i+1), bag.Value.Bytes, max, depth+1); err != nil {
 				return err
 			}
 		}

@@ -127,7 +127,7 @@ func startDemo(ctx context.Context, o demoOptions) (*demo, error) {
 	if o.stderr == nil {
 		o.stderr = io.Discard
 	}
-	ring, err := demoKeys(filepath.Join(o.dir, "keys"), o.stderr)
+	ring, err := demoKeys(ctx, filepath.Join(o.dir, "keys"), o.stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func startDemo(ctx context.Context, o demoOptions) (*demo, error) {
 
 // demoKeys loads the demo's key directory, generating a 4096-bit RS512 key
 // the first time. The source follows later changes to the directory.
-func demoKeys(dir string, stderr io.Writer) (*keys.DirSource, error) {
+func demoKeys(ctx context.Context, dir string, stderr io.Writer) (*keys.DirSource, error) {
 	kd := keys.Dir{Path: dir}
 	src, err := keys.NewDirSource(kd)
 	if err != nil {
@@ -209,7 +209,7 @@ func demoKeys(dir string, stderr io.Writer) (*keys.DirSource, error) {
 	}
 	fmt.Fprintf(stderr, "pkjwt demo: generating a 4096-bit RS512 key in %s (first run only; a few seconds)\n", dir)
 	start := time.Now()
-	k, err := keys.Generate("RS512", 4096)
+	k, err := keys.GenerateContext(ctx, "RS512", 4096)
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,10 @@ publish the JWKS, and activate the key once relying parties have cached it
 					return usagef("--kid: %v", err)
 				}
 			}
-			k, err := keys.Generate(*alg, *bits)
+			k, err := keys.GenerateContext(ctx, *alg, *bits)
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted; nothing written: %w", err)
+			}
 			if err != nil {
 				return usagef("%v", err)
 			}

@@ -601,6 +601,15 @@ func FuzzParsePFX(f *testing.F) {
 		f.Add(data[:len(data)-7], pw)
 	}
 	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x03}, "")
+	// Nested and encrypted safes, with small counts (each input runs its
+	// derivations for real).
+	for _, l := range []testutil.PFXLayout{
+		{SafeIterations: 1, KeyIterations: 1, KeyInEncryptedSafe: true},
+		{SafeIterations: 1, KeyIterations: 1, KeyInEncryptedSafe: true, Nesting: 2},
+		{Password: "pw", MACIterations: 1, SafeIterations: 1, KeyIterations: 1, Nesting: 1},
+	} {
+		f.Add(testutil.BuildPFX(f, k, c, l), l.Password)
+	}
 	f.Fuzz(func(t *testing.T, data []byte, pw string) {
 		s, c, err := keys.ParsePFX(data, pw)
 		if err == nil && (s == nil || c == nil) {

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/youmark/pkcs8"
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/pkjwt/pkjwt/internal/testutil"
@@ -814,5 +815,33 @@ func TestParsePFXContextCancel(t *testing.T) {
 	}
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("returned %v after its deadline of 50ms", took)
+	}
+}
+
+// ParsePEMPasswordContext returns as soon as its context ends, though the
+// key asks for as many PBKDF2 iterations as the bound allows.
+func TestParsePEMPasswordContextCancel(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := pkcs8.MarshalPrivateKey(k, []byte("pw"), &pkcs8.Opts{Cipher: pkcs8.AES256CBC,
+		KDFOpts: pkcs8.PBKDF2Opts{SaltSize: 16, IterationCount: keys.MaxPFXIterations, HMACHash: crypto.SHA256}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: der})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := keys.ParsePEMPasswordContext(ctx, data, []byte("pw")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the deadline", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("returned %v after a deadline of 20ms", took)
+	}
+	// Left alone, it opens.
+	if s, err := keys.ParsePEMPasswordContext(context.Background(), data, []byte("pw")); err != nil || !k.PublicKey.Equal(s.Public()) {
+		t.Fatalf("without a deadline: %v", err)
 	}
 }

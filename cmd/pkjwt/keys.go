@@ -67,7 +67,7 @@ publish the JWKS, and activate the key once relying parties have cached it
 			}
 			k, err := keys.GenerateContext(ctx, *alg, *bits)
 			if ctx.Err() != nil {
-				return fmt.Errorf("interrupted; nothing written: %w", err)
+				return fmt.Errorf("interrupted; nothing written: %w", ctx.Err())
 			}
 			if err != nil {
 				return usagef("%v", err)

@@ -2,16 +2,15 @@
 // Use of this source code is governed by a BSD-style
 // license that can be found in the LICENSE file.
 
-// The PKCS#12 key derivation (RFC 7292 appendix B.2), copied unchanged from
-// software.sslmate.com/src/go-pkcs12 v0.7.4 pbkdf.go.
+// The PKCS#12 key derivation (RFC 7292 appendix B.2), copied from
+// software.sslmate.com/src/go-pkcs12 v0.7.4 pbkdf.go without the SHA-256
+// and SHA-512 helpers (only its MAC uses them).
 
 package pkcs12pbe
 
 import (
 	"bytes"
 	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
 	"math/big"
 )
 
@@ -22,18 +21,6 @@ var (
 // sha1Sum returns the SHA-1 hash of in.
 func sha1Sum(in []byte) []byte {
 	sum := sha1.Sum(in)
-	return sum[:]
-}
-
-// sha256Sum returns the SHA-256 hash of in.
-func sha256Sum(in []byte) []byte {
-	sum := sha256.Sum256(in)
-	return sum[:]
-}
-
-// sha512Sum returns the SHA-512 hash of in.
-func sha512Sum(in []byte) []byte {
-	sum := sha512.Sum512(in)
 	return sum[:]
 }
 

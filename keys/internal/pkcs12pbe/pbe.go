@@ -1,14 +1,20 @@
-// Package pkcs12pbe decrypts one password-encrypted PKCS#12 layer (an
-// encrypted SafeContents) exactly as software.sslmate.com/src/go-pkcs12
-// v0.7.4 does, so that package keys can read the key-derivation parameters
-// of the bags inside before go-pkcs12 derives any key for them. It is not a
-// PKCS#12 reader: it checks no MAC and parses no bag. Its RC2 and PKCS#12
-// key derivation are go-pkcs12's (BSD licence, see LICENSE); the rest uses
-// the standard library.
+// Package pkcs12pbe decrypts one password-encrypted PKCS#12 layer (the
+// EncryptedData of an encrypted SafeContents) so that package keys can read
+// the key-derivation parameters of the bags inside before
+// software.sslmate.com/src/go-pkcs12 derives any key for them. It is used
+// only to inspect iteration counts before go-pkcs12 decrypts; it never
+// produces a key the project uses, checks no MAC and parses no bag.
+//
+// It is written from the public specifications: the PKCS#12 key derivation
+// and password-based encryption of RFC 7292 (appendices B and C), RC2 of
+// RFC 2268, and PBES2 of RFC 8018 through the standard library's
+// crypto/pbkdf2, crypto/aes and crypto/des. It accepts the algorithms
+// go-pkcs12 decrypts: pbeWithSHAAnd3-KeyTripleDES-CBC, pbeWithSHAAnd128BitRC2-CBC,
+// pbeWithSHAAnd40BitRC2-CBC, and PBES2 with PBKDF2 (HMAC-SHA-1, -256 or
+// -512) and AES-128, -192 or -256 in CBC mode.
 package pkcs12pbe
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/des"
@@ -26,7 +32,8 @@ import (
 // Errors of Decrypt.
 var (
 	// ErrUnsupported is returned for an algorithm go-pkcs12 does not
-	// decrypt either.
+	// decrypt either, and by BMPPassword for a password go-pkcs12 cannot
+	// encode.
 	ErrUnsupported = errors.New("pkcs12pbe: unsupported algorithm")
 	// ErrDecryption is returned when the padding is wrong: the password is
 	// wrong or the data damaged.
@@ -36,168 +43,190 @@ var (
 	ErrMalformed = errors.New("pkcs12pbe: malformed parameters")
 )
 
+// Object identifiers of RFC 7292 appendix C, RFC 8018 appendices A and B,
+// and NIST's AES modes.
 var (
-	oidPBEWithSHAAnd3KeyTripleDESCBC = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 1, 3}
-	oidPBEWithSHAAnd128BitRC2CBC     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 1, 5}
-	oidPBEWithSHAAnd40BitRC2CBC      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 1, 6}
-	oidPBES2                         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 13}
-	oidPBKDF2                        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 12}
-	oidHmacWithSHA1                  = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 7}
-	oidHmacWithSHA256                = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 9}
-	oidHmacWithSHA512                = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 11}
-	oidAES128CBC                     = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 2}
-	oidAES192CBC                     = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 22}
-	oidAES256CBC                     = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 42}
+	oidPBEWithSHA1And3DES   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 1, 3}
+	oidPBEWithSHA1And128RC2 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 1, 5}
+	oidPBEWithSHA1And40RC2  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 1, 6}
+	oidPBES2                = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 13}
+	oidPBKDF2               = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 12}
+	oidHMACWithSHA1         = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 7}
+	oidHMACWithSHA256       = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 9}
+	oidHMACWithSHA512       = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 11}
+	oidAES128CBC            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 2}
+	oidAES192CBC            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 22}
+	oidAES256CBC            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 42}
 )
 
-type pbeParams struct {
+// pkcs12PBEParams is pkcs-12PbeParams of RFC 7292 appendix C.
+type pkcs12PBEParams struct {
 	Salt       []byte
 	Iterations int
 }
 
+// pbes2Params is PBES2-params of RFC 8018 appendix A.4.
 type pbes2Params struct {
-	Kdf              pkix.AlgorithmIdentifier
-	EncryptionScheme pkix.AlgorithmIdentifier
+	KeyDerivationFunc pkix.AlgorithmIdentifier
+	EncryptionScheme  pkix.AlgorithmIdentifier
 }
 
+// pbkdf2Params is PBKDF2-params of RFC 8018 appendix A.2 (the salt as a
+// RawValue: only the specified OCTET STRING choice is read).
 type pbkdf2Params struct {
-	Salt       asn1.RawValue
-	Iterations int
-	KeyLength  int                      `asn1:"optional"`
-	Prf        pkix.AlgorithmIdentifier `asn1:"optional"`
+	Salt           asn1.RawValue
+	IterationCount int
+	KeyLength      int                      `asn1:"optional"`
+	PRF            pkix.AlgorithmIdentifier `asn1:"optional"`
 }
 
-func unmarshal(in []byte, out any) error {
-	rest, err := asn1.Unmarshal(in, out)
-	if err != nil || len(rest) != 0 {
-		return ErrMalformed
-	}
-	return nil
-}
-
-// BMPPassword returns password as go-pkcs12 passes it to its decrypters:
-// UCS-2, big-endian, zero-terminated.
+// BMPPassword returns password as PKCS#12 feeds it to its key derivation
+// (RFC 7292 appendix B.1): UTF-16 big-endian with two zero bytes at the
+// end. Characters beyond the Basic Multilingual Plane, which go-pkcs12
+// refuses too, give ErrUnsupported.
 func BMPPassword(password string) ([]byte, error) {
-	ret := make([]byte, 0, 2*len(password)+2)
+	out := make([]byte, 0, 2*len(password)+2)
 	for _, r := range password {
-		if t, _ := utf16.EncodeRune(r); t != 0xfffd {
+		if r > 0xffff {
 			return nil, ErrUnsupported
 		}
-		ret = append(ret, byte(r/256), byte(r%256))
+		out = append(out, byte(r>>8), byte(r))
 	}
-	return append(ret, 0, 0), nil
+	return append(out, 0, 0), nil
 }
 
-func decodeBMP(b []byte) ([]byte, error) {
-	if len(b)%2 != 0 {
-		return nil, ErrMalformed
+// utf8Password turns a BMPPassword result (or nil) back into the UTF-8
+// string that PBES2 derives its key from.
+func utf8Password(bmp []byte) (string, error) {
+	if len(bmp)%2 != 0 {
+		return "", ErrMalformed
 	}
-	if l := len(b); l >= 2 && b[l-1] == 0 && b[l-2] == 0 {
-		b = b[:l-2]
+	units := make([]uint16, 0, len(bmp)/2)
+	for k := 0; k < len(bmp); k += 2 {
+		units = append(units, uint16(bmp[k])<<8|uint16(bmp[k+1]))
 	}
-	s := make([]uint16, 0, len(b)/2)
-	for ; len(b) > 0; b = b[2:] {
-		s = append(s, uint16(b[0])<<8+uint16(b[1]))
+	if n := len(units); n > 0 && units[n-1] == 0 {
+		units = units[:n-1]
 	}
-	return []byte(string(utf16.Decode(s))), nil
+	return string(utf16.Decode(units)), nil
 }
 
-// Decrypt decrypts ciphertext encrypted with alg (PKCS#12 PBE with 3DES or
-// RC2, or PBES2 with PBKDF2 and AES-CBC) under bmpPassword (as BMPPassword
-// makes it, or nil as go-pkcs12's empty-password retry uses). The caller
-// must have bounded alg's iteration count: Decrypt runs it.
+// Decrypt decrypts ciphertext encrypted with alg under bmpPassword (as
+// BMPPassword makes it, or nil as go-pkcs12's empty-password retry uses)
+// and removes the CBC padding. The caller must have bounded alg's
+// iteration count: Decrypt runs it.
 func Decrypt(alg pkix.AlgorithmIdentifier, bmpPassword, ciphertext []byte) ([]byte, error) {
-	block, iv, err := cipherFor(alg, bmpPassword)
+	var block cipher.Block
+	var iv []byte
+	var err error
+	if alg.Algorithm.Equal(oidPBES2) {
+		block, iv, err = pbes2Cipher(alg.Parameters.FullBytes, bmpPassword)
+	} else {
+		block, iv, err = pkcs12Cipher(alg, bmpPassword)
+	}
 	if err != nil {
 		return nil, err
 	}
-	bs := block.BlockSize()
-	if len(ciphertext) == 0 || len(ciphertext)%bs != 0 {
+	size := block.BlockSize()
+	if len(ciphertext) == 0 || len(ciphertext)%size != 0 {
 		return nil, ErrMalformed
 	}
-	out := make([]byte, len(ciphertext))
-	cipher.NewCBCDecrypter(block, iv).CryptBlocks(out, ciphertext)
-	n := int(out[len(out)-1])
-	if n == 0 || n > bs || len(out) < n || !bytes.Equal(out[len(out)-n:], bytes.Repeat([]byte{byte(n)}, n)) {
+	plain := make([]byte, len(ciphertext))
+	cipher.NewCBCDecrypter(block, iv).CryptBlocks(plain, ciphertext)
+	// The padding is 1 to size bytes, each holding the padding's length
+	// (RFC 8018 section 6.1.1 step 4, RFC 7292 appendix B.1).
+	pad := int(plain[len(plain)-1])
+	if pad < 1 || pad > size {
 		return nil, ErrDecryption
 	}
-	return out[:len(out)-n], nil
+	for _, b := range plain[len(plain)-pad:] {
+		if int(b) != pad {
+			return nil, ErrDecryption
+		}
+	}
+	return plain[:len(plain)-pad], nil
 }
 
-func cipherFor(alg pkix.AlgorithmIdentifier, password []byte) (cipher.Block, []byte, error) {
+// pkcs12Cipher makes the block cipher and IV of a PKCS#12 PBE algorithm
+// (RFC 7292 appendix C): key and IV come from the appendix B derivation
+// with SHA-1.
+func pkcs12Cipher(alg pkix.AlgorithmIdentifier, password []byte) (cipher.Block, []byte, error) {
 	var keyLen int
-	var create func([]byte) (cipher.Block, error)
 	switch {
-	case alg.Algorithm.Equal(oidPBEWithSHAAnd3KeyTripleDESCBC):
-		keyLen, create = 24, des.NewTripleDESCipher
-	case alg.Algorithm.Equal(oidPBEWithSHAAnd128BitRC2CBC):
-		keyLen, create = 16, func(k []byte) (cipher.Block, error) { return newRC2(k, len(k)*8) }
-	case alg.Algorithm.Equal(oidPBEWithSHAAnd40BitRC2CBC):
-		keyLen, create = 5, func(k []byte) (cipher.Block, error) { return newRC2(k, len(k)*8) }
-	case alg.Algorithm.Equal(oidPBES2):
-		utf8Password, err := decodeBMP(password)
-		if err != nil {
-			return nil, nil, err
-		}
-		return pbes2CipherFor(alg, utf8Password)
+	case alg.Algorithm.Equal(oidPBEWithSHA1And3DES):
+		keyLen = 24
+	case alg.Algorithm.Equal(oidPBEWithSHA1And128RC2):
+		keyLen = 16
+	case alg.Algorithm.Equal(oidPBEWithSHA1And40RC2):
+		keyLen = 5
 	default:
 		return nil, nil, ErrUnsupported
 	}
-	var p pbeParams
-	if err := unmarshal(alg.Parameters.FullBytes, &p); err != nil {
-		return nil, nil, err
+	var p pkcs12PBEParams
+	if _, err := asn1.Unmarshal(alg.Parameters.FullBytes, &p); err != nil {
+		return nil, nil, ErrMalformed
 	}
-	key := pbkdf(sha1Sum, 20, 64, p.Salt, password, p.Iterations, 1, keyLen)
-	iv := pbkdf(sha1Sum, 20, 64, p.Salt, password, p.Iterations, 2, 8)
-	block, err := create(key)
+	key := derive(purposeKey, password, p.Salt, p.Iterations, keyLen)
+	iv := derive(purposeIV, password, p.Salt, p.Iterations, 8)
+	var block cipher.Block
+	var err error
+	if keyLen == 24 {
+		block, err = des.NewTripleDESCipher(key)
+	} else {
+		// RC2's effective key length is the whole key: 40 or 128 bits.
+		block, err = newRC2(key, 8*keyLen)
+	}
 	if err != nil {
 		return nil, nil, ErrMalformed
 	}
 	return block, iv, nil
 }
 
-func pbes2CipherFor(alg pkix.AlgorithmIdentifier, password []byte) (cipher.Block, []byte, error) {
+// pbes2Cipher makes the AES-CBC cipher and IV of PBES2 parameters (RFC
+// 8018 section 6.2) with PBKDF2 from the UTF-8 form of password.
+func pbes2Cipher(params, password []byte) (cipher.Block, []byte, error) {
 	var p pbes2Params
-	if err := unmarshal(alg.Parameters.FullBytes, &p); err != nil {
-		return nil, nil, err
+	if _, err := asn1.Unmarshal(params, &p); err != nil {
+		return nil, nil, ErrMalformed
 	}
-	if !p.Kdf.Algorithm.Equal(oidPBKDF2) {
+	if !p.KeyDerivationFunc.Algorithm.Equal(oidPBKDF2) {
 		return nil, nil, ErrUnsupported
 	}
 	var kp pbkdf2Params
-	if err := unmarshal(p.Kdf.Parameters.FullBytes, &kp); err != nil {
-		return nil, nil, err
+	if _, err := asn1.Unmarshal(p.KeyDerivationFunc.Parameters.FullBytes, &kp); err != nil {
+		return nil, nil, ErrMalformed
 	}
 	if kp.Salt.Tag != asn1.TagOctetString {
 		return nil, nil, ErrUnsupported
 	}
 	var prf func() hash.Hash
-	switch {
-	case kp.Prf.Algorithm.Equal(oidHmacWithSHA256):
-		prf = sha256.New
-	case kp.Prf.Algorithm.Equal(oidHmacWithSHA512):
-		prf = sha512.New
-	case kp.Prf.Algorithm.Equal(oidHmacWithSHA1), kp.Prf.Algorithm == nil:
+	switch alg := kp.PRF.Algorithm; {
+	case len(alg) == 0, alg.Equal(oidHMACWithSHA1): // hmacWithSHA1 is the default
 		prf = sha1.New
+	case alg.Equal(oidHMACWithSHA256):
+		prf = sha256.New
+	case alg.Equal(oidHMACWithSHA512):
+		prf = sha512.New
 	default:
 		return nil, nil, ErrUnsupported
 	}
 	var keyLen int
-	switch {
-	case p.EncryptionScheme.Algorithm.Equal(oidAES256CBC):
-		keyLen = 32
-	case p.EncryptionScheme.Algorithm.Equal(oidAES192CBC):
-		keyLen = 24
-	case p.EncryptionScheme.Algorithm.Equal(oidAES128CBC):
+	switch alg := p.EncryptionScheme.Algorithm; {
+	case alg.Equal(oidAES128CBC):
 		keyLen = 16
+	case alg.Equal(oidAES192CBC):
+		keyLen = 24
+	case alg.Equal(oidAES256CBC):
+		keyLen = 32
 	default:
 		return nil, nil, ErrUnsupported
 	}
-	if kp.Iterations < 1 {
-		// crypto/pbkdf2 refuses what x/crypto/pbkdf2 (go-pkcs12's) runs as one round.
-		kp.Iterations = 1
+	pw, err := utf8Password(password)
+	if err != nil {
+		return nil, nil, err
 	}
-	key, err := pbkdf2.Key(prf, string(password), kp.Salt.Bytes, kp.Iterations, keyLen)
+	// crypto/pbkdf2 refuses a count below 1; PBKDF2 runs at least one round.
+	key, err := pbkdf2.Key(prf, pw, kp.Salt.Bytes, max(kp.IterationCount, 1), keyLen)
 	if err != nil {
 		return nil, nil, ErrMalformed
 	}
@@ -205,8 +234,10 @@ func pbes2CipherFor(alg pkix.AlgorithmIdentifier, password []byte) (cipher.Block
 	if err != nil {
 		return nil, nil, ErrMalformed
 	}
+	// The AES-CBC parameter is the IV, an OCTET STRING of one block; its
+	// contents are taken whatever the tag, as go-pkcs12 does.
 	iv := p.EncryptionScheme.Parameters.Bytes
-	if len(iv) != block.BlockSize() {
+	if len(iv) != aes.BlockSize {
 		return nil, nil, ErrMalformed
 	}
 	return block, iv, nil

@@ -1,39 +1,18 @@
-// Copyright 2015 The Go Authors. All rights reserved.
-// Use of this source code is governed by a BSD-style
-// license that can be found in the LICENSE file.
-
-// RC2 (RFC 2268), copied from software.sslmate.com/src/go-pkcs12 v0.7.4
-// internal/rc2 with only its exported names made private.
-/*
-https://www.ietf.org/rfc/rfc2268.txt
-http://people.csail.mit.edu/rivest/pubs/KRRR98.pdf
-
-This code is licensed under the MIT license.
-*/
 package pkcs12pbe
 
 import (
-	"crypto/cipher"
 	"encoding/binary"
+	"errors"
+	"math/bits"
 )
 
-// rc2BlockSize is the rc2 block size in bytes.
-const rc2BlockSize = 8
+// RC2 as RFC 2268 describes it, written from that memo. It exists only to
+// read inside the legacy pbeWithSHAAnd40BitRC2-CBC and
+// pbeWithSHAAnd128BitRC2-CBC safes of old PFX files; nothing is encrypted
+// with it.
 
-type rc2Cipher struct {
-	k [64]uint16
-}
-
-// newRC2 returns a new rc2 cipher with the given key and effective key length t1
-func newRC2(key []byte, t1 int) (cipher.Block, error) {
-	// TODO(dgryski): error checking for key length
-	return &rc2Cipher{
-		k: expandKey(key, t1),
-	}, nil
-}
-
-func (*rc2Cipher) BlockSize() int { return rc2BlockSize }
-
+// piTable is PITABLE of RFC 2268 section 2: a permutation of 0..255 drawn
+// from the digits of pi.
 var piTable = [256]byte{
 	0xd9, 0x78, 0xf9, 0xc4, 0x19, 0xdd, 0xb5, 0xed, 0x28, 0xe9, 0xfd, 0x79, 0x4a, 0xa0, 0xd8, 0x9d,
 	0xc6, 0x7e, 0x37, 0x83, 0x2b, 0x76, 0x53, 0x8e, 0x62, 0x4c, 0x64, 0x88, 0x44, 0x8b, 0xfb, 0xa2,
@@ -53,220 +32,112 @@ var piTable = [256]byte{
 	0xc5, 0xf3, 0xdb, 0x47, 0xe5, 0xa5, 0x9c, 0x77, 0x0a, 0xa6, 0x20, 0x68, 0xfe, 0x7f, 0xc1, 0xad,
 }
 
-func expandKey(key []byte, t1 int) [64]uint16 {
+// rc2Shifts are the left rotations of R[0..3] in each mixing step.
+var rc2Shifts = [4]int{1, 2, 3, 5}
 
-	l := make([]byte, 128)
-	copy(l, key)
+// rc2 is an RC2 block cipher (a crypto/cipher.Block) with its 64-word
+// expanded key.
+type rc2 struct {
+	k [64]uint16
+}
 
-	var t = len(key)
-	var t8 = (t1 + 7) / 8
-	var tm = byte(255 % uint(1<<(8+uint(t1)-8*uint(t8))))
-
-	for i := len(key); i < 128; i++ {
-		l[i] = piTable[l[i-1]+l[uint8(i-t)]]
+// newRC2 expands key (1 to 128 bytes) with an effective key length of
+// effectiveBits (1 to 1024), as RFC 2268 section 2 describes.
+func newRC2(key []byte, effectiveBits int) (*rc2, error) {
+	if len(key) < 1 || len(key) > 128 || effectiveBits < 1 || effectiveBits > 1024 {
+		return nil, errors.New("pkcs12pbe: invalid RC2 key or effective key length")
 	}
-
+	var l [128]byte
+	t := len(key)
+	copy(l[:], key)
+	for i := t; i < 128; i++ {
+		l[i] = piTable[l[i-1]+l[i-t]] // byte addition wraps: mod 256
+	}
+	t8 := (effectiveBits + 7) / 8
+	tm := byte(255 % (int(1) << (8 + effectiveBits - 8*t8))) // 8-(8*t8-effectiveBits) low bits set
 	l[128-t8] = piTable[l[128-t8]&tm]
-
 	for i := 127 - t8; i >= 0; i-- {
 		l[i] = piTable[l[i+1]^l[i+t8]]
 	}
-
-	var k [64]uint16
-
-	for i := range k {
-		k[i] = uint16(l[2*i]) + uint16(l[2*i+1])*256
+	c := new(rc2)
+	for i := range c.k {
+		c.k[i] = binary.LittleEndian.Uint16(l[2*i:])
 	}
-
-	return k
+	return c, nil
 }
 
-func rotl16(x uint16, b uint) uint16 {
-	return (x >> (16 - b)) | (x << b)
+// BlockSize is 8 bytes.
+func (*rc2) BlockSize() int { return 8 }
+
+func loadWords(src []byte) (r [4]uint16) {
+	_ = src[7]
+	for i := range r {
+		r[i] = binary.LittleEndian.Uint16(src[2*i:])
+	}
+	return r
 }
 
-func (c *rc2Cipher) Encrypt(dst, src []byte) {
-
-	r0 := binary.LittleEndian.Uint16(src[0:])
-	r1 := binary.LittleEndian.Uint16(src[2:])
-	r2 := binary.LittleEndian.Uint16(src[4:])
-	r3 := binary.LittleEndian.Uint16(src[6:])
-
-	var j int
-
-	for j <= 16 {
-		// mix r0
-		r0 = r0 + c.k[j] + (r3 & r2) + ((^r3) & r1)
-		r0 = rotl16(r0, 1)
-		j++
-
-		// mix r1
-		r1 = r1 + c.k[j] + (r0 & r3) + ((^r0) & r2)
-		r1 = rotl16(r1, 2)
-		j++
-
-		// mix r2
-		r2 = r2 + c.k[j] + (r1 & r0) + ((^r1) & r3)
-		r2 = rotl16(r2, 3)
-		j++
-
-		// mix r3
-		r3 = r3 + c.k[j] + (r2 & r1) + ((^r2) & r0)
-		r3 = rotl16(r3, 5)
-		j++
-
+func storeWords(dst []byte, r [4]uint16) {
+	_ = dst[7]
+	for i, w := range r {
+		binary.LittleEndian.PutUint16(dst[2*i:], w)
 	}
-
-	r0 = r0 + c.k[r3&63]
-	r1 = r1 + c.k[r0&63]
-	r2 = r2 + c.k[r1&63]
-	r3 = r3 + c.k[r2&63]
-
-	for j <= 40 {
-		// mix r0
-		r0 = r0 + c.k[j] + (r3 & r2) + ((^r3) & r1)
-		r0 = rotl16(r0, 1)
-		j++
-
-		// mix r1
-		r1 = r1 + c.k[j] + (r0 & r3) + ((^r0) & r2)
-		r1 = rotl16(r1, 2)
-		j++
-
-		// mix r2
-		r2 = r2 + c.k[j] + (r1 & r0) + ((^r1) & r3)
-		r2 = rotl16(r2, 3)
-		j++
-
-		// mix r3
-		r3 = r3 + c.k[j] + (r2 & r1) + ((^r2) & r0)
-		r3 = rotl16(r3, 5)
-		j++
-
-	}
-
-	r0 = r0 + c.k[r3&63]
-	r1 = r1 + c.k[r0&63]
-	r2 = r2 + c.k[r1&63]
-	r3 = r3 + c.k[r2&63]
-
-	for j <= 60 {
-		// mix r0
-		r0 = r0 + c.k[j] + (r3 & r2) + ((^r3) & r1)
-		r0 = rotl16(r0, 1)
-		j++
-
-		// mix r1
-		r1 = r1 + c.k[j] + (r0 & r3) + ((^r0) & r2)
-		r1 = rotl16(r1, 2)
-		j++
-
-		// mix r2
-		r2 = r2 + c.k[j] + (r1 & r0) + ((^r1) & r3)
-		r2 = rotl16(r2, 3)
-		j++
-
-		// mix r3
-		r3 = r3 + c.k[j] + (r2 & r1) + ((^r2) & r0)
-		r3 = rotl16(r3, 5)
-		j++
-	}
-
-	binary.LittleEndian.PutUint16(dst[0:], r0)
-	binary.LittleEndian.PutUint16(dst[2:], r1)
-	binary.LittleEndian.PutUint16(dst[4:], r2)
-	binary.LittleEndian.PutUint16(dst[6:], r3)
 }
 
-func (c *rc2Cipher) Decrypt(dst, src []byte) {
+// Encrypt encrypts one block (RFC 2268 section 3): five mixing rounds, a
+// mashing round, six mixing rounds, a mashing round, five mixing rounds.
+// Only the tests use it, to check the key expansion against the memo's
+// vectors, which are given for encryption.
+func (c *rc2) Encrypt(dst, src []byte) {
+	r := loadWords(src)
+	j := 0
+	mix := func() {
+		for i := range 4 {
+			r[i] += c.k[j] + r[(i+3)%4]&r[(i+2)%4] + ^r[(i+3)%4]&r[(i+1)%4]
+			r[i] = bits.RotateLeft16(r[i], rc2Shifts[i])
+			j++
+		}
+	}
+	mash := func() {
+		for i := range 4 {
+			r[i] += c.k[r[(i+3)%4]&63]
+		}
+	}
+	for _, rounds := range []int{5, 6, 5} {
+		if j > 0 {
+			mash()
+		}
+		for range rounds {
+			mix()
+		}
+	}
+	storeWords(dst, r)
+}
 
-	r0 := binary.LittleEndian.Uint16(src[0:])
-	r1 := binary.LittleEndian.Uint16(src[2:])
-	r2 := binary.LittleEndian.Uint16(src[4:])
-	r3 := binary.LittleEndian.Uint16(src[6:])
-
+// Decrypt decrypts one block (RFC 2268 section 4): the steps of Encrypt
+// undone in reverse order.
+func (c *rc2) Decrypt(dst, src []byte) {
+	r := loadWords(src)
 	j := 63
-
-	for j >= 44 {
-		// unmix r3
-		r3 = rotl16(r3, 16-5)
-		r3 = r3 - c.k[j] - (r2 & r1) - ((^r2) & r0)
-		j--
-
-		// unmix r2
-		r2 = rotl16(r2, 16-3)
-		r2 = r2 - c.k[j] - (r1 & r0) - ((^r1) & r3)
-		j--
-
-		// unmix r1
-		r1 = rotl16(r1, 16-2)
-		r1 = r1 - c.k[j] - (r0 & r3) - ((^r0) & r2)
-		j--
-
-		// unmix r0
-		r0 = rotl16(r0, 16-1)
-		r0 = r0 - c.k[j] - (r3 & r2) - ((^r3) & r1)
-		j--
+	unmix := func() {
+		for i := 3; i >= 0; i-- {
+			r[i] = bits.RotateLeft16(r[i], -rc2Shifts[i])
+			r[i] -= c.k[j] + r[(i+3)%4]&r[(i+2)%4] + ^r[(i+3)%4]&r[(i+1)%4]
+			j--
+		}
 	}
-
-	r3 = r3 - c.k[r2&63]
-	r2 = r2 - c.k[r1&63]
-	r1 = r1 - c.k[r0&63]
-	r0 = r0 - c.k[r3&63]
-
-	for j >= 20 {
-		// unmix r3
-		r3 = rotl16(r3, 16-5)
-		r3 = r3 - c.k[j] - (r2 & r1) - ((^r2) & r0)
-		j--
-
-		// unmix r2
-		r2 = rotl16(r2, 16-3)
-		r2 = r2 - c.k[j] - (r1 & r0) - ((^r1) & r3)
-		j--
-
-		// unmix r1
-		r1 = rotl16(r1, 16-2)
-		r1 = r1 - c.k[j] - (r0 & r3) - ((^r0) & r2)
-		j--
-
-		// unmix r0
-		r0 = rotl16(r0, 16-1)
-		r0 = r0 - c.k[j] - (r3 & r2) - ((^r3) & r1)
-		j--
-
+	unmash := func() {
+		for i := 3; i >= 0; i-- {
+			r[i] -= c.k[r[(i+3)%4]&63]
+		}
 	}
-
-	r3 = r3 - c.k[r2&63]
-	r2 = r2 - c.k[r1&63]
-	r1 = r1 - c.k[r0&63]
-	r0 = r0 - c.k[r3&63]
-
-	for j >= 0 {
-		// unmix r3
-		r3 = rotl16(r3, 16-5)
-		r3 = r3 - c.k[j] - (r2 & r1) - ((^r2) & r0)
-		j--
-
-		// unmix r2
-		r2 = rotl16(r2, 16-3)
-		r2 = r2 - c.k[j] - (r1 & r0) - ((^r1) & r3)
-		j--
-
-		// unmix r1
-		r1 = rotl16(r1, 16-2)
-		r1 = r1 - c.k[j] - (r0 & r3) - ((^r0) & r2)
-		j--
-
-		// unmix r0
-		r0 = rotl16(r0, 16-1)
-		r0 = r0 - c.k[j] - (r3 & r2) - ((^r3) & r1)
-		j--
-
+	for _, rounds := range []int{5, 6, 5} {
+		if j < 63 {
+			unmash()
+		}
+		for range rounds {
+			unmix()
+		}
 	}
-
-	binary.LittleEndian.PutUint16(dst[0:], r0)
-	binary.LittleEndian.PutUint16(dst[2:], r1)
-	binary.LittleEndian.PutUint16(dst[4:], r2)
-	binary.LittleEndian.PutUint16(dst[6:], r3)
+	storeWords(dst, r)
 }

@@ -11,6 +11,9 @@
 #
 # Environment:
 #   FUZZ_PARALLEL  fuzzing workers per target (default: go's, GOMAXPROCS)
+#   FUZZ_MINIMIZE  go test -fuzzminimizetime (default go's, 60s): a target
+#                  whose inputs keep finding new coverage spends its time
+#                  minimizing them, not fuzzing, unless this is short
 #   FUZZ_KEEP      copy at most this many of the inputs the fuzzer found
 #                  interesting (from go's fuzz cache) into the package's
 #                  testdata/fuzz/<Target>/ (default 0: none), so that they
@@ -26,6 +29,7 @@ only="${3:-.}"
 keep="${FUZZ_KEEP:-0}"
 parallel=()
 [ -n "${FUZZ_PARALLEL:-}" ] && parallel=(-parallel "$FUZZ_PARALLEL")
+[ -n "${FUZZ_MINIMIZE:-}" ] && parallel+=(-fuzzminimizetime "$FUZZ_MINIMIZE")
 cache="$(go env GOCACHE)/fuzz"
 module="$(go list -m)"
 failed=0

@@ -9,6 +9,7 @@
 package keys
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -299,10 +300,17 @@ func New(signer crypto.Signer, alg string, created time.Time) (*Key, error) {
 	return &Key{ID: kid, Algorithm: alg, Signer: signer, State: StateActive, Created: created.UTC()}, nil
 }
 
-// Generate makes a new key for alg with crypto/rand. For RSA algorithms bits
-// is the modulus size (0 means DefaultRSABits; fewer than MinRSABits is
-// refused); for ES256/ES384 bits is ignored.
+// Generate is GenerateContext without a context.
 func Generate(alg string, bits int) (*Key, error) {
+	return GenerateContext(context.Background(), alg, bits)
+}
+
+// GenerateContext makes a new key for alg with crypto/rand. For RSA algorithms bits
+// is the modulus size (0 means DefaultRSABits; fewer than MinRSABits is
+// refused); for ES256/ES384 bits is ignored. An RSA key takes seconds to
+// minutes (16384 bits): when ctx ends first, GenerateContext returns ctx's
+// error at once and the key being made is discarded when done.
+func GenerateContext(ctx context.Context, alg string, bits int) (*Key, error) {
 	if alg == "" {
 		alg = DefaultAlgorithm
 	}
@@ -323,7 +331,24 @@ func Generate(alg string, bits int) (*Key, error) {
 		if bits > MaxRSABits {
 			return nil, fmt.Errorf("keys: %d bits requested, at most %d supported: %w", bits, MaxRSABits, ErrUnsupportedAlgorithm)
 		}
-		signer, err = rsa.GenerateKey(rand.Reader, bits)
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("keys: generate %s key stopped: %w", alg, err)
+		}
+		type result struct {
+			key *rsa.PrivateKey
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			k, err := rsa.GenerateKey(rand.Reader, bits)
+			done <- result{k, err}
+		}()
+		select {
+		case r := <-done:
+			signer, err = r.key, r.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("keys: generate %s key stopped: %w", alg, ctx.Err())
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("keys: generate %s key: %w", alg, err)

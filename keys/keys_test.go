@@ -1,6 +1,7 @@
 package keys_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -252,5 +253,24 @@ func TestRingSigner(t *testing.T) {
 	}
 	if _, err := r.Lookup("nope"); !errors.Is(err, keys.ErrNotFound) {
 		t.Fatal("lookup of a missing kid")
+	}
+}
+
+// GenerateContext returns as soon as its context ends, though a 16384-bit
+// RSA key takes minutes; a context already ended makes no key at all.
+func TestGenerateContextCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := keys.GenerateContext(ctx, "RS512", 4096); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled before: %v", err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := keys.GenerateContext(ctx, "RS512", keys.MaxRSABits); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the deadline", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("returned %v after a deadline of 50ms", took)
 	}
 }

@@ -291,7 +291,7 @@ func (tx *Tx) Apply(ctx context.Context, steps []Step, now time.Time, p Policy) 
 			if p.NewKey != "" {
 				k, err = tx.CreateRemote(ctx, p.NewKey, alg, StatePending, now)
 			} else {
-				if k, err = Generate(alg, p.Bits); err == nil {
+				if k, err = GenerateContext(ctx, alg, p.Bits); err == nil {
 					k.Created, k.State, k.StateChanged = now.UTC(), StatePending, now.UTC()
 					err = tx.Add(k)
 				}

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"encoding/asn1"
 	"encoding/pem"
@@ -11,7 +12,13 @@ import (
 	"github.com/youmark/pkcs8"
 )
 
-// ParsePEMPassword parses one PEM private key that may be encrypted: an
+// ParsePEMPassword is ParsePEMPasswordContext without a context: it cannot
+// be stopped, but its work is bounded all the same.
+func ParsePEMPassword(data, password []byte) (crypto.Signer, error) {
+	return ParsePEMPasswordContext(context.Background(), data, password)
+}
+
+// ParsePEMPasswordContext parses one PEM private key that may be encrypted: an
 // "ENCRYPTED PRIVATE KEY" (PKCS#8 with PBES2, as "openssl genpkey -aes-256-cbc"
 // or "openssl pkcs8 -topk8 -v2 aes-256-cbc" write it) is decrypted with
 // password; an unencrypted PKCS#8, PKCS#1 or SEC 1 key is read as ParsePEM
@@ -23,8 +30,11 @@ import (
 // which are not supported (the message says how to convert the file);
 // ErrWrongPassword when the password does not decrypt the key; ErrMalformed
 // for anything unreadable, a file larger than MaxPFXSize, or key-derivation
-// parameters over MaxPFXIterations or MaxScryptMemory.
-func ParsePEMPassword(data, password []byte) (signer crypto.Signer, err error) {
+// parameters over MaxPFXIterations or MaxScryptMemory (with ErrKDFCost,
+// found before the derivation runs). When ctx ends first, the function
+// returns ctx's error at once and the bounded derivation left over finishes
+// in the background.
+func ParsePEMPasswordContext(ctx context.Context, data, password []byte) (crypto.Signer, error) {
 	if len(data) > MaxPFXSize {
 		return nil, fmt.Errorf("keys: PEM file is larger than %d bytes: %w", MaxPFXSize, ErrMalformed)
 	}
@@ -44,6 +54,32 @@ func ParsePEMPassword(data, password []byte) (signer crypto.Signer, err error) {
 	if len(password) == 0 {
 		return nil, fmt.Errorf("keys: the PEM key is encrypted; give its password: %w", ErrEncryptedPEM)
 	}
+	if err := checkPKCS8Work(block.Bytes); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("keys: decrypting the PEM key stopped: %w", err)
+	}
+	type result struct {
+		signer crypto.Signer
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, err := decryptPKCS8(block.Bytes, password)
+		done <- result{s, err}
+	}()
+	select {
+	case r := <-done:
+		return r.signer, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("keys: decrypting the PEM key stopped: %w", ctx.Err())
+	}
+}
+
+// decryptPKCS8 decrypts an EncryptedPrivateKeyInfo whose work
+// checkPKCS8Work has bounded.
+func decryptPKCS8(der, password []byte) (signer crypto.Signer, err error) {
 	defer func() {
 		// The decrypter slices untrusted ciphertext; a damaged file must come
 		// back as an error.
@@ -51,10 +87,7 @@ func ParsePEMPassword(data, password []byte) (signer crypto.Signer, err error) {
 			signer, err = nil, fmt.Errorf("keys: damaged ENCRYPTED PRIVATE KEY: %w", ErrMalformed)
 		}
 	}()
-	if err := checkPKCS8Work(block.Bytes); err != nil {
-		return nil, err
-	}
-	key, _, err := pkcs8.ParsePrivateKey(block.Bytes, password)
+	key, _, err := pkcs8.ParsePrivateKey(der, password)
 	if err != nil {
 		msg := err.Error()
 		switch {
@@ -92,30 +125,34 @@ type scryptParams struct {
 // asks for more than MaxPFXIterations PBKDF2 iterations, or scrypt
 // parameters over MaxScryptMemory or 16-way parallelism: the parameters are
 // the file's to choose, and the decrypter runs them as given. A structure
-// it cannot read is left to the decrypter, which reports it.
+// that is not PBES2 is left to the decrypter, which refuses it; PBES2
+// parameters this function cannot read are refused.
 func checkPKCS8Work(der []byte) error {
 	var epki p12EncryptedPrivateKeyInfo
 	if _, err := asn1.Unmarshal(der, &epki); err != nil || !epki.Algorithm.Algorithm.Equal(oidPBES2) {
-		return nil
+		return nil // the decrypter refuses it before deriving anything
 	}
 	var p pbes2Params
 	if _, err := asn1.Unmarshal(epki.Algorithm.Parameters.FullBytes, &p); err != nil {
-		return nil
+		return fmt.Errorf("keys: the PEM key's PBES2 parameters cannot be read: %w: %w", ErrMalformed, err)
 	}
 	switch kdf := p.KeyDerivationFunc; {
 	case kdf.Algorithm.Equal(oidPBKDF2):
 		var kp pbkdf2Params
-		if _, err := asn1.Unmarshal(kdf.Parameters.FullBytes, &kp); err == nil && kp.Iterations > MaxPFXIterations {
-			return fmt.Errorf("keys: the PEM key asks for %d PBKDF2 iterations, more than the %d allowed: %w", kp.Iterations, MaxPFXIterations, ErrMalformed)
+		if _, err := asn1.Unmarshal(kdf.Parameters.FullBytes, &kp); err != nil {
+			return fmt.Errorf("keys: the PEM key's PBKDF2 parameters cannot be read: %w: %w", ErrMalformed, err)
+		}
+		if kp.Iterations > MaxPFXIterations {
+			return fmt.Errorf("keys: the PEM key asks for %d PBKDF2 iterations, more than the %d allowed: %w: %w", kp.Iterations, MaxPFXIterations, ErrKDFCost, ErrMalformed)
 		}
 	case kdf.Algorithm.Equal(oidScrypt):
 		var sp scryptParams
 		if _, err := asn1.Unmarshal(kdf.Parameters.FullBytes, &sp); err != nil {
-			return nil
+			return fmt.Errorf("keys: the PEM key's scrypt parameters cannot be read: %w: %w", ErrMalformed, err)
 		}
 		n, r := int64(sp.CostParameter), int64(sp.BlockSize)
 		if n <= 0 || r <= 0 || sp.Parallelization <= 0 || n > MaxScryptMemory || r > MaxScryptMemory || 128*n*r > MaxScryptMemory || sp.Parallelization > 16 {
-			return fmt.Errorf("keys: the PEM key's scrypt parameters (N=%d, r=%d, p=%d) ask for more than %d MiB or 16-way parallelism: %w", sp.CostParameter, sp.BlockSize, sp.Parallelization, MaxScryptMemory>>20, ErrMalformed)
+			return fmt.Errorf("keys: the PEM key's scrypt parameters (N=%d, r=%d, p=%d) ask for more than %d MiB or 16-way parallelism: %w: %w", sp.CostParameter, sp.BlockSize, sp.Parallelization, MaxScryptMemory>>20, ErrKDFCost, ErrMalformed)
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -157,20 +158,32 @@ func certificateHolds(cert *x509.Certificate, pub crypto.PublicKey) error {
 	return nil
 }
 
-// ParsePFX reads a PKCS#12 (PFX, .p12) file holding one private key and its
-// certificate, as exported by Windows, .NET, Java, Azure Key Vault or
+// ParsePFX is ParsePFXContext without a context: it cannot be stopped, but
+// its work is bounded all the same.
+func ParsePFX(data []byte, password string) (crypto.Signer, *x509.Certificate, error) {
+	return ParsePFXContext(context.Background(), data, password)
+}
+
+// ParsePFXContext reads a PKCS#12 (PFX, .p12) file holding one private key
+// and its certificate, as exported by Windows, .NET, Java, Azure Key Vault or
 // "openssl pkcs12 -export" (OpenSSL 3's AES-256/PBKDF2/SHA-256 default or
 // the -legacy 3DES/RC2 encoding). password may be empty (a PFX "without a
 // password" uses the empty password). Extra CA certificates are ignored;
 // the certificate returned is the one whose public key is the private key's.
 //
+// Every key derivation the file asks for (its MAC, each encrypted safe,
+// each shrouded key bag, at any depth) is checked against MaxPFXIterations
+// before it runs. When ctx ends first, ParsePFXContext returns ctx's error
+// at once; the work left over (bounded as above) finishes in the background
+// and is discarded.
+//
 // Errors: ErrWrongPassword for a password that does not open the file;
 // ErrMalformed for an empty, truncated, damaged or larger than MaxPFXSize
 // file, a file with several private keys or none, a file asking for more
-// than MaxPFXIterations key-derivation iterations, or no certificate for the
-// key (with ErrCertificateMismatch); ErrAlgorithmMismatch for a key type pkjwt
-// cannot sign with.
-func ParsePFX(data []byte, password string) (signer crypto.Signer, cert *x509.Certificate, err error) {
+// than MaxPFXIterations key-derivation iterations anywhere (with
+// ErrKDFCost), or no certificate for the key (with ErrCertificateMismatch);
+// ErrAlgorithmMismatch for a key type pkjwt cannot sign with.
+func ParsePFXContext(ctx context.Context, data []byte, password string) (crypto.Signer, *x509.Certificate, error) {
 	if len(data) == 0 {
 		return nil, nil, fmt.Errorf("keys: empty PFX file: %w", ErrMalformed)
 	}
@@ -180,6 +193,28 @@ func ParsePFX(data []byte, password string) (signer crypto.Signer, cert *x509.Ce
 	if strings.HasPrefix(strings.TrimSpace(string(data[:min(len(data), 64)])), "-----BEGIN") {
 		return nil, nil, fmt.Errorf("keys: this is a PEM file, not a binary PKCS#12 (PFX) file: %w", ErrMalformed)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("keys: reading the PFX stopped: %w", err)
+	}
+	type result struct {
+		signer crypto.Signer
+		cert   *x509.Certificate
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, c, err := parsePFX(ctx, data, password)
+		done <- result{s, c, err}
+	}()
+	select {
+	case r := <-done:
+		return r.signer, r.cert, r.err
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("keys: reading the PFX stopped: %w", ctx.Err())
+	}
+}
+
+func parsePFX(ctx context.Context, data []byte, password string) (signer crypto.Signer, cert *x509.Certificate, err error) {
 	defer func() {
 		// go-pkcs12 parses untrusted ASN.1 and ciphertext; a bug there must
 		// come back as an error, not take the process down.
@@ -187,8 +222,11 @@ func ParsePFX(data []byte, password string) (signer crypto.Signer, cert *x509.Ce
 			signer, cert, err = nil, nil, fmt.Errorf("keys: PFX could not be parsed: %w", ErrMalformed)
 		}
 	}()
-	if err := checkPFXIterations(data, MaxPFXIterations); err != nil {
+	if err := pfxWork(ctx, data, password, MaxPFXIterations); err != nil {
 		return nil, nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("keys: reading the PFX stopped: %w", err)
 	}
 	priv, leaf, cas, err := pkcs12.DecodeChain(data, password)
 	if err != nil {

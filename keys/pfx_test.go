@@ -2,6 +2,7 @@ package keys_test
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -21,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/youmark/pkcs8"
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/pkjwt/pkjwt/internal/testutil"
@@ -600,6 +602,15 @@ func FuzzParsePFX(f *testing.F) {
 		f.Add(data[:len(data)-7], pw)
 	}
 	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x03}, "")
+	// Nested and encrypted safes, with small counts (each input runs its
+	// derivations for real).
+	for _, l := range []testutil.PFXLayout{
+		{SafeIterations: 1, KeyIterations: 1, KeyInEncryptedSafe: true},
+		{SafeIterations: 1, KeyIterations: 1, KeyInEncryptedSafe: true, Nesting: 2},
+		{Password: "pw", MACIterations: 1, SafeIterations: 1, KeyIterations: 1, Nesting: 1},
+	} {
+		f.Add(testutil.BuildPFX(f, k, c, l), l.Password)
+	}
 	f.Fuzz(func(t *testing.T, data []byte, pw string) {
 		s, c, err := keys.ParsePFX(data, pw)
 		if err == nil && (s == nil || c == nil) {
@@ -685,5 +696,152 @@ func TestParsePFXIterationBound(t *testing.T) {
 	// An ordinary PFX still opens.
 	if _, _, err := keys.ParsePFX(withMACIterations(modern, 2048), "pw"); err != nil {
 		t.Fatalf("an ordinary PFX: %v", err)
+	}
+}
+
+// Every key derivation a PFX can ask for is bounded before it runs: the
+// MAC, the encrypted safe, the key bag in a plain safe, the key bag inside
+// the encrypted safe (whose parameters are encrypted too), and key bags in
+// nested SafeContents bags, plain or encrypted. Each hostile file asks for
+// 2^31-1 iterations in one place, a few minutes of CPU at least; it is
+// refused with ErrKDFCost within a generous 2 s. The same layouts with
+// 2,048 iterations everywhere open (or, nested, fail as go-pkcs12 finds no
+// key there), so the files are ones go-pkcs12 would work through.
+func TestParsePFXBoundsEveryDerivation(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := keys.SelfSignedCertificate(k, "bounded", time.Now(), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const huge, ok = 1<<31 - 1, 2048
+	type layout = testutil.PFXLayout
+	tests := []struct {
+		name string
+		l    layout
+		// where is the part the error names; nested says the key is in
+		// a SafeContents bag, which go-pkcs12 does not read.
+		where  string
+		nested bool
+	}{
+		{"(a) the MAC", layout{Password: "pw", MACIterations: huge, SafeIterations: ok, KeyIterations: ok}, "MAC", false},
+		{"(b) the encrypted safe", layout{Password: "pw", MACIterations: ok, SafeIterations: huge, KeyIterations: ok}, "encrypted safe 1", false},
+		{"(c) a shrouded key bag", layout{Password: "pw", MACIterations: ok, SafeIterations: ok, KeyIterations: huge}, "safe 2 private key", false},
+		{"(c) a key bag inside the encrypted safe", layout{Password: "pw", MACIterations: ok, SafeIterations: ok, KeyIterations: huge, KeyInEncryptedSafe: true}, "encrypted safe 1 private key", false},
+		{"(c) the same without password or MAC", layout{SafeIterations: ok, KeyIterations: huge, KeyInEncryptedSafe: true}, "encrypted safe 1 private key", false},
+		{"(d) a nested safe", layout{Password: "pw", MACIterations: ok, SafeIterations: ok, KeyIterations: huge, Nesting: 1}, "safe 2 nested safe 1 private key", true},
+		{"(d) three nested safes", layout{Password: "pw", MACIterations: ok, SafeIterations: ok, KeyIterations: huge, Nesting: 3}, "safe 2 nested safe 1 nested safe 1 nested safe 1 private key", true},
+		{"(d) a nested safe inside the encrypted safe", layout{SafeIterations: ok, KeyIterations: huge, KeyInEncryptedSafe: true, Nesting: 2}, "encrypted safe 1 nested safe 2 nested safe 1 private key", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := testutil.BuildPFX(t, k, c, tt.l)
+			start := time.Now()
+			_, _, err := keys.ParsePFX(data, tt.l.Password)
+			if took := time.Since(start); took > 2*time.Second {
+				t.Errorf("refused after %v", took)
+			}
+			if !errors.Is(err, keys.ErrKDFCost) || !errors.Is(err, keys.ErrMalformed) || !strings.Contains(err.Error(), "the PFX's "+tt.where+" asks for 2147483647") {
+				t.Fatalf("err = %v, want ErrKDFCost naming %q", err, tt.where)
+			}
+
+			// The same layout within the bound.
+			l := tt.l
+			for _, n := range []*int{&l.MACIterations, &l.SafeIterations, &l.KeyIterations} {
+				if *n == huge {
+					*n = ok
+				}
+			}
+			s, cert, err := keys.ParsePFX(testutil.BuildPFX(t, k, c, l), l.Password)
+			switch {
+			case tt.nested:
+				if !errors.Is(err, keys.ErrMalformed) || errors.Is(err, keys.ErrKDFCost) || !strings.Contains(err.Error(), "no private key") {
+					t.Fatalf("nested key within the bound: %v, want go-pkcs12's \"no private key\"", err)
+				}
+			case err != nil:
+				t.Fatalf("within the bound: %v", err)
+			case !k.PublicKey.Equal(s.Public()) || !cert.Equal(c):
+				t.Fatal("within the bound: another key or certificate")
+			}
+		})
+	}
+}
+
+// SafeContents nested deeper than the reader follows is refused, not
+// walked.
+func TestParsePFXNestingBound(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := keys.SelfSignedCertificate(k, "nesting", time.Now(), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := testutil.BuildPFX(t, k, c, testutil.PFXLayout{SafeIterations: 1, KeyIterations: 1, Nesting: 50})
+	if _, _, err := keys.ParsePFX(data, ""); !errors.Is(err, keys.ErrMalformed) || !strings.Contains(err.Error(), "nests SafeContents more than") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// ParsePFXContext returns as soon as its context ends, though the file asks
+// for as much work as the bound allows (go-pkcs12 cannot be interrupted; its
+// leftover, bounded work runs on in the background).
+func TestParsePFXContextCancel(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := keys.SelfSignedCertificate(k, "cancel", time.Now(), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A valid file at the bound: the safe is derived twice (once to read
+	// the key bag's count, once by go-pkcs12), then the key bag.
+	data := testutil.BuildPFX(t, k, c, testutil.PFXLayout{SafeIterations: keys.MaxPFXIterations, KeyIterations: keys.MaxPFXIterations, KeyInEncryptedSafe: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := keys.ParsePFXContext(ctx, data, ""); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled before: %v", err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, _, err = keys.ParsePFXContext(ctx, data, "")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the deadline", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("returned %v after its deadline of 50ms", took)
+	}
+}
+
+// ParsePEMPasswordContext returns as soon as its context ends, though the
+// key asks for as many PBKDF2 iterations as the bound allows.
+func TestParsePEMPasswordContextCancel(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := pkcs8.MarshalPrivateKey(k, []byte("pw"), &pkcs8.Opts{Cipher: pkcs8.AES256CBC,
+		KDFOpts: pkcs8.PBKDF2Opts{SaltSize: 16, IterationCount: keys.MaxPFXIterations, HMACHash: crypto.SHA256}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: der})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := keys.ParsePEMPasswordContext(ctx, data, []byte("pw")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the deadline", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("returned %v after a deadline of 20ms", took)
+	}
+	// Left alone, it opens.
+	if s, err := keys.ParsePEMPasswordContext(context.Background(), data, []byte("pw")); err != nil || !k.PublicKey.Equal(s.Public()) {
+		t.Fatalf("without a deadline: %v", err)
 	}
 }

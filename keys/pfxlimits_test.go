@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -48,10 +49,10 @@ func TestCheckPFXIterations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := checkPFXIterations(der, n); err != nil {
+			if err := pfxWork(context.Background(), der, pw, n); err != nil {
 				t.Fatalf("at the bound: %v", err)
 			}
-			err = checkPFXIterations(der, n-1)
+			err = pfxWork(context.Background(), der, pw, n-1)
 			if tt.first == "" {
 				if err != nil {
 					t.Fatalf("an unprotected PFX has no counts: %v", err)
@@ -107,12 +108,12 @@ func TestCheckPFXIterations(t *testing.T) {
 	for _, tt := range []struct {
 		swap bool
 		want string
-	}{{false, "encrypted safe"}, {true, "private key"}} {
+	}{{false, "encrypted safe 1"}, {true, "private key"}} {
 		b := rebuild(tt.swap)
-		if err := checkPFXIterations(b, n); err != nil {
+		if err := pfxWork(context.Background(), b, "pw", n); err != nil {
 			t.Fatalf("at the bound: %v", err)
 		}
-		if err := checkPFXIterations(b, n-1); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tt.want) {
+		if err := pfxWork(context.Background(), b, "pw", n-1); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tt.want) {
 			t.Fatalf("over the bound: %v, want the %s named", err, tt.want)
 		}
 	}

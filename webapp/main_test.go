@@ -4,10 +4,10 @@ import (
 	"os"
 	"testing"
 
-	"github.com/pkjwt/pkjwt/internal/testutil"
+	"github.com/pkjwt/pkjwt/internal/testutil/lockholder"
 )
 
 func TestMain(m *testing.M) {
-	testutil.LockHolderMain() // the other process of TestJWKSNeverWaitsForTheKeyDirectory
+	lockholder.Main() // the other process of TestJWKSNeverWaitsForTheKeyDirectory
 	os.Exit(m.Run())
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/pkjwt/pkjwt"
-	"github.com/pkjwt/pkjwt/internal/testutil"
+	"github.com/pkjwt/pkjwt/internal/testutil/lockholder"
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/webapp"
@@ -71,7 +71,7 @@ func publishedAt(t *testing.T, d keys.Dir, kid string) time.Time {
 func TestJWKSNeverWaitsForTheKeyDirectory(t *testing.T) {
 	const hold, gets, bound = 5 * time.Second, 200, 100 * time.Millisecond
 	d, pending, _, url := dirApp(t)
-	pid := testutil.StartLockHolder(t, d.Path, hold)
+	pid := lockholder.Start(t, d.Path, hold)
 	locked := time.Now()
 	firstServed := time.Now()
 	var slowest time.Duration

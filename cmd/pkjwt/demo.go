@@ -220,7 +220,7 @@ func demoKeys(ctx context.Context, dir string, stderr io.Writer) (*keys.DirSourc
 	}
 	fmt.Fprintf(stderr, "pkjwt demo: generating a 4096-bit RS512 key in %s (first run only; a few seconds)\n", dir)
 	start := time.Now()
-	k, err := keys.Generate("RS512", 4096)
+	k, err := keys.GenerateContext(ctx, "RS512", 4096)
 	if err != nil {
 		return nil, err
 	}

@@ -195,7 +195,7 @@ func (cf *clientFlags) openKeys(ctx context.Context, e *env) (keys.RingSource, e
 		if err != nil {
 			return nil, err
 		}
-		if signer, cert, err = keys.ParsePFX(data, string(password)); err != nil {
+		if signer, cert, err = keys.ParsePFXContext(ctx, data, string(password)); err != nil {
 			return nil, fmt.Errorf("--keys %s: %w", r.pfx, err)
 		}
 	case strings.HasPrefix(r.remote, azurekv.Scheme+"://"):

@@ -74,7 +74,10 @@ publish the JWKS, and activate the key once relying parties have cached it
 					return usagef("--kid: %v", err)
 				}
 			}
-			k, err := keys.Generate(*alg, *bits)
+			k, err := keys.GenerateContext(ctx, *alg, *bits)
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted; nothing written: %w", ctx.Err())
+			}
 			if err != nil {
 				return usagef("%v", err)
 			}

@@ -180,7 +180,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 		if err != nil {
 			return err
 		}
-		signer, cert, err := keys.ParsePFX(data, string(password))
+		signer, cert, err := keys.ParsePFXContext(ctx, data, string(password))
 		if err != nil {
 			return fmt.Errorf("%s: %w", *pfxPath, err)
 		}
@@ -193,7 +193,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 		if err != nil {
 			return err
 		}
-		signer, err := keys.ParsePEMPassword(data, password)
+		signer, err := keys.ParsePEMPasswordContext(ctx, data, password)
 		if err != nil {
 			return fmt.Errorf("%s: %w", *pemPath, err)
 		}

@@ -2,13 +2,12 @@ package main
 
 import (
 	"fmt"
+	"github.com/pkjwt/pkjwt/internal/testutil/lockholder"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pkjwt/pkjwt/internal/testutil"
 )
 
 // TestKeysGenerateRefusesADirectoryThatDoesNotLoad reproduces the defect
@@ -106,7 +105,7 @@ func TestKeysWaitForTheLock(t *testing.T) {
 	if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--alg", "ES256"); r.Code != 0 {
 		t.Fatal(r)
 	}
-	pid := testutil.StartLockHolder(t, dir, 8*time.Second) // long enough for the runs below on a busy machine
+	pid := lockholder.Start(t, dir, 8*time.Second) // long enough for the runs below on a busy machine
 	holder := fmt.Sprintf("held by pid %d since ", pid)
 
 	for _, json := range []bool{false, true} {

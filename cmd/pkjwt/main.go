@@ -28,7 +28,11 @@ import (
 )
 
 func main() {
+	// The first Ctrl-C or SIGTERM cancels ctx: every command returns within
+	// a second (long key work observes ctx) and writes nothing half-done.
+	// Then the default comes back, so a second one ends the process at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
 	stop()
 	os.Exit(code)

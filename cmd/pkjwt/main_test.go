@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pkjwt/pkjwt/internal/testutil"
+	"github.com/pkjwt/pkjwt/internal/testutil/lockholder"
 )
 
 // binPath is the pkjwt binary built once by TestMain for the tests that run
@@ -13,7 +14,7 @@ import (
 var binPath string
 
 func TestMain(m *testing.M) {
-	testutil.LockHolderMain() // a process of TestKeysWaitForTheLock
+	lockholder.Main() // a process of TestKeysWaitForTheLock
 	bin, cleanup, err := testutil.BuildCLI()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -55,7 +55,7 @@ func (b *Backend) openSecret(ctx context.Context, r Ref) (crypto.Signer, *x509.C
 	if err != nil {
 		return nil, nil, err
 	}
-	signer, cert, err := decodeKeySecret(value, contentType)
+	signer, cert, err := decodeKeySecret(ctx, value, contentType)
 	if err != nil {
 		return nil, nil, fmt.Errorf("azurekv: secret %s: %w", r.String(), err)
 	}
@@ -87,7 +87,7 @@ func (b *Backend) getSecret(ctx context.Context, r Ref) (value, contentType stri
 }
 
 // decodeKeySecret decodes a secret value holding a PFX (base64) or PEM.
-func decodeKeySecret(value, contentType string) (crypto.Signer, *x509.Certificate, error) {
+func decodeKeySecret(ctx context.Context, value, contentType string) (crypto.Signer, *x509.Certificate, error) {
 	ct, _, _ := mime.ParseMediaType(contentType)
 	trimmed := strings.TrimSpace(value)
 	if ct == ContentTypePEM || strings.HasPrefix(trimmed, "-----BEGIN") {
@@ -107,7 +107,7 @@ func decodeKeySecret(value, contentType string) (crypto.Signer, *x509.Certificat
 	if err != nil {
 		return nil, nil, fmt.Errorf("value is not base64 of a PFX (content type %q): %w", clip(contentType, 64), keys.ErrMalformed)
 	}
-	return keys.ParsePFX(der, "")
+	return keys.ParsePFXContext(ctx, der, "")
 }
 
 // decodePEMBundle parses the PEM form of a Key Vault certificate's secret:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/pkjwt/pkjwt/internal/testutil"
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/keys/azurekv"
 )
@@ -170,5 +171,50 @@ func TestOpenSecretVersion(t *testing.T) {
 	}
 	if _, _, err := b.OpenSecret(context.Background(), pfxRef+"/ffffffffffffffffffffffffffffffff"); !errors.Is(err, keys.ErrNotFound) {
 		t.Fatalf("unknown version: %v", err)
+	}
+}
+
+// A PFX secret asking for 2^31-1 key-derivation iterations anywhere (the
+// MAC, the encrypted safe, a key bag inside it, a key bag in a nested
+// safe) is refused with keys.ErrKDFCost within a generous 2 s; a PFX at the
+// bound is given up as soon as the context ends.
+func TestOpenSecretBoundsPFXWork(t *testing.T) {
+	priv := testRSAKey(t, 0)
+	cert := testCert(t, priv)
+	const huge, ok = 1<<31 - 1, 2048
+	std := base64.StdEncoding.EncodeToString
+	for _, tt := range []struct {
+		name string
+		l    testutil.PFXLayout
+	}{
+		{"MAC", testutil.PFXLayout{MACIterations: huge, SafeIterations: ok, KeyIterations: ok}},
+		{"encrypted safe", testutil.PFXLayout{SafeIterations: huge, KeyIterations: ok}},
+		{"key bag inside the encrypted safe", testutil.PFXLayout{SafeIterations: ok, KeyIterations: huge, KeyInEncryptedSafe: true}},
+		{"nested safe", testutil.PFXLayout{SafeIterations: ok, KeyIterations: huge, Nesting: 1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newFakeVault(t)
+			v.setSecret("JWT--PubPrivateKeyBase64", std(testutil.BuildPFX(t, priv, cert, tt.l)), "application/x-pkcs12")
+			start := time.Now()
+			_, _, err := v.backend().OpenSecret(context.Background(), pfxRef)
+			if took := time.Since(start); took > 2*time.Second {
+				t.Errorf("took %v", took)
+			}
+			if !errors.Is(err, keys.ErrKDFCost) {
+				t.Fatalf("err = %v, want ErrKDFCost", err)
+			}
+		})
+	}
+	v := newFakeVault(t)
+	v.setSecret("JWT--PubPrivateKeyBase64", std(testutil.BuildPFX(t, priv, cert, testutil.PFXLayout{
+		SafeIterations: keys.MaxPFXIterations, KeyIterations: keys.MaxPFXIterations, KeyInEncryptedSafe: true})), "")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, _, err := v.backend().OpenSecret(ctx, pfxRef); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the deadline", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("returned %v after a deadline of 100ms", took)
 	}
 }

@@ -1,4 +1,7 @@
-package testutil
+// Package lockholder starts a second process that holds a key directory's
+// lock, for tests of what waits on that lock. It is apart from testutil
+// because it imports keys, whose own tests import testutil.
+package lockholder
 
 import (
 	"bufio"
@@ -13,17 +16,17 @@ import (
 	"github.com/pkjwt/pkjwt/keys"
 )
 
-// The environment of a lock-holder process (see StartLockHolder).
+// The environment of a lock-holder process (see Start).
 const (
 	lockHolderDirEnv = "PKJWT_TEST_LOCK_HOLDER_DIR"
 	lockHolderForEnv = "PKJWT_TEST_LOCK_HOLDER_FOR"
 )
 
-// LockHolderMain makes the test binary a lock holder when StartLockHolder
+// Main makes the test binary a lock holder when Start
 // started it: it takes the key directory's lock through keys.Dir.Update,
 // says "locked" on stdout, holds it for the time asked and exits. In any
 // other run it returns at once. Call it first in TestMain.
-func LockHolderMain() {
+func Main() {
 	dir := os.Getenv(lockHolderDirEnv)
 	if dir == "" {
 		return
@@ -43,11 +46,11 @@ func LockHolderMain() {
 	os.Exit(0)
 }
 
-// StartLockHolder starts the test binary again as another process (whose
-// TestMain calls LockHolderMain) that holds the lock of key directory dir
+// Start starts the test binary again as another process (whose
+// TestMain calls Main) that holds the lock of key directory dir
 // for d, and returns its pid once the lock is held. The test's cleanup
 // waits for the process to end.
-func StartLockHolder(t testing.TB, dir string, d time.Duration) int {
+func Start(t testing.TB, dir string, d time.Duration) int {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), lockHolderDirEnv+"="+dir, lockHolderForEnv+"="+d.String())

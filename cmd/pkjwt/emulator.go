@@ -13,7 +13,7 @@ import (
 func cmdEmulator() *command {
 	return &command{
 		name:    "emulator",
-		args:    "[--addr ADDR] [--apps FILE] [--public-url URL] [--app-key KEY --app-jwks-url URL] [--jwks-cache-ttl D] [--refetch-unknown-kid] [--sandbox] [--token-rate-limit N] [--pds-rate-limit N] [--log-format text|json] [--log-level LEVEL]" + faultFlagsArgs(),
+		args:    "[--addr ADDR] [--addr-file FILE] [--apps FILE] [--public-url URL] [--app-key KEY --app-jwks-url URL] [--jwks-cache-ttl D] [--refetch-unknown-kid] [--sandbox] [--token-rate-limit N] [--pds-rate-limit N] [--log-format text|json] [--log-level LEVEL]" + faultFlagsArgs(),
 		summary: "run the offline NHS token endpoint and PDS-like API emulator",
 		detail: `Serves, on ADDR (loopback by default):
   POST /oauth2/token                          NHS's signed-JWT client credentials token endpoint
@@ -25,6 +25,8 @@ Apps come from --apps (YAML or JSON, see docs/emulator.md) and/or
 scope. The assertion's aud must equal the token URL printed at start, which
 is built from --public-url (default http://ADDR). Logs one line per request
 on stderr, never a token or an assertion. SIGINT or SIGTERM stops it.
+With --addr 127.0.0.1:0 it listens on any free port; --addr-file FILE
+writes the address it listens on to FILE (removed when it stops).
 
 Fault injection (off by default; see docs/emulator.md): --latency,
 --drop-rate, --fail-rate, --rate-limit and --jwks-unreachable, on the
@@ -33,6 +35,7 @@ fault after N hits, so a client can be watched recovering.`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			addr := fs.String("addr", "127.0.0.1:9000", "address to listen on")
+			addrFile := fs.String("addr-file", "", "write the address it listens on to this file once it listens (for --addr 127.0.0.1:0)")
 			appsFile := fs.String("apps", "", "apps file (YAML or JSON)")
 			publicURL := fs.String("public-url", "", "base URL the emulator advertises (default http://ADDR)")
 			appKey := fs.String("app-key", "", "register one approved app with this API key (client id) and the PDS scope")
@@ -120,6 +123,13 @@ fault after N hits, so a client can be watched recovering.`,
 				}
 				fmt.Fprintf(e.stdout, "  app %q: api key %s, JWKS URL %s, status %s, scopes %s\n",
 					a.Name, a.APIKey, jwksURL, a.Status, strings.Join(a.Scopes, " "))
+			}
+			if *addrFile != "" {
+				remove, err := listen.WriteAddrFile(*addrFile, ln.Addr())
+				if err != nil {
+					return err
+				}
+				defer remove()
 			}
 			err = listen.Serve(ctx, listen.NewServer(emu.Handler()), ln)
 			fmt.Fprintln(e.stdout, "pkjwt emulator: stopped")

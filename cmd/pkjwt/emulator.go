@@ -102,6 +102,13 @@ fault after N hits, so a client can be watched recovering.`,
 			if !loopback.Addr(ln.Addr()) {
 				fmt.Fprintf(e.stderr, "pkjwt emulator: warning: listening on %s, not loopback only\n", ln.Addr())
 			}
+			if *addrFile != "" {
+				remove, err := listen.WriteAddrFile(*addrFile, ln.Addr())
+				if err != nil {
+					return err
+				}
+				defer remove()
+			}
 			base := strings.TrimRight(*publicURL, "/")
 			fmt.Fprintf(e.stdout, "pkjwt emulator: listening on %s\n", listenURL)
 			fmt.Fprintf(e.stdout, "  token URL:       %s\n", emu.TokenURL())
@@ -123,13 +130,6 @@ fault after N hits, so a client can be watched recovering.`,
 				}
 				fmt.Fprintf(e.stdout, "  app %q: api key %s, JWKS URL %s, status %s, scopes %s\n",
 					a.Name, a.APIKey, jwksURL, a.Status, strings.Join(a.Scopes, " "))
-			}
-			if *addrFile != "" {
-				remove, err := listen.WriteAddrFile(*addrFile, ln.Addr())
-				if err != nil {
-					return err
-				}
-				defer remove()
 			}
 			err = listen.Serve(ctx, listen.NewServer(emu.Handler()), ln)
 			fmt.Fprintln(e.stdout, "pkjwt emulator: stopped")

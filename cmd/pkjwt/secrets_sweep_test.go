@@ -195,17 +195,19 @@ func TestSecretSweep(t *testing.T) {
 	defer proxySrv.Close()
 	proxyURL := "http://" + proxyLn.Addr().String()
 
-	webAddr := freePort(t)
-	webURL := "http://" + webAddr
+	// The web app first, on a port it picks, with the token URL of the
+	// proxy (which forwards to whichever emulator runs); the emulators are
+	// given its JWKS URL (up for the whole run, JSON logs).
+	serve, webURL := startServer(t, "serve", "--dir", dir, "--profile", "local",
+		"--token-url", proxyURL+"/oauth2/token", "--client-id", clientID, "--key-reload", "200ms",
+		"--log-level", "debug", "--log-format", "json")
 	jwksURL := webURL + "/.well-known/jwks.json"
 
 	startEmulator := func(name string, extra ...string) *proc {
-		addr := freePort(t)
-		args := append([]string{"emulator", "--addr", addr, "--public-url", proxyURL, "--app-key", clientID,
+		args := append([]string{"emulator", "--public-url", proxyURL, "--app-key", clientID,
 			"--app-jwks-url", jwksURL, "--log-level", "debug", "--jwks-cache-ttl", "1s"}, extra...)
-		p := startProc(t, args...)
-		p.WaitLine(t, "pkjwt emulator: listening", 20*time.Second)
-		u, _ := url.Parse("http://" + addr)
+		p, emuURL := startServer(t, args...)
+		u, _ := url.Parse(emuURL)
 		target.Store(u)
 		return p
 	}
@@ -257,12 +259,8 @@ func TestSecretSweep(t *testing.T) {
 		get(name+" emulator metrics", proxyURL+"/metrics")
 	}
 
-	// Success first, with the web app up for the whole run (JSON logs).
+	// Success first.
 	emu := startEmulator("success")
-	serve := startProc(t, "serve", "--addr", webAddr, "--dir", dir, "--profile", "local",
-		"--token-url", proxyURL+"/oauth2/token", "--client-id", clientID, "--key-reload", "200ms",
-		"--log-level", "debug", "--log-format", "json")
-	serve.WaitLine(t, "Serving", 20*time.Second)
 	exercise("success", emu)
 	stopProc("emulator success", emu)
 

@@ -85,7 +85,6 @@ writes the address it listens on to FILE (removed when it stops).`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "Serving the pkjwt web app on http://%s/ (profile %s, API %s)\n", ln.Addr(), p.Name, target)
 			if *addrFile != "" {
 				remove, err := listen.WriteAddrFile(*addrFile, ln.Addr())
 				if err != nil {
@@ -94,6 +93,7 @@ writes the address it listens on to FILE (removed when it stops).`,
 				}
 				defer remove()
 			}
+			fmt.Fprintf(e.stdout, "Serving the pkjwt web app on http://%s/ (profile %s, API %s)\n", ln.Addr(), p.Name, target)
 			return webapp.Serve(ctx, webapp.NewServer(app.Handler()), ln)
 		},
 	}

@@ -234,11 +234,17 @@ func TestRemoteKeysRotationAWSKMS(t *testing.T) {
 	fileSrv := httptest.NewServer(http.FileServer(http.Dir(site)))
 	t.Cleanup(fileSrv.Close)
 	// NHS caches a JWKS for an hour; here 400 ms, shorter than the 1 s lead.
-	emu := startEmulator(t, emulator.Config{JWKSCacheTTL: 400 * time.Millisecond})
+	// Time passes by the emulator's clock and the directory's dates
+	// together, not by sleeping.
+	clock := &testClock{}
+	emu := startEmulator(t, emulator.Config{JWKSCacheTTL: 400 * time.Millisecond, Now: clock.Now})
 	emu.addApp(t, "rotation-app", fileSrv.URL+jwks.Path)
 	client := []string{"--dir", dir, "--profile", "local", "--token-url", emu.tokenURL, "--client-id", "rotation-app"}
 	const lead, grace = "1s", "1s"
-	pause := func() { time.Sleep(1100 * time.Millisecond) } // past the lead or the grace
+	pause := func() { // past the lead or the grace, and the emulator's cache
+		clock.Advance(1100 * time.Millisecond)
+		ageKeys(t, dir, 1100*time.Millisecond)
+	}
 
 	rotate := func(want string) rotateReport {
 		t.Helper()

@@ -288,12 +288,24 @@ func TestSecretSweep(t *testing.T) {
 	// activated; the web app follows the directory.
 	published := filepath.Join(tmp, "jwks.json")
 	rotate := []string{"keys", "rotate", "--dir", dir, "--lead", "1s", "--grace", "1s", "--bits", "2048", "--json"}
-	cli("rotate add", rotate...)
+	var added rotateReport
+	if r := cli("rotate add", rotate...); r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &added) != nil || len(added.Added) != 1 {
+		t.Fatalf("rotate add: %+v", r)
+	}
 	cli("publish", "jwks", "publish", "--dir", dir, "--to", "file://"+published)
-	time.Sleep(1500 * time.Millisecond)
+	ageKeys(t, dir, 2*time.Second) // past the 1 s lead
 	cli("rotate activate", rotate...)
 	cli("keys list", "keys", "list", "--dir", dir)
-	time.Sleep(500 * time.Millisecond) // the web app's key reload
+	// The web app's key reload (every 200 ms) picks the new signing key.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, home := httpGet(t, webURL+"/")
+		if strings.Contains(home, `<code id="signing-kid">`+added.Added[0]+`</code>`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the web app does not sign with %s 30 s after its activation:\n%s", added.Added[0], excerpt(home))
+		}
+	}
 	emu = startEmulator("after rotation")
 	exercise("after rotation", emu)
 	// Both /metrics, after all of the above, pass promtool.

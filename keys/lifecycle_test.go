@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,25 +266,29 @@ func TestDirLock(t *testing.T) {
 		t.Fatalf("second lock: %v", err)
 	}
 	unlock()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	got := 0
+	// Eight concurrent holders; whoever gets the lock keeps it until every
+	// one has tried, so exactly one may get it (no sleep decides).
+	var tried, wg sync.WaitGroup
+	var got atomic.Int32
+	tried.Add(8)
 	for range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if u, err := d.Lock(); err == nil {
-				mu.Lock()
-				got++
-				mu.Unlock()
-				time.Sleep(50 * time.Millisecond)
+			u, err := d.Lock()
+			tried.Done()
+			if err == nil {
+				got.Add(1)
+				tried.Wait()
 				u()
+			} else if !errors.Is(err, keys.ErrLocked) {
+				t.Errorf("lock: %v", err)
 			}
 		}()
 	}
 	wg.Wait()
-	if got == 0 || got == 8 {
-		t.Fatalf("%d of 8 concurrent holders got the lock", got)
+	if n := got.Load(); n != 1 {
+		t.Fatalf("%d of 8 concurrent holders got the lock, want 1", n)
 	}
 }
 

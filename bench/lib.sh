@@ -52,7 +52,9 @@ build_bins() {
 	fi
 }
 
-# freeport: a TCP port of 127.0.0.1 that nothing answered on a moment ago.
+# freeport: a TCP port of 127.0.0.1 that nothing answered on a moment ago,
+# for nginx only (it cannot report a port it picked); our servers take
+# --addr 127.0.0.1:0 and report theirs (wait_addr).
 freeport() {
 	local p i
 	for i in $(seq 1 200); do
@@ -70,30 +72,47 @@ freeport() {
 # BITS bits, "pkjwt serve" (the web app: JWKS, pages) and "pkjwt emulator"
 # with the app registered against the web app's JWKS. Sets CLIENT_ID,
 # KEYDIR, EMU_URL, EMU_PID, TOKEN_URL, PDS_URL, WEB_URL, WEB_PID. Both log
-# one line per request, to files (as they would in production).
+# one line per request, to files (as they would in production). Each
+# server takes a free port and reports it (--addr 127.0.0.1:0
+# --addr-file). The emulator needs the app's JWKS URL and the web app the
+# emulator's token URL: a first "pkjwt serve" of the same key directory
+# (the same JWKS) publishes the one the app is registered with, then the
+# emulator starts, then the web app measured here.
 start_pair() {
 	local bits=$1
 	shift
 	CLIENT_ID=bench-app
 	KEYDIR=$WORK/keys
 	"$BIN/pkjwt" keys generate --dir "$KEYDIR" --bits "$bits" >/dev/null
-	local ep sp
-	ep=$(freeport)
-	sp=$(freeport)
-	EMU_URL=http://127.0.0.1:$ep
-	WEB_URL=http://127.0.0.1:$sp
-	TOKEN_URL=$EMU_URL/oauth2/token
-	PDS_URL=$EMU_URL/personal-demographics/FHIR/R4
-	"$BIN/pkjwt" emulator --addr "127.0.0.1:$ep" --app-key "$CLIENT_ID" \
-		--app-jwks-url "$WEB_URL/.well-known/jwks.json" "$@" >"$WORK/emulator.out" 2>"$WORK/emulator.log" &
+	"$BIN/pkjwt" serve --addr 127.0.0.1:0 --addr-file "$WORK/jwks.addr" --profile local \
+		--client-id "$CLIENT_ID" --dir "$KEYDIR" >"$WORK/jwks.out" 2>"$WORK/jwks.log" &
+	BENCH_PIDS+=("$!")
+	local jwks_url
+	jwks_url=http://$(wait_addr "$WORK/jwks.addr")/.well-known/jwks.json
+	"$BIN/pkjwt" emulator --addr 127.0.0.1:0 --addr-file "$WORK/emulator.addr" --app-key "$CLIENT_ID" \
+		--app-jwks-url "$jwks_url" "$@" >"$WORK/emulator.out" 2>"$WORK/emulator.log" &
 	EMU_PID=$!
 	BENCH_PIDS+=("$EMU_PID")
-	"$BIN/pkjwt" serve --addr "127.0.0.1:$sp" --profile local --token-url "$TOKEN_URL" \
+	EMU_URL=http://$(wait_addr "$WORK/emulator.addr")
+	TOKEN_URL=$EMU_URL/oauth2/token
+	PDS_URL=$EMU_URL/personal-demographics/FHIR/R4
+	"$BIN/pkjwt" serve --addr 127.0.0.1:0 --addr-file "$WORK/serve.addr" --profile local --token-url "$TOKEN_URL" \
 		--client-id "$CLIENT_ID" --dir "$KEYDIR" >"$WORK/serve.out" 2>"$WORK/serve.log" &
 	WEB_PID=$!
 	BENCH_PIDS+=("$WEB_PID")
-	"$BIN/tokenload" wait -url "$WEB_URL/healthz" -timeout 60s
-	wait_line "$WORK/emulator.out" 'listening on' # the socket is bound before this line
+	WEB_URL=http://$(wait_addr "$WORK/serve.addr")
+}
+
+# wait_addr FILE: wait (60 s at most) for the --addr-file a server writes
+# once it listens, and print the address in it.
+wait_addr() {
+	local i
+	for i in $(seq 1 600); do
+		[ -s "$1" ] && cat "$1" && return 0
+		sleep 0.1
+	done
+	log "no address in $1 after 60 s"
+	return 1
 }
 
 # wait_line FILE PATTERN: wait (60 s at most) until FILE holds PATTERN.

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,17 +48,6 @@ func binaries(b *testing.B) (pkjwtBin, tokenload string) {
 	return pkjwtBin, tokenload
 }
 
-// freeAddr is a 127.0.0.1 address whose port was free a moment ago.
-func freeAddr(b *testing.B) string {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // start runs a server process until the benchmark ends (SIGTERM, then
 // SIGKILL after 10 s), its output in a file of the temporary directory.
 func start(b *testing.B, name string, args ...string) *exec.Cmd {
@@ -89,7 +77,11 @@ func start(b *testing.B, name string, args ...string) *exec.Cmd {
 }
 
 // pair is "pkjwt serve" (the app's JWKS) and "pkjwt emulator" with that
-// app registered, both as processes on loopback, and the app's key.
+// app registered, both as processes on loopback, and the app's key. Each
+// takes a free port (--addr 127.0.0.1:0) and reports it in its
+// --addr-file; serve starts first, so that the emulator can be given its
+// JWKS URL, and is used here for its JWKS only (its own token requests
+// would go to the local profile's default URL).
 type pair struct {
 	clientID, keyDir       string
 	webURL, emuURL         string
@@ -105,29 +97,31 @@ func startPair(b *testing.B, bits int) *pair {
 	if out, err := exec.Command(p.pkjwtBin, "keys", "generate", "--dir", p.keyDir, "--bits", strconv.Itoa(bits)).CombinedOutput(); err != nil {
 		b.Fatalf("keys generate: %v\n%s", err, out)
 	}
-	emuAddr, webAddr := freeAddr(b), freeAddr(b)
-	p.emuURL, p.webURL = "http://"+emuAddr, "http://"+webAddr
-	p.tokenURL, p.jwksURL = p.emuURL+"/oauth2/token", p.webURL+"/.well-known/jwks.json"
-	p.web = start(b, p.pkjwtBin, "serve", "--addr", webAddr, "--profile", "local", "--token-url", p.tokenURL,
+	run := b.TempDir()
+	webFile, emuFile := filepath.Join(run, "web.addr"), filepath.Join(run, "emu.addr")
+	p.web = start(b, p.pkjwtBin, "serve", "--addr", "127.0.0.1:0", "--addr-file", webFile, "--profile", "local",
 		"--client-id", p.clientID, "--dir", p.keyDir)
-	p.emulator = start(b, p.pkjwtBin, "emulator", "--addr", emuAddr, "--app-key", p.clientID, "--app-jwks-url", p.jwksURL)
-	run(b, p.tokenloadBin, "wait", "-url", p.jwksURL)
-	waitTCP(b, emuAddr)
+	p.webURL = "http://" + waitAddrFile(b, p.web, webFile)
+	p.jwksURL = p.webURL + "/.well-known/jwks.json"
+	p.emulator = start(b, p.pkjwtBin, "emulator", "--addr", "127.0.0.1:0", "--addr-file", emuFile,
+		"--app-key", p.clientID, "--app-jwks-url", p.jwksURL)
+	p.emuURL = "http://" + waitAddrFile(b, p.emulator, emuFile)
+	p.tokenURL = p.emuURL + "/oauth2/token"
 	return p
 }
 
-// waitTCP waits (30 s at most) until addr accepts a connection.
-func waitTCP(b *testing.B, addr string) {
+// waitAddrFile waits (60 s at most) for the --addr-file that a server
+// started with --addr 127.0.0.1:0 writes once it listens, and returns the
+// address in it.
+func waitAddrFile(b *testing.B, cmd *exec.Cmd, path string) string {
 	b.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
+		if data, err := os.ReadFile(path); err == nil {
+			return strings.TrimSuffix(string(data), "\n")
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("%s: nothing listening after 30 s: %v", addr, err)
+			b.Fatalf("%s wrote no %s in a minute (its log is in the temporary directory)", strings.Join(cmd.Args, " "), path)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -2,7 +2,6 @@ package interop_test
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"testing"
 
@@ -32,20 +31,10 @@ func runCLI(t testing.TB, env []string, args ...string) testutil.Result {
 	return testutil.RunCLI(t, binPath, env, args...)
 }
 
-// startProc runs a long-running pkjwt process (serve), stopped when the
-// test ends.
-func startProc(t *testing.T, env []string, args ...string) *testutil.Proc {
+// startServer runs 'pkjwt serve' on any free port of 127.0.0.1, which it
+// binds and reports itself (testutil.StartServer), and returns it with its
+// base URL.
+func startServer(t *testing.T, env []string, args ...string) (*testutil.Proc, string) {
 	t.Helper()
-	return testutil.StartProc(t, binPath, env, args...)
-}
-
-// freeAddr returns a 127.0.0.1 address whose port was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return testutil.StartServer(t, binPath, env, args...)
 }

@@ -70,12 +70,19 @@ func TestHydraRotationDrivenByRotate(t *testing.T) {
 		clients  = 4
 	)
 	dir := filepath.Join(t.TempDir(), "keys")
-	serveAddr := freeAddr(t)
-	jwksURL := "http://" + serveAddr + jwks.Path
+	hy := testutil.StartHydra(t, testutil.HydraOptions{})
+	trustHydra := []string{"SSL_CERT_FILE=" + hy.CertFile}
+
+	if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048"); r.Code != 0 {
+		t.Fatalf("keys generate: %v", r)
+	}
+	p, webURL := startServer(t, trustHydra, "serve", "--key-reload", reload.String(), "--dir", dir,
+		"--profile", "generic", "--token-url", hy.TokenURL, "--client-id", clientID, "--call-url", hy.PublicURL+"/health/alive")
+	jwksURL := webURL + jwks.Path
 	// Hydra reaches the web app's JWKS through a pass-through proxy that
 	// counts its fetches (the check steps go to the web app directly).
 	var hydraFetches atomic.Int64
-	target, err := url.Parse("http://" + serveAddr)
+	target, err := url.Parse(webURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,15 +95,6 @@ func TestHydraRotationDrivenByRotate(t *testing.T) {
 	}))
 	defer counter.Close()
 	hydraJWKSURL := counter.URL + jwks.Path
-	hy := testutil.StartHydra(t, testutil.HydraOptions{})
-	trustHydra := []string{"SSL_CERT_FILE=" + hy.CertFile}
-
-	if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048"); r.Code != 0 {
-		t.Fatalf("keys generate: %v", r)
-	}
-	p := startProc(t, trustHydra, "serve", "--addr", serveAddr, "--key-reload", reload.String(), "--dir", dir,
-		"--profile", "generic", "--token-url", hy.TokenURL, "--client-id", clientID, "--call-url", hy.PublicURL+"/health/alive")
-	p.WaitLine(t, "Serving", 20*time.Second)
 	register(t, hy, privateKeyJWTClient(clientID, "RS512", hydraJWKSURL))
 
 	rotateArgs := []string{"keys", "rotate", "--dir", dir, "--lead", lead, "--grace", grace, "--bits", "2048", "--json"}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -280,25 +281,35 @@ func TestDirLock(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	got := 0
+	// Eight concurrent holders that do not wait; whoever gets the lock
+	// keeps it until every one has tried, so exactly one may get it (no
+	// sleep decides).
+	var tried, wg sync.WaitGroup
+	var got atomic.Int32
+	tried.Add(8)
 	for range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.Update(ctx, func(*keys.Tx) error {
-				mu.Lock()
-				got++
-				mu.Unlock()
-				time.Sleep(50 * time.Millisecond)
+			entered := false
+			err := d.Update(ctx, func(*keys.Tx) error {
+				entered = true
+				got.Add(1)
+				tried.Done()
+				tried.Wait()
 				return nil
 			})
+			if !entered {
+				tried.Done()
+				if !errors.Is(err, keys.ErrLocked) {
+					t.Errorf("update: %v", err)
+				}
+			}
 		}()
 	}
 	wg.Wait()
-	if got == 0 || got == 8 {
-		t.Fatalf("%d of 8 concurrent holders got the lock", got)
+	if n := got.Load(); n != 1 {
+		t.Fatalf("%d of 8 concurrent holders got the lock, want 1", n)
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 func cmdEmulator() *command {
 	return &command{
 		name:    "emulator",
-		args:    "[--addr ADDR] [--apps FILE] [--public-url URL] [--app-key KEY --app-jwks-url URL] [--jwks-cache-ttl D] [--refetch-unknown-kid] [--sandbox] [--token-rate-limit N] [--pds-rate-limit N] [--log-format text|json] [--log-level LEVEL]" + faultFlagsArgs(),
+		args:    "[--addr ADDR] [--addr-file FILE] [--apps FILE] [--public-url URL] [--app-key KEY --app-jwks-url URL] [--jwks-cache-ttl D] [--refetch-unknown-kid] [--sandbox] [--token-rate-limit N] [--pds-rate-limit N] [--log-format text|json] [--log-level LEVEL]" + faultFlagsArgs(),
 		summary: "run the offline NHS token endpoint and PDS-like API emulator",
 		detail: `Serves, on ADDR (loopback by default):
   POST /oauth2/token                          NHS's signed-JWT client credentials token endpoint
@@ -26,6 +26,8 @@ Apps come from --apps (YAML or JSON, see docs/emulator.md) and/or
 scope. The assertion's aud must equal the token URL printed at start, which
 is built from --public-url (default http://ADDR). Logs one line per request
 on stderr, never a token or an assertion. SIGINT or SIGTERM stops it.
+With --addr 127.0.0.1:0 it listens on any free port; --addr-file FILE
+writes the address it listens on to FILE (removed when it stops).
 
 Fault injection (off by default; see docs/emulator.md): --latency,
 --drop-rate, --fail-rate, --rate-limit and --jwks-unreachable, on the
@@ -34,6 +36,7 @@ fault after N hits, so a client can be watched recovering.`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			addr := fs.String("addr", "127.0.0.1:9000", "address to listen on")
+			addrFile := fs.String("addr-file", "", "write the address it listens on to this file once it listens (for --addr 127.0.0.1:0)")
 			appsFile := fs.String("apps", "", "apps file (YAML or JSON)")
 			publicURL := fs.String("public-url", "", "base URL the emulator advertises (default http://ADDR)")
 			appKey := fs.String("app-key", "", "register one approved app with this API key (client id) and the PDS scope")
@@ -99,6 +102,13 @@ fault after N hits, so a client can be watched recovering.`,
 			}
 			if !loopback.Addr(ln.Addr()) {
 				fmt.Fprintf(e.stderr, "pkjwt emulator: warning: listening on %s, not loopback only\n", ln.Addr())
+			}
+			if *addrFile != "" {
+				remove, err := listen.WriteAddrFile(*addrFile, ln.Addr())
+				if err != nil {
+					return err
+				}
+				defer remove()
 			}
 			base := strings.TrimRight(*publicURL, "/")
 			fmt.Fprintf(e.stdout, "pkjwt emulator: listening on %s\n", listenURL)

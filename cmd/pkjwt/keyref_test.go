@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pkjwt/pkjwt/emulator"
 	"github.com/pkjwt/pkjwt/jwks"
@@ -130,10 +129,8 @@ func TestKIDHonoured(t *testing.T) {
 	}
 
 	// serve: the home page names the pinned key as the signing key.
-	addr := freePort(t)
-	p := startProc(t, append([]string{"serve", "--addr", addr, "--kid", pinned}, common...)...)
-	p.WaitLine(t, "Serving", 20*time.Second)
-	resp, err := http.Get("http://" + addr + "/")
+	_, web := startServer(t, append([]string{"serve", "--kid", pinned}, common...)...)
+	resp, err := http.Get(web + "/")
 	if err != nil {
 		t.Fatal(err)
 	}

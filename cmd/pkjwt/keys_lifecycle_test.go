@@ -85,7 +85,7 @@ func TestKeysRotateCLI(t *testing.T) {
 	// 3. Published (as 'jwks publish' records it), past the lead: activate
 	// it, retire the first key, add the next pending key.
 	markPublished(t, dir, next)
-	time.Sleep(1100 * time.Millisecond)
+	ageKeys(t, dir, 2*time.Second)
 	rep, r = rotate(t, dir, "--lead", "1s", "--grace", "1s")
 	if r.Code != 0 || actions(rep) != "activate retire add" {
 		t.Fatalf("rotate 3: %v %v", r, rep)
@@ -107,7 +107,7 @@ func TestKeysRotateCLI(t *testing.T) {
 		t.Fatalf("retire the only signer: %v", r)
 	}
 	// 4. Past the grace: the retired key is removed.
-	time.Sleep(1100 * time.Millisecond)
+	ageKeys(t, dir, 2*time.Second)
 	rep, r = rotate(t, dir, "--lead", "1h", "--grace", "1s")
 	if r.Code != 0 || !strings.Contains(actions(rep), "remove") {
 		t.Fatalf("rotate 4: %v %v", r, rep)
@@ -177,7 +177,7 @@ func TestKeysRotateLock(t *testing.T) {
 // pending key is published; a published pending key silences the second.
 func TestCheckWarnsAboutAge(t *testing.T) {
 	dir, flags := localEmulator(t)
-	time.Sleep(1100 * time.Millisecond)
+	ageKeys(t, dir, 2*time.Second)
 	r := runCLI(t, nil, append([]string{"check", "--no-token", "--max-age", "1s", "--every", "1h"}, flags...)...)
 	if r.Code != 0 || !strings.Contains(r.Stdout, "older than --max-age 1s") || !strings.Contains(r.Stdout, "no pending key is published") {
 		t.Fatalf("check of an old key with a rotation due: %v", r)

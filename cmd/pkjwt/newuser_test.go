@@ -160,10 +160,10 @@ func TestDemoTwice(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates a 4096-bit key")
 	}
-	addr := freePort(t)
 	d := t.TempDir()
-	first := startProc(t, "demo", "--addr", addr, "--dir", d)
-	first.WaitLine(t, "Open ", 3*time.Minute)
+	first := startProc(t, "demo", "--addr", "127.0.0.1:0", "--dir", d)
+	open := first.WaitLine(t, "Open ", 3*time.Minute)
+	addr := strings.TrimSuffix(strings.TrimPrefix(open, "Open http://"), "/")
 	r := runCLI(t, nil, "demo", "--addr", addr, "--dir", d)
 	if r.Code != 1 || !strings.Contains(r.Stderr, addr) || !strings.Contains(r.Stderr, "already in use") || !strings.Contains(r.Stderr, "--addr") {
 		t.Fatalf("second demo: %v", r)

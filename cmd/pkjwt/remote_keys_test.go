@@ -234,11 +234,17 @@ func TestRemoteKeysRotationAWSKMS(t *testing.T) {
 	fileSrv := httptest.NewServer(http.FileServer(http.Dir(site)))
 	t.Cleanup(fileSrv.Close)
 	// NHS caches a JWKS for an hour; here 400 ms, shorter than the 1 s lead.
-	emu := startEmulator(t, emulator.Config{JWKSCacheTTL: 400 * time.Millisecond})
+	// Time passes by the emulator's clock and the directory's dates
+	// together, not by sleeping.
+	clock := &testClock{}
+	emu := startEmulator(t, emulator.Config{JWKSCacheTTL: 400 * time.Millisecond, Now: clock.Now})
 	emu.addApp(t, "rotation-app", fileSrv.URL+jwks.Path)
 	client := []string{"--dir", dir, "--profile", "local", "--token-url", emu.tokenURL, "--client-id", "rotation-app"}
 	const lead, grace = "1s", "1s"
-	pause := func() { time.Sleep(1100 * time.Millisecond) } // past the lead or the grace
+	pause := func() { // past the lead or the grace, and the emulator's cache
+		clock.Advance(1100 * time.Millisecond)
+		ageKeys(t, dir, 1100*time.Millisecond)
+	}
 
 	rotate := func(want string) rotateReport {
 		t.Helper()
@@ -361,11 +367,8 @@ func TestRemoteKeysRotationAWSKMS(t *testing.T) {
 	// 5. serve --dir: its JWKS holds the remote keys, and its System to
 	// System Call gets a token signed in KMS from the emulator, which
 	// fetches the web app's own JWKS.
-	addr := freePort(t)
-	web := "http://" + addr
+	p, web := startServer(t, "serve", "--dir", dir, "--profile", "local", "--token-url", emu.tokenURL, "--client-id", "serve-app")
 	emu.addApp(t, "serve-app", web+jwks.Path)
-	p := startProc(t, "serve", "--addr", addr, "--dir", dir, "--profile", "local", "--token-url", emu.tokenURL, "--client-id", "serve-app")
-	p.WaitLine(t, "Serving", 20*time.Second)
 	resp, body := httpGet(t, web+jwks.Path)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("serve's JWKS: %s", resp.Status)
@@ -494,14 +497,12 @@ func TestRemoteKeysDirFailures(t *testing.T) {
 			}
 			// serve: the System to System Call fails with the reason; the
 			// JWKS and the home page are still served.
-			addr := freePort(t)
-			p := startProc(t, append([]string{"serve", "--addr", addr}, client...)...)
-			p.WaitLine(t, "Serving", 20*time.Second)
-			resp, body := httpGet(t, "http://"+addr+"/system-to-system")
+			p, web := startServer(t, append([]string{"serve"}, client...)...)
+			resp, body := httpGet(t, web+"/system-to-system")
 			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, tc.want) {
 				t.Fatalf("System to System Call: %s, want 502 with %q\n%s", resp.Status, tc.want, excerpt(body))
 			}
-			if resp, _ := httpGet(t, "http://"+addr+jwks.Path); resp.StatusCode != http.StatusOK {
+			if resp, _ := httpGet(t, web+jwks.Path); resp.StatusCode != http.StatusOK {
 				t.Fatalf("JWKS: %s", resp.Status)
 			}
 			if n := emu.posts.Load() - before; n != 0 {

@@ -119,11 +119,8 @@ func TestRotationUnderLoadDrivenByRotate(t *testing.T) {
 	}
 	publish()
 
-	addr := freePort(t)
-	web := "http://" + addr
-	p := startProc(t, "serve", "--addr", addr, "--key-reload", reload.String(), "--dir", dir,
+	p, web := startServer(t, "serve", "--key-reload", reload.String(), "--dir", dir,
 		"--profile", "local", "--token-url", tokenURL, "--client-id", "rotation-load")
-	p.WaitLine(t, "Serving", 20*time.Second)
 
 	src, err := keys.NewDirSource(keys.Dir{Path: dir})
 	if err != nil {

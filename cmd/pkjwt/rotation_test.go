@@ -43,14 +43,11 @@ func TestRotationWithoutFailedRequest(t *testing.T) {
 	emuSrv := httptest.NewServer(emu.Handler())
 	defer emuSrv.Close()
 
-	addr := freePort(t)
-	web := "http://" + addr
+	p, web := startServer(t, "serve", "--key-reload", "100ms", "--dir", dir,
+		"--profile", "local", "--token-url", emuSrv.URL+"/oauth2/token", "--client-id", "rotation-app")
 	if err := emu.AddApp(emulator.App{Name: "rotation", APIKey: "rotation-app", JWKSURL: web + jwks.Path, Scopes: []string{emulator.PDSScope}}); err != nil {
 		t.Fatal(err)
 	}
-	p := startProc(t, "serve", "--addr", addr, "--key-reload", "100ms", "--dir", dir,
-		"--profile", "local", "--token-url", emuSrv.URL+"/oauth2/token", "--client-id", "rotation-app")
-	p.WaitLine(t, "Serving", 20*time.Second)
 
 	kidRE := regexp.MustCompile(`<code id="token-kid">([A-Za-z0-9_-]{43})</code>`)
 	var mu sync.Mutex

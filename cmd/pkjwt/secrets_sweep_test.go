@@ -195,17 +195,19 @@ func TestSecretSweep(t *testing.T) {
 	defer proxySrv.Close()
 	proxyURL := "http://" + proxyLn.Addr().String()
 
-	webAddr := freePort(t)
-	webURL := "http://" + webAddr
+	// The web app first, on a port it picks, with the token URL of the
+	// proxy (which forwards to whichever emulator runs); the emulators are
+	// given its JWKS URL (up for the whole run, JSON logs).
+	serve, webURL := startServer(t, "serve", "--dir", dir, "--profile", "local",
+		"--token-url", proxyURL+"/oauth2/token", "--client-id", clientID, "--key-reload", "200ms",
+		"--log-level", "debug", "--log-format", "json")
 	jwksURL := webURL + "/.well-known/jwks.json"
 
 	startEmulator := func(name string, extra ...string) *proc {
-		addr := freePort(t)
-		args := append([]string{"emulator", "--addr", addr, "--public-url", proxyURL, "--app-key", clientID,
+		args := append([]string{"emulator", "--public-url", proxyURL, "--app-key", clientID,
 			"--app-jwks-url", jwksURL, "--log-level", "debug", "--jwks-cache-ttl", "1s"}, extra...)
-		p := startProc(t, args...)
-		p.WaitLine(t, "pkjwt emulator: listening", 20*time.Second)
-		u, _ := url.Parse("http://" + addr)
+		p, emuURL := startServer(t, args...)
+		u, _ := url.Parse(emuURL)
 		target.Store(u)
 		return p
 	}
@@ -257,12 +259,8 @@ func TestSecretSweep(t *testing.T) {
 		get(name+" emulator metrics", proxyURL+"/metrics")
 	}
 
-	// Success first, with the web app up for the whole run (JSON logs).
+	// Success first.
 	emu := startEmulator("success")
-	serve := startProc(t, "serve", "--addr", webAddr, "--dir", dir, "--profile", "local",
-		"--token-url", proxyURL+"/oauth2/token", "--client-id", clientID, "--key-reload", "200ms",
-		"--log-level", "debug", "--log-format", "json")
-	serve.WaitLine(t, "Serving", 20*time.Second)
 	exercise("success", emu)
 	stopProc("emulator success", emu)
 
@@ -290,12 +288,24 @@ func TestSecretSweep(t *testing.T) {
 	// activated; the web app follows the directory.
 	published := filepath.Join(tmp, "jwks.json")
 	rotate := []string{"keys", "rotate", "--dir", dir, "--lead", "1s", "--grace", "1s", "--bits", "2048", "--json"}
-	cli("rotate add", rotate...)
+	var added rotateReport
+	if r := cli("rotate add", rotate...); r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &added) != nil || len(added.Added) != 1 {
+		t.Fatalf("rotate add: %+v", r)
+	}
 	cli("publish", "jwks", "publish", "--dir", dir, "--to", "file://"+published)
-	time.Sleep(1500 * time.Millisecond)
+	ageKeys(t, dir, 2*time.Second) // past the 1 s lead
 	cli("rotate activate", rotate...)
 	cli("keys list", "keys", "list", "--dir", dir)
-	time.Sleep(500 * time.Millisecond) // the web app's key reload
+	// The web app's key reload (every 200 ms) picks the new signing key.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, home := httpGet(t, webURL+"/")
+		if strings.Contains(home, `<code id="signing-kid">`+added.Added[0]+`</code>`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the web app does not sign with %s 30 s after its activation:\n%s", added.Added[0], excerpt(home))
+		}
+	}
 	emu = startEmulator("after rotation")
 	exercise("after rotation", emu)
 	// Both /metrics, after all of the above, pass promtool.

@@ -12,7 +12,7 @@ import (
 func cmdServe() *command {
 	return &command{
 		name:    "serve",
-		args:    "[client flags] [--config FILE] [--addr ADDR] [--call-url URL] [--public-url URL] [--log-format text|json] [--log-level LEVEL]",
+		args:    "[client flags] [--config FILE] [--addr ADDR] [--addr-file FILE] [--call-url URL] [--public-url URL] [--log-format text|json] [--log-level LEVEL]",
 		summary: "run the sample web app (System to System Call, JWKS, health checks)",
 		detail: `Serves the sample web app on ADDR:
   /                        the configuration at a glance (never a secret)
@@ -23,11 +23,14 @@ func cmdServe() *command {
 default Patient/9000000009. Key changes in --dir (a key generated, activated
 or removed) are picked up every --key-reload without a restart, by the JWKS and
 the signer alike. The access token never leaves the server. Logs
-one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.`,
+one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.
+With --addr 127.0.0.1:0 it listens on any free port; --addr-file FILE
+writes the address it listens on to FILE (removed when it stops).`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			cf := addClientFlags(fs)
 			addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+			addrFile := fs.String("addr-file", "", "write the address it listens on to this file once it listens (for --addr 127.0.0.1:0)")
 			callURL := fs.String("call-url", webapp.DefaultPatientPath, "URL the System to System Call requests, absolute or relative to the API base")
 			reload := fs.Duration("key-reload", keyReloadInterval, "how often to look for key changes in --dir (new, activated, removed keys); 0 turns it off")
 			lf := addLogFlags(fs)
@@ -82,6 +85,14 @@ one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.`,
 			ln, err := listen.Listen(ctx, *addr)
 			if err != nil {
 				return err
+			}
+			if *addrFile != "" {
+				remove, err := listen.WriteAddrFile(*addrFile, ln.Addr())
+				if err != nil {
+					ln.Close()
+					return err
+				}
+				defer remove()
 			}
 			fmt.Fprintf(e.stdout, "Serving the pkjwt web app on http://%s/ (profile %s, API %s)\n", ln.Addr(), p.Name, target)
 			return webapp.Serve(ctx, webapp.NewServer(app.Handler()), ln)

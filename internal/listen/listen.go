@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -51,6 +53,32 @@ func Listen(ctx context.Context, addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	return ln, nil
+}
+
+// WriteAddrFile writes addr (host:port, the form of --addr) and a newline
+// to path, for a script or a test that started the server on port 0 and
+// needs the port it got. The file (mode 0600) appears whole or not at all
+// (a temporary file in the same directory, then a rename); write it once
+// the socket listens, so that a reader that sees it can connect. The
+// returned func removes it: call it when the server stops, so that the
+// file never names a closed port.
+func WriteAddrFile(path string, addr net.Addr) (remove func(), err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return nil, fmt.Errorf("address file %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	_, err = fmt.Fprintln(tmp, addr.String())
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("address file %s: %w", path, err)
+	}
+	return func() { os.Remove(path) }, nil
 }
 
 // Serve serves srv on ln until ctx is done, then shuts down gracefully: it

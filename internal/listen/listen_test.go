@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,7 +57,18 @@ func TestServeAndShutdown(t *testing.T) {
 	}()
 	<-inFlight
 	cancel()
-	time.Sleep(50 * time.Millisecond) // let Shutdown start
+	// Shutdown has started once the listener is closed: a new connection
+	// is refused.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("still accepting 10 s after ctx ended")
+		}
+	}
 	close(release)
 	if got := <-slow; got != "ok" {
 		t.Fatalf("in-flight request: %q", got)
@@ -89,5 +105,42 @@ func TestNewServerTimeouts(t *testing.T) {
 	s := NewServer(http.NotFoundHandler())
 	if s.ReadHeaderTimeout == 0 || s.ReadTimeout == 0 || s.WriteTimeout == 0 || s.IdleTimeout == 0 || s.MaxHeaderBytes == 0 {
 		t.Fatalf("a limit is unset: %+v", s)
+	}
+}
+
+// TestWriteAddrFile: the file holds the listener's address and a newline,
+// is private to the user, replaces an older file whole, and goes when
+// removed; a directory that does not exist is an error naming the file.
+func TestWriteAddrFile(t *testing.T) {
+	ln, err := Listen(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	path := filepath.Join(t.TempDir(), "addr")
+	if err := os.WriteFile(path, []byte("127.0.0.1:1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	remove, err := WriteAddrFile(path, ln.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || string(b) != ln.Addr().String()+"\n" {
+		t.Fatalf("address file %q (%v), want %q", b, err, ln.Addr().String()+"\n")
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v (%v)", st.Mode(), err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".addr.*")); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+	remove()
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("after remove: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "no", "addr")
+	if _, err := WriteAddrFile(bad, ln.Addr()); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), bad) {
+		t.Fatalf("missing directory: %v", err)
 	}
 }

@@ -79,6 +79,7 @@ type Proc struct {
 	Cmd            *exec.Cmd
 	Stdout, Stderr *SyncBuffer
 	lines          chan string // stdout, line by line
+	addrFile       string      // --addr-file, set by StartServer
 	done           chan struct{}
 }
 
@@ -163,3 +164,42 @@ func (p *Proc) Interrupt(t testing.TB) int {
 	}
 	return p.Cmd.ProcessState.ExitCode()
 }
+
+// serverLines are the stdout lines that 'pkjwt serve' and 'pkjwt emulator'
+// print once they listen, after writing their --addr-file.
+var serverLines = map[string]string{
+	"serve":    "Serving the pkjwt web app on ",
+	"emulator": "pkjwt emulator: listening on ",
+}
+
+// StartServer runs 'pkjwt serve' or 'pkjwt emulator' (args[0]) like
+// StartProc, on any free port of 127.0.0.1: the process binds --addr
+// 127.0.0.1:0 itself and reports the port it got in its --addr-file, so
+// that nothing can take the port between its choice and its use (no
+// free-port race). It waits (a minute at most) until the server listens
+// and returns it with its base URL (http://127.0.0.1:PORT, no trailing
+// slash).
+func StartServer(t testing.TB, bin string, env []string, args ...string) (*Proc, string) {
+	t.Helper()
+	prefix, ok := serverLines[args[0]]
+	if !ok {
+		t.Fatalf("StartServer: %q is not a server command", args[0])
+	}
+	addrFile := filepath.Join(t.TempDir(), "addr")
+	p := StartProc(t, bin, env, append(append([]string{}, args...), "--addr", "127.0.0.1:0", "--addr-file", addrFile)...)
+	line := p.WaitLine(t, prefix, time.Minute)
+	b, err := os.ReadFile(addrFile)
+	if err != nil {
+		t.Fatalf("pkjwt %s printed %q but wrote no --addr-file: %v", args[0], line, err)
+	}
+	url := "http://" + strings.TrimSuffix(string(b), "\n")
+	if !strings.HasPrefix(strings.TrimPrefix(line, prefix), url) || !strings.HasPrefix(url, "http://127.0.0.1:") || strings.HasSuffix(url, ":0") {
+		t.Fatalf("pkjwt %s: --addr-file holds %q, the line says %q", args[0], b, line)
+	}
+	p.addrFile = addrFile
+	return p, url
+}
+
+// AddrFile is the --addr-file of a process StartServer started ("" for
+// another).
+func (p *Proc) AddrFile() string { return p.addrFile }

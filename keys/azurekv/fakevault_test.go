@@ -87,6 +87,9 @@ type fakeVault struct {
 	// signDelay, when set, makes a sign request wait that long or until
 	// the request is cancelled.
 	signDelay time.Duration
+	// signHeld, when set, gets a value each time a sign request starts
+	// waiting out signDelay, unless it is full.
+	signHeld chan struct{}
 	// signs records "name/version alg" of every Sign call.
 	signs []string
 	// requests counts authenticated requests by "METHOD path".
@@ -302,12 +305,16 @@ func (tr *transport) Do(req *http.Request) (*http.Response, error) {
 		}
 		tr.v.mu.Lock()
 		tr.v.requests[req.Method+" "+path]++
-		delay := tr.v.signDelay
+		delay, held := tr.v.signDelay, tr.v.signHeld
 		tr.v.mu.Unlock()
 		// A slow vault. (The delay lives here, not in the fake's Sign
 		// handler: the SDK fake panics when a handler returns after the
 		// request's context is done.)
 		if delay > 0 && strings.HasSuffix(path, "/sign") {
+			select {
+			case held <- struct{}{}:
+			default:
+			}
 			select {
 			case <-time.After(delay):
 			case <-req.Context().Done():

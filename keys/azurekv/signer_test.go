@@ -315,7 +315,9 @@ func TestSignDeadline(t *testing.T) {
 	v := newFakeVault(t)
 	priv := testRSAKey(t, 0)
 	v.addKey("nhs-signing", priv)
-	s, err := v.backend(azurekv.WithSignTimeout(100*time.Millisecond)).OpenKey(context.Background(), keyRef)
+	// The timeout is the one bound here: generous, so that the last sign
+	// (the vault answering at once) fits in it on a busy machine.
+	s, err := v.backend(azurekv.WithSignTimeout(2*time.Second)).OpenKey(context.Background(), keyRef)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,10 +330,20 @@ func TestSignDeadline(t *testing.T) {
 		t.Fatalf("err %v, want keys.ErrRemoteTimeout and context.DeadlineExceeded", err)
 	}
 
-	// A caller's cancellation is reported as such, not as a timeout.
+	// A caller's cancellation, while the vault holds the request, is
+	// reported as such, not as a timeout (a signer with the default
+	// timeout, so that only the cancellation can end the wait).
+	held := make(chan struct{}, 1)
+	v.mu.Lock()
+	v.signHeld = held
+	v.mu.Unlock()
+	patient, err := v.backend().OpenKey(context.Background(), keyRef)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
-	_, err = s.SignContext(ctx, d[:], crypto.SHA512)
+	go func() { <-held; cancel() }()
+	_, err = patient.SignContext(ctx, d[:], crypto.SHA512)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, keys.ErrRemoteTimeout) {
 		t.Fatalf("err %v, want context.Canceled only", err)
 	}

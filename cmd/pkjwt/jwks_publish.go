@@ -12,7 +12,50 @@ import (
 	"github.com/pkjwt/pkjwt/internal/textsafe"
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/jwks/publish"
+	"github.com/pkjwt/pkjwt/jwks/publish/azblob"
+	"github.com/pkjwt/pkjwt/jwks/publish/s3"
 )
+
+// publishScheme is one kind of 'jwks publish' destination: its URL scheme,
+// the form shown in help, and the store package that opens it.
+type publishScheme struct {
+	name, form string
+	open       func(e *env, to string) (publish.Destination, error)
+}
+
+// publishSchemes is the table of destinations, one store package each.
+func publishSchemes() []publishScheme {
+	return []publishScheme{
+		{"file", "file:///abs/path.json or file:relative/path.json",
+			func(_ *env, to string) (publish.Destination, error) { return publish.OpenFile(to) }},
+		{"azblob", "azblob://ACCOUNT/CONTAINER/PATH[?endpoint=URL]",
+			func(e *env, to string) (publish.Destination, error) {
+				return azblob.Open(to, azblob.Options{Getenv: e.getenv})
+			}},
+		{"s3", "s3://BUCKET/KEY[?region=R&endpoint=URL&path-style=true]",
+			func(_ *env, to string) (publish.Destination, error) { return s3.Open(to, s3.Options{}) }},
+	}
+}
+
+// publishForms lists the destination forms, one per scheme.
+func publishForms() []string {
+	var out []string
+	for _, sc := range publishSchemes() {
+		out = append(out, sc.form)
+	}
+	return out
+}
+
+// openDestination picks the store by to's scheme.
+func openDestination(e *env, to string) (publish.Destination, error) {
+	scheme, _, _ := strings.Cut(to, ":")
+	for _, sc := range publishSchemes() {
+		if scheme == sc.name {
+			return sc.open(e, to)
+		}
+	}
+	return publish.Destination{}, fmt.Errorf("%w: %q: scheme must be one of: %s", publish.ErrDestination, scheme, strings.Join(publishForms(), ", "))
+}
 
 func cmdJWKSPublish() *command {
 	return &command{
@@ -27,7 +70,7 @@ refetch it for an unknown kid: 'pkjwt keys activate' and 'pkjwt keys rotate'
 use that time to make a key sign only once relying parties can know it.
 
 URL is one of:
-  ` + strings.Join(publish.Forms(), "\n  ") + `
+  ` + strings.Join(publishForms(), "\n  ") + `
 A file is written atomically with mode 0644. For azblob, credentials come from
 AZURE_STORAGE_CONNECTION_STRING, else DefaultAzureCredential (environment,
 managed identity, Azure CLI); endpoint= points at Azurite or a private endpoint.
@@ -51,7 +94,7 @@ an empty set) and any key with a member beyond the public ones.`,
 				return err
 			}
 			if *to == "" {
-				return usagef("--to is required (%s)", strings.Join(publish.Forms(), ", "))
+				return usagef("--to is required (%s)", strings.Join(publishForms(), ", "))
 			}
 			if *timeout <= 0 {
 				return usagef("--timeout must be positive")
@@ -68,12 +111,15 @@ an empty set) and any key with a member beyond the public ones.`,
 			if err != nil {
 				return err
 			}
+			dest, err := openDestination(e, *to)
+			if err != nil {
+				return usagef("%v", err)
+			}
 			ctx, cancel := context.WithTimeout(ctx, *timeout)
 			defer cancel()
-			res, err := publish.Publish(ctx, *to, body, publish.Options{
+			res, err := publish.Publish(ctx, dest, body, publish.Options{
 				CacheControl: *cacheControl,
 				DryRun:       *dryRun,
-				Getenv:       e.getenv,
 			})
 			if errors.Is(err, publish.ErrDestination) {
 				return usagef("%s: %v", origin(fs, "to"), err)

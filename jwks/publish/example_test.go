@@ -28,9 +28,14 @@ func ExamplePublish() {
 	defer os.RemoveAll(dir)
 	target := filepath.Join(dir, ".well-known", "jwks.json")
 
-	// Also: "azblob://ACCOUNT/CONTAINER/.well-known/jwks.json" or
-	// "s3://BUCKET/.well-known/jwks.json?region=eu-west-2".
-	res, err := publish.Publish(context.Background(), "file://"+filepath.ToSlash(target), body, publish.Options{})
+	// Also azblob.Open("azblob://ACCOUNT/CONTAINER/.well-known/jwks.json", …)
+	// or s3.Open("s3://BUCKET/.well-known/jwks.json?region=eu-west-2", …)
+	// from jwks/publish/azblob and jwks/publish/s3.
+	to, err := publish.OpenFile("file://" + filepath.ToSlash(target))
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := publish.Publish(context.Background(), to, body, publish.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -41,7 +46,7 @@ func ExamplePublish() {
 	fmt.Println(res.Verified, res.KIDs[0] == key.ID, res.Bytes == len(body), st.Mode().Perm())
 
 	// Nothing is ever published for an empty set.
-	_, err = publish.Publish(context.Background(), "file://"+filepath.ToSlash(target), []byte(`{"keys":[]}`), publish.Options{})
+	_, err = publish.Publish(context.Background(), to, []byte(`{"keys":[]}`), publish.Options{})
 	fmt.Println(err)
 	// Output:
 	// true true true -rw-r--r--

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+
+	"github.com/pkjwt/pkjwt/jwks/publish/internal/desturl"
 )
 
 // fileStore writes a JWKS to the local file system: a directory served by a
@@ -16,11 +18,26 @@ import (
 // that serves it sets them.
 type fileStore struct{}
 
-// openFile accepts file:///abs/path and file:relative/path (also
-// file://localhost/abs/path).
-func openFile(u *url.URL, _ Options) (Store, string, string, error) {
-	if _, err := onlyQuery(u); err != nil {
-		return nil, "", "", err
+// OpenFile returns the file destination dest names: file:///abs/path,
+// file:relative/path (relative to the working directory) or
+// file://localhost/abs/path. The file is written atomically with mode
+// 0644, its missing parent directories with mode 0755. Destination.URL is
+// the absolute file:// URL. OpenFile touches nothing.
+func OpenFile(dest string) (Destination, error) {
+	d, err := openFile(dest)
+	if err != nil {
+		return Destination{}, fmt.Errorf("%w: %w", ErrDestination, err)
+	}
+	return d, nil
+}
+
+func openFile(dest string) (Destination, error) {
+	u, err := desturl.Parse(dest, "file")
+	if err != nil {
+		return Destination{}, err
+	}
+	if _, err := desturl.Query(u); err != nil {
+		return Destination{}, err
 	}
 	var p string
 	switch {
@@ -32,22 +49,25 @@ func openFile(u *url.URL, _ Options) (Store, string, string, error) {
 	case u.Host == "" || u.Host == "localhost":
 		p = u.Path
 	default:
-		return nil, "", "", fmt.Errorf("%w: file URL %q names host %q; use file:///abs/path or file:relative/path", ErrDestination, u.String(), u.Host)
+		return Destination{}, fmt.Errorf("file URL %q names host %q; use file:///abs/path or file:relative/path", u.String(), u.Host)
 	}
 	if p == "" || p == "/" || p[len(p)-1] == '/' {
-		return nil, "", "", fmt.Errorf("%w: file URL %q names no file", ErrDestination, u.String())
+		return Destination{}, fmt.Errorf("file URL %q names no file", u.String())
 	}
 	abs, err := filepath.Abs(filepath.FromSlash(p))
 	if err != nil {
-		return nil, "", "", fmt.Errorf("%w: %w", ErrDestination, err)
+		return Destination{}, err
 	}
-	return fileStore{}, abs, (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String(), nil
+	return Destination{Store: fileStore{}, Key: abs, URL: (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()}, nil
 }
 
 // Put writes body to a temporary file in the target's directory with mode
 // 0644 (a JWKS is public), syncs it, and renames it over the target, so a
 // web server never serves a half-written set. Missing parent directories are
 // created with mode 0755.
+//
+// keys/dir.go and cmd/pkjwt/keys_import.go repeat this atomic write for
+// private keys (mode 0600); one shared helper should serve all three.
 func (fileStore) Put(ctx context.Context, name string, body []byte, _ Meta) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -94,7 +114,7 @@ func (fileStore) Put(ctx context.Context, name string, body []byte, _ Meta) (err
 	return nil
 }
 
-// Get reads the file back, at most MaxReadBack bytes.
+// Get opens the file for reading back.
 func (fileStore) Get(ctx context.Context, name string) (Object, error) {
 	if err := ctx.Err(); err != nil {
 		return Object{}, err
@@ -106,10 +126,5 @@ func (fileStore) Get(ctx context.Context, name string) (Object, error) {
 	if err != nil {
 		return Object{}, err
 	}
-	defer f.Close()
-	b, err := readBounded(f)
-	if err != nil {
-		return Object{}, fmt.Errorf("read %s: %w", name, err)
-	}
-	return Object{Body: b}, nil
+	return Object{Body: f}, nil
 }

@@ -4,26 +4,23 @@
 //
 // NHS England caches an app's JWKS for an hour and does not refetch it for an
 // unknown kid, so a key may sign only an hour after the JWKS that holds it was
-// published (docs/nhs-reference.md). Publish therefore refuses to publish
-// anything that is not a strict, non-empty, public-only JWKS (jwks.Check),
+// published (docs/nhs-reference.md). [Publish] therefore refuses to publish
+// anything that is not a strict, non-empty, public-only JWKS ([jwks.Check]),
 // uploads it with Content-Type application/json and a Cache-Control header,
 // then reads the object back and compares the bytes and the headers; only
-// then does it return a Result whose At is the publication time a caller
+// then does it return a [Result] whose At is the publication time a caller
 // records for each kid.
 //
-// Destinations:
+// A [Destination] is a [Store] and the key of the object in it. This
+// package holds the file store ([OpenFile]); each cloud store lives in a
+// package of its own, so that a program links only the SDK it uses:
 //
-//	file:///abs/path/jwks.json       written atomically, mode 0644
+//	file:///abs/path/jwks.json       OpenFile, written atomically, mode 0644
 //	file:relative/path/jwks.json
-//	azblob://ACCOUNT/CONTAINER/PATH  Azure Blob Storage (?endpoint=URL)
-//	s3://BUCKET/KEY                  S3 (?region=R&endpoint=URL&path-style=true)
+//	azblob://ACCOUNT/CONTAINER/PATH  package jwks/publish/azblob
+//	s3://BUCKET/KEY                  package jwks/publish/s3
 //
-// Azure credentials come from Options.AzureConnectionString, else the
-// AZURE_STORAGE_CONNECTION_STRING environment variable, else
-// azidentity.DefaultAzureCredential (environment, workload or managed
-// identity, Azure CLI). S3 credentials come from the AWS SDK's default chain
-// (environment, shared files, SSO, IMDS). The container or bucket must
-// already exist; Publish never creates one.
+// Any other object store can implement [Store].
 package publish
 
 import (
@@ -34,11 +31,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"os"
-	"strings"
 	"time"
 
+	"github.com/pkjwt/pkjwt/internal/httpx"
 	"github.com/pkjwt/pkjwt/jwks"
 )
 
@@ -46,20 +41,21 @@ import (
 const ContentType = "application/json"
 
 // DefaultCacheControl is the Cache-Control header set when
-// Options.CacheControl is empty: five minutes, like jwks.Handler's default.
+// [Options].CacheControl is empty: five minutes, like [jwks.Handler]'s
+// default.
 const DefaultCacheControl = "public, max-age=300"
 
 // MaxReadBack bounds how much of the object is read back (1 MiB, the
-// largest document jwks.Check accepts).
+// largest document [jwks.Check] accepts).
 const MaxReadBack = jwks.MaxSize
 
-// Errors returned by Publish, wrapped with the details. Test for them with
-// errors.Is; a refused document also matches jwks.ErrNotJWKS,
-// jwks.ErrEmptySet or jwks.ErrNotPublic.
+// Errors returned by [Publish] and the stores, wrapped with the details.
+// Test for them with errors.Is; a refused document also matches
+// [jwks.ErrNotJWKS], [jwks.ErrEmptySet] or [jwks.ErrNotPublic].
 var (
 	// ErrRefused: the document is not fit to publish; nothing was uploaded.
 	ErrRefused = errors.New("publish: refused")
-	// ErrDestination: the destination URL is malformed or of an unknown
+	// ErrDestination: the destination URL is malformed or of another
 	// scheme, or an option is invalid; nothing was uploaded.
 	ErrDestination = errors.New("publish: bad destination")
 	// ErrNotFound: the container, bucket or directory does not exist.
@@ -71,32 +67,14 @@ var (
 	ErrVerify = errors.New("publish: read-back verification failed")
 )
 
-// Options configures Publish. The zero value is ready to use.
+// Options configures [Publish]. The zero value is ready to use.
 type Options struct {
 	// CacheControl is the Cache-Control header of the object; empty means
-	// DefaultCacheControl. It must be printable ASCII.
+	// [DefaultCacheControl]. It must be printable ASCII.
 	CacheControl string
-	// DryRun checks the document and the destination, then stops before
-	// connecting to anything: nothing is uploaded and Result.At is zero.
+	// DryRun checks the document and the options, then stops before the
+	// store is used: nothing is uploaded and Result.At is zero.
 	DryRun bool
-	// Endpoint overrides the service endpoint of azblob and s3 destinations
-	// (Azurite, MinIO, a private endpoint); it wins over the URL's
-	// endpoint query parameter.
-	Endpoint string
-	// AzureConnectionString, if set, is used for azblob destinations instead
-	// of the AZURE_STORAGE_CONNECTION_STRING environment variable.
-	AzureConnectionString string
-	// Getenv looks up environment variables (AZURE_STORAGE_CONNECTION_STRING);
-	// nil means os.Getenv. The AWS and Azure identity chains read the process
-	// environment themselves.
-	Getenv func(string) string
-}
-
-func (o Options) getenv(name string) string {
-	if o.Getenv != nil {
-		return o.Getenv(name)
-	}
-	return os.Getenv(name)
 }
 
 func (o Options) cacheControl() (string, error) {
@@ -117,8 +95,7 @@ func (o Options) cacheControl() (string, error) {
 
 // Result describes a publication.
 type Result struct {
-	// URL is the destination, canonical: a file destination as an absolute
-	// file:// URL.
+	// URL is the destination's canonical URL (Destination.URL).
 	URL string
 	// KIDs are the kids in the document, in document order.
 	KIDs []string
@@ -142,106 +119,54 @@ type Meta struct {
 	CacheControl string
 }
 
-// Object is an object read back from a Store.
+// Object is an object read back from a [Store].
 type Object struct {
-	Body []byte
+	// Body is the object's content. [Publish] reads at most [MaxReadBack]
+	// bytes of it and closes it.
+	Body io.ReadCloser
 	Meta
 	// HasMeta reports whether the store keeps Meta. A plain file does not:
 	// the web server that serves it chooses its headers.
 	HasMeta bool
 }
 
-// Store is a place a JWKS can be put and read back. Implementations bound
-// what Get reads to MaxReadBack bytes.
+// Store is a place a JWKS can be put and read back: a directory, a blob
+// container, a bucket.
 type Store interface {
 	// Put writes body under key with meta, replacing any previous object.
 	Put(ctx context.Context, key string, body []byte, meta Meta) error
-	// Get reads the object under key back.
+	// Get opens the object under key for reading back.
 	Get(ctx context.Context, key string) (Object, error)
 }
 
-// scheme is one kind of destination.
-type scheme struct {
-	name string
-	form string
-	// open parses a destination URL into a store and the key of the object
-	// in it. It does no I/O: stores connect on first use.
-	open func(u *url.URL, opts Options) (s Store, key, canonical string, err error)
+// Destination is where [Publish] puts a document: the object Key in Store.
+// [OpenFile] and the Open functions of the store packages make one from a
+// URL without connecting to anything.
+type Destination struct {
+	Store Store
+	Key   string
+	// URL names the object in results and errors; it holds no credential.
+	URL string
 }
 
-// schemes is the table of destination kinds.
-func schemes() []scheme {
-	return []scheme{
-		{"file", "file:///abs/path.json or file:relative/path.json", openFile},
-		{"azblob", "azblob://ACCOUNT/CONTAINER/PATH[?endpoint=URL]", openAzure},
-		{"s3", "s3://BUCKET/KEY[?region=R&endpoint=URL&path-style=true]", openS3},
-	}
-}
-
-// Forms lists the destination forms Publish accepts, one per scheme.
-func Forms() []string {
-	var out []string
-	for _, s := range schemes() {
-		out = append(out, s.form)
-	}
-	return out
-}
-
-// Open parses a destination URL into its Store and the key of the object in
-// it, without connecting to anything.
-func Open(to string, opts Options) (s Store, key, canonical string, err error) {
-	u, err := url.Parse(to)
-	if err != nil {
-		return nil, "", "", fmt.Errorf("%w: %w", ErrDestination, err)
-	}
-	if u.User != nil {
-		return nil, "", "", fmt.Errorf("%w: credentials in the destination URL are not accepted", ErrDestination)
-	}
-	if u.Fragment != "" {
-		return nil, "", "", fmt.Errorf("%w: %s has a fragment", ErrDestination, u.Redacted())
-	}
-	for _, sc := range schemes() {
-		if u.Scheme == sc.name {
-			return sc.open(u, opts)
-		}
-	}
-	return nil, "", "", fmt.Errorf("%w: %q: scheme must be one of: %s", ErrDestination, u.Redacted(), strings.Join(Forms(), ", "))
-}
-
-// Publish checks body with jwks.Check, uploads it to the destination to
-// with Content-Type application/json and opts' Cache-Control, reads it back
-// and compares. It returns a Result only when the read-back matched (or, for
-// a dry run, when the document and destination are valid). Nothing is
-// uploaded when the document or the destination is refused.
-func Publish(ctx context.Context, to string, body []byte, opts Options) (Result, error) {
-	// Refuse the document before even parsing the destination, so that
-	// nothing can be uploaded whatever the URL.
+// Publish checks body with [jwks.Check], puts it in to with Content-Type
+// application/json and opts' Cache-Control, reads it back and compares. It
+// returns a [Result] only when the read-back matched (or, for a dry run,
+// when the document and the options are valid). Nothing is uploaded when
+// the document or an option is refused.
+func Publish(ctx context.Context, to Destination, body []byte, opts Options) (Result, error) {
 	kids, err := jwks.Check(body)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
-	s, key, canonical, err := Open(to, opts)
-	if err != nil {
-		return Result{}, err
-	}
-	return publish(ctx, s, key, canonical, kids, body, opts)
-}
-
-// PublishStore is Publish to an already opened Store: any object store a
-// caller implements. name is what Result.URL reports.
-func PublishStore(ctx context.Context, s Store, key, name string, body []byte, opts Options) (Result, error) {
-	kids, err := jwks.Check(body)
-	if err != nil {
-		return Result{}, fmt.Errorf("%w: %w", ErrRefused, err)
-	}
-	return publish(ctx, s, key, name, kids, body, opts)
-}
-
-func publish(ctx context.Context, s Store, key, name string, kids []string, body []byte, opts Options) (Result, error) {
 	cc, err := opts.cacheControl()
 	if err != nil {
 		return Result{}, err
 	}
+	if to.Store == nil || to.Key == "" {
+		return Result{}, fmt.Errorf("%w: no store or no key", ErrDestination)
+	}
+	name := to.URL
 	sum := sha256.Sum256(body)
 	res := Result{
 		URL:          name,
@@ -255,17 +180,17 @@ func publish(ctx context.Context, s Store, key, name string, kids []string, body
 		return res, nil
 	}
 	meta := Meta{ContentType: ContentType, CacheControl: cc}
-	if err := s.Put(ctx, key, body, meta); err != nil {
+	if err := to.Store.Put(ctx, to.Key, body, meta); err != nil {
 		return Result{}, fmt.Errorf("publish: upload to %s: %w", name, err)
 	}
-	got, err := s.Get(ctx, key)
+	gotBody, got, err := readBack(ctx, to)
 	if err != nil {
 		return Result{}, fmt.Errorf("publish: read back %s: %w", name, err)
 	}
-	if !bytes.Equal(got.Body, body) {
-		gs := sha256.Sum256(got.Body)
+	if !bytes.Equal(gotBody, body) {
+		gs := sha256.Sum256(gotBody)
 		return Result{}, fmt.Errorf("%w: %s holds %d bytes (sha256 %x), uploaded %d bytes (sha256 %s)",
-			ErrVerify, name, len(got.Body), gs, len(body), res.SHA256)
+			ErrVerify, name, len(gotBody), gs, len(body), res.SHA256)
 	}
 	if got.HasMeta {
 		if got.ContentType != meta.ContentType {
@@ -280,61 +205,23 @@ func publish(ctx context.Context, s Store, key, name string, kids []string, body
 	return res, nil
 }
 
-// readBounded reads at most MaxReadBack bytes of r; a longer object is an
-// ErrVerify error (it cannot be what was uploaded).
-func readBounded(r io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxReadBack+1))
+// readBack gets the object and reads at most MaxReadBack bytes of it; a
+// longer object is an ErrVerify error (it cannot be what was uploaded).
+func readBack(ctx context.Context, to Destination) ([]byte, Object, error) {
+	o, err := to.Store.Get(ctx, to.Key)
 	if err != nil {
-		return nil, err
+		return nil, Object{}, err
 	}
-	if len(b) > MaxReadBack {
-		return nil, fmt.Errorf("%w: the object is larger than %d bytes", ErrVerify, MaxReadBack)
+	if o.Body == nil {
+		return nil, Object{}, fmt.Errorf("%w: the store returned no body", ErrVerify)
 	}
-	return b, nil
-}
-
-// onlyQuery refuses query parameters outside allowed (a SAS token or a
-// typo must not be silently ignored) and repeated ones.
-func onlyQuery(u *url.URL, allowed ...string) (url.Values, error) {
-	q, err := url.ParseQuery(u.RawQuery)
+	defer o.Body.Close()
+	b, err := httpx.ReadBounded(o.Body, MaxReadBack)
+	if errors.Is(err, httpx.ErrTooLarge) {
+		return nil, Object{}, fmt.Errorf("%w: the object is larger than %d bytes", ErrVerify, MaxReadBack)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: query: %w", ErrDestination, err)
+		return nil, Object{}, err
 	}
-	for name, vs := range q {
-		ok := false
-		for _, a := range allowed {
-			ok = ok || name == a
-		}
-		if !ok {
-			if len(allowed) == 0 {
-				return nil, fmt.Errorf("%w: %s destinations take no query parameters (got %q)", ErrDestination, u.Scheme, name)
-			}
-			return nil, fmt.Errorf("%w: unknown query parameter %q (allowed: %s)", ErrDestination, name, strings.Join(allowed, ", "))
-		}
-		if len(vs) > 1 {
-			return nil, fmt.Errorf("%w: query parameter %q given %d times", ErrDestination, name, len(vs))
-		}
-	}
-	return q, nil
-}
-
-// endpoint returns the service endpoint override: opts.Endpoint, else the
-// endpoint query parameter; "" for none. It must be an absolute http(s) URL
-// without credentials.
-func endpoint(q url.Values, opts Options) (string, error) {
-	ep := opts.Endpoint
-	if ep == "" {
-		ep = q.Get("endpoint")
-	}
-	if ep == "" {
-		return "", nil
-	}
-	u, err := url.Parse(ep)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("%w: endpoint %q is not an absolute http(s) URL", ErrDestination, ep)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("%w: endpoint must carry no credentials, query or fragment", ErrDestination)
-	}
-	return ep, nil
+	return b, o, nil
 }

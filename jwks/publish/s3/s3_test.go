@@ -1,4 +1,4 @@
-package publish_test
+package s3_test
 
 import (
 	"bytes"
@@ -9,16 +9,19 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/pkjwt/pkjwt/jwks/publish"
+	"github.com/pkjwt/pkjwt/jwks/publish/internal/publishtest"
+	"github.com/pkjwt/pkjwt/jwks/publish/s3"
 )
 
 // The S3-compatible server is gofakes3, in process, behind httptest on
@@ -114,9 +117,9 @@ func objectCount(t *testing.T, b *s3mem.Backend, bucket string) int {
 
 func TestS3RoundTrip(t *testing.T) {
 	endpoint, backend := startS3(t, true, "jwks-origin")
-	body, kids := testSet(t, 2)
+	body, kids := publishtest.Set(t, 2)
 	to := "s3://jwks-origin/.well-known/jwks.json?region=eu-west-2&path-style=true&endpoint=" + url.QueryEscape(endpoint)
-	res, err := publish.Publish(context.Background(), to, body, publish.Options{CacheControl: "public, max-age=600"})
+	res, err := publishTo(context.Background(), to, body, s3.Options{}, publish.Options{CacheControl: "public, max-age=600"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,13 +128,13 @@ func TestS3RoundTrip(t *testing.T) {
 	}
 
 	// Read it back with an independent client: the object's headers.
-	c := s3.New(s3.Options{
+	c := awss3.New(awss3.Options{
 		Region:       "eu-west-2",
 		BaseEndpoint: aws.String(endpoint),
 		UsePathStyle: true,
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIAPKJWTTEST", "pkjwt-test-secret", ""),
 	})
-	head, err := c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("jwks-origin"), Key: aws.String(".well-known/jwks.json")})
+	head, err := c.HeadObject(context.Background(), &awss3.HeadObjectInput{Bucket: aws.String("jwks-origin"), Key: aws.String(".well-known/jwks.json")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,18 +159,18 @@ func TestS3RoundTrip(t *testing.T) {
 
 func TestS3Errors(t *testing.T) {
 	endpoint, backend := startS3(t, true, "jwks-origin")
-	body, _ := testSet(t, 1)
+	body, _ := publishtest.Set(t, 1)
 	// The endpoint given as an option, not in the URL.
-	opts := publish.Options{Endpoint: endpoint}
-	_, err := publish.Publish(context.Background(), "s3://no-such-bucket/jwks.json?path-style=true", body, opts)
+	opts := s3.Options{Endpoint: endpoint}
+	_, err := publishTo(context.Background(), "s3://no-such-bucket/jwks.json?path-style=true", body, opts, publish.Options{})
 	if !errors.Is(err, publish.ErrNotFound) {
 		t.Fatalf("missing bucket: %v", err)
 	}
-	for _, tc := range refusedBodies(t) {
-		t.Run("refused "+tc.name, func(t *testing.T) {
-			_, err := publish.Publish(context.Background(), "s3://jwks-origin/jwks.json?path-style=true", tc.body, opts)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("err %v, want %v", err, tc.want)
+	for _, tc := range publishtest.RefusedBodies(t) {
+		t.Run("refused "+tc.Name, func(t *testing.T) {
+			_, err := publishTo(context.Background(), "s3://jwks-origin/jwks.json?path-style=true", tc.Body, opts, publish.Options{})
+			if !errors.Is(err, tc.Want) {
+				t.Fatalf("err %v, want %v", err, tc.Want)
 			}
 			if n := objectCount(t, backend, "jwks-origin"); n != 0 {
 				t.Fatalf("a refused document was uploaded: %d objects", n)
@@ -180,9 +183,63 @@ func TestS3Errors(t *testing.T) {
 // Cache-Control header: the read-back must turn that into an error.
 func TestS3DropsCacheControl(t *testing.T) {
 	endpoint, _ := startS3(t, false, "jwks-origin")
-	body, _ := testSet(t, 1)
-	res, err := publish.Publish(context.Background(), "s3://jwks-origin/jwks.json?path-style=true", body, publish.Options{Endpoint: endpoint})
+	body, _ := publishtest.Set(t, 1)
+	res, err := publishTo(context.Background(), "s3://jwks-origin/jwks.json?path-style=true", body, s3.Options{Endpoint: endpoint}, publish.Options{})
 	if !errors.Is(err, publish.ErrVerify) || res.Verified {
 		t.Fatalf("err %v, result %+v; want ErrVerify", err, res)
+	}
+}
+
+// publishTo opens dest and publishes body there.
+func publishTo(ctx context.Context, dest string, body []byte, o s3.Options, po publish.Options) (publish.Result, error) {
+	d, err := s3.Open(dest, o)
+	if err != nil {
+		return publish.Result{}, err
+	}
+	return publish.Publish(ctx, d, body, po)
+}
+
+func TestOpen(t *testing.T) {
+	body, _ := publishtest.Set(t, 1)
+	cases := []struct {
+		name string
+		to   string
+		opts s3.Options
+		ok   bool
+	}{
+		{"valid", "s3://bucket/.well-known/jwks.json?region=eu-west-2", s3.Options{}, true},
+		{"valid S3-compatible", "s3://bucket/jwks.json?endpoint=http://127.0.0.1:1&path-style=true", s3.Options{}, true},
+		{"other scheme", "azblob://bucket/web/jwks.json", s3.Options{}, false},
+		{"no key", "s3://bucket", s3.Options{}, false},
+		{"directory key", "s3://bucket/dir/", s3.Options{}, false},
+		{"unknown parameter", "s3://bucket/jwks.json?regoin=eu-west-2", s3.Options{}, false},
+		{"repeated parameter", "s3://bucket/jwks.json?region=a&region=b", s3.Options{}, false},
+		{"bad path-style", "s3://bucket/jwks.json?path-style=maybe", s3.Options{}, false},
+		{"endpoint with credentials", "s3://bucket/jwks.json?endpoint=http://user:secret@127.0.0.1:1", s3.Options{}, false},
+		{"endpoint not http", "s3://bucket/jwks.json", s3.Options{Endpoint: "ftp://127.0.0.1"}, false},
+		{"credentials in URL", "s3://key:secret@bucket/jwks.json", s3.Options{}, false},
+		{"fragment", "s3://bucket/jwks.json#x", s3.Options{}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := s3.Open(tc.to, tc.opts)
+			if !tc.ok {
+				if !errors.Is(err, publish.ErrDestination) {
+					t.Fatalf("err %v, want ErrDestination", err)
+				}
+				if strings.Contains(err.Error(), "secret") {
+					t.Fatalf("error leaks a credential: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A dry run needs no network and no AWS configuration.
+			res, err := publish.Publish(context.Background(), d, body, publish.Options{DryRun: true})
+			if err != nil || res.Verified || res.URL != tc.to {
+				t.Fatalf("dry run: err %v, result %+v", err, res)
+			}
+		})
 	}
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/elliptic"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -18,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/pkjwt/pkjwt/internal/httpx"
 	"github.com/pkjwt/pkjwt/keys"
 )
 
@@ -310,7 +309,8 @@ func (b *Backend) connect(ctx context.Context, r Ref) (*conn, error) {
 	return &conn{client: client, region: cfg.Region}, nil
 }
 
-// boundedClient limits the size of every response body it returns.
+// boundedClient limits the size of every response body it returns; past
+// maxResponse a read fails with an error wrapping httpx.ErrTooLarge.
 type boundedClient struct{ next kms.HTTPClient }
 
 func (c boundedClient) Do(req *http.Request) (*http.Response, error) {
@@ -318,33 +318,6 @@ func (c boundedClient) Do(req *http.Request) (*http.Response, error) {
 	if err != nil || resp == nil || resp.Body == nil {
 		return resp, err
 	}
-	resp.Body = &limitedBody{rc: resp.Body, left: maxResponse}
+	resp.Body = httpx.LimitBody(resp.Body, maxResponse)
 	return resp, nil
 }
-
-// errResponseTooLarge is returned when a KMS response exceeds maxResponse.
-var errResponseTooLarge = errors.New("awskms: KMS response over the size limit")
-
-type limitedBody struct {
-	rc   io.ReadCloser
-	left int64
-}
-
-func (l *limitedBody) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		var one [1]byte
-		n, err := l.rc.Read(one[:])
-		if n > 0 {
-			return 0, errResponseTooLarge
-		}
-		return 0, err
-	}
-	if int64(len(p)) > l.left {
-		p = p[:l.left]
-	}
-	n, err := l.rc.Read(p)
-	l.left -= int64(n)
-	return n, err
-}
-
-func (l *limitedBody) Close() error { return l.rc.Close() }

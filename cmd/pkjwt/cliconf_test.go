@@ -193,6 +193,10 @@ func TestErrorsNameTheirOrigin(t *testing.T) {
 			`PKJWT_KEYS: "foo:key.pem": unknown scheme "foo:"`},
 		{"unknown --keys scheme from the flag", nil, []string{"token", "--client-id", "app-1", "--token-url", "https://127.0.0.1:1/token", "--keys", "foo:key.pem"},
 			`--keys: "foo:key.pem": unknown scheme "foo:": use a directory (./keys or dir:PATH), pem:FILE, pfx:FILE, azurekv://… or awskms://…`},
+		{"bad Key Vault secret reference", nil, []string{"token", "--client-id", "app-1", "--token-url", "https://127.0.0.1:1/token", "--keys", "azurekv://a_b/secrets/JWT--PubPrivateKeyBase64"},
+			`--keys: azurekv: bad reference: "azurekv://a_b/secrets/JWT--PubPrivateKeyBase64": vault name "a_b"`},
+		{"bad Key Vault key reference", nil, []string{"token", "--client-id", "app-1", "--token-url", "https://127.0.0.1:1/token", "--keys", "azurekv://myvault/certificates/nhs"},
+			`--keys: azurekv: bad reference: "azurekv://myvault/certificates/nhs": the path must start with /keys/ or /secrets/`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

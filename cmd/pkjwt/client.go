@@ -133,7 +133,7 @@ func (cf *clientFlags) applyConfigFrom(ctx context.Context) error {
 	fill(cf.apiURL, vc.APIURL)
 	if vc.PFXSecret != "" && *cf.keys == "" && *cf.dir == keys.DefaultDir {
 		ref := vc.PFXSecret
-		if vc.Sources[azurekv.SettingKey] == sampleKeySecret {
+		if vc.Sources["key"] == sampleKeySecret {
 			ref += "?kid-from=x509-sha1-hex"
 		}
 		*cf.keys = ref

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"net/url"
@@ -200,14 +201,13 @@ func (cf *clientFlags) openKeys(ctx context.Context, e *env) (keys.RingSource, e
 		}
 	case strings.HasPrefix(r.remote, azurekv.Scheme+"://"):
 		b := azurekv.New(cf.azure...)
-		ar, err := azurekv.ParseRef(r.remote)
-		if err != nil {
-			return nil, usagef("--keys: %v", err)
-		}
-		if ar.Kind == azurekv.KindSecret {
-			signer, cert, err = b.OpenSecret(ctx, r.remote)
+		if isAzureSecret(r.remote) {
+			signer, cert, err = b.OpenSecret(ctx, r.remote) // a PFX: its certificate gives kid-from
 		} else {
 			signer, err = b.Open(ctx, r.remote)
+		}
+		if errors.Is(err, azurekv.ErrBadRef) {
+			return nil, usagef("--keys: %v", err)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("--keys %s: %w", r.remote, err)
@@ -242,6 +242,14 @@ func (cf *clientFlags) openKeys(ctx context.Context, e *env) (keys.RingSource, e
 		}
 	}
 	return keys.NewRing(k), nil
+}
+
+// isAzureSecret reports whether an azurekv reference names a secret
+// (azurekv://VAULT/secrets/NAME[/VERSION]) rather than a key; the backend
+// checks the rest of it.
+func isAzureSecret(ref string) bool {
+	u, err := url.Parse(ref)
+	return err == nil && strings.HasPrefix(u.Path, "/secrets/")
 }
 
 // openPEM reads one PEM private key file for --keys pem:FILE, refusing a

@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -45,6 +46,49 @@ func TestReadBounded(t *testing.T) {
 		t.Fatalf("over the limit: %v", err)
 	}
 }
+
+func TestLimitBody(t *testing.T) {
+	cases := []struct {
+		name    string
+		body    string
+		limit   int64
+		tooBig  bool
+		readAll string
+	}{
+		{"under", "1234", 5, false, "1234"},
+		{"exactly the limit", "12345", 5, false, "12345"},
+		{"one byte over", "123456", 5, true, ""},
+		{"far over", strings.Repeat("x", 1<<16), 1024, true, ""},
+		{"empty", "", 5, false, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := &closeCounter{Reader: strings.NewReader(tc.body)}
+			body := LimitBody(rc, tc.limit)
+			got, err := io.ReadAll(body)
+			if tc.tooBig {
+				if !errors.Is(err, ErrTooLarge) {
+					t.Fatalf("err %v, want ErrTooLarge", err)
+				}
+				if int64(len(got)) > tc.limit {
+					t.Fatalf("read %d bytes past the limit %d", len(got), tc.limit)
+				}
+			} else if err != nil || string(got) != tc.readAll {
+				t.Fatalf("read %q, %v; want %q", got, err, tc.readAll)
+			}
+			if err := body.Close(); err != nil || rc.closed != 1 {
+				t.Fatalf("Close: %v, underlying body closed %d times", err, rc.closed)
+			}
+		})
+	}
+}
+
+type closeCounter struct {
+	io.Reader
+	closed int
+}
+
+func (c *closeCounter) Close() error { c.closed++; return nil }
 
 func TestStatusRecorder(t *testing.T) {
 	cases := []struct {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/elliptic"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -18,19 +16,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/pkjwt/pkjwt/internal/httpx"
 	"github.com/pkjwt/pkjwt/keys"
 )
 
 // Defaults of a Backend.
 const (
-	// DefaultSignTimeout bounds one Sign, retries included.
-	DefaultSignTimeout = 10 * time.Second
-	// DefaultOpenTimeout bounds Open and Create when their context has no
+	// defaultSignTimeout bounds one Sign, retries included.
+	defaultSignTimeout = 10 * time.Second
+	// defaultOpenTimeout bounds Open and Create when their context has no
 	// deadline of its own.
-	DefaultOpenTimeout = 30 * time.Second
-	// DefaultMaxAttempts is how many times one KMS call is tried in all
+	defaultOpenTimeout = 30 * time.Second
+	// defaultMaxAttempts is how many times one KMS call is tried in all
 	// (the first try and up to two retries, by the AWS SDK's retryer).
-	DefaultMaxAttempts = 3
+	defaultMaxAttempts = 3
 	// maxRetryBackoff bounds the SDK's wait between two tries.
 	maxRetryBackoff = 2 * time.Second
 	// maxResponse bounds a KMS response body read by a client this package
@@ -39,9 +38,9 @@ const (
 )
 
 // Backend opens and creates signing keys held in AWS KMS. It implements
-// keys.Backend for references of the "awskms" scheme (see Ref). The zero
-// value is ready to use, with the defaults; New sets options. A Backend is
-// safe for concurrent use.
+// [keys.Backend] for references of the "awskms" scheme. The zero value is
+// ready to use, with the defaults; [New] sets options. A Backend is safe
+// for concurrent use.
 type Backend struct {
 	cfg         *aws.Config
 	client      *kms.Client
@@ -81,27 +80,28 @@ func WithClient(client *kms.Client) Option {
 }
 
 // WithSignTimeout sets the deadline of one Sign, retries included (default
-// DefaultSignTimeout). crypto.Signer's Sign takes no context, so this
-// deadline is what bounds it. d <= 0 keeps the default.
+// 10 s). crypto.Signer's Sign takes no context, so this deadline is what
+// bounds it; SignContext applies it too when its context's deadline is
+// later. d <= 0 keeps the default.
 func WithSignTimeout(d time.Duration) Option {
 	return func(b *Backend) { b.signTimeout = d }
 }
 
 // WithMaxAttempts sets how many times the AWS SDK tries one KMS call in all,
 // retrying throttling and transient errors with a bounded backoff (default
-// DefaultMaxAttempts; 1 means no retry). n <= 0 keeps the default. A sign
+// 3; 1 means no retry). n <= 0 keeps the default. A sign
 // that still fails is an error: nothing signs in its place.
 func WithMaxAttempts(n int) Option {
 	return func(b *Backend) { b.maxAttempts = n }
 }
 
-// WithDescription sets the description of the keys Create makes (default
+// WithDescription sets the description of the keys [Backend.Create] makes (default
 // "pkjwt client assertion signing key (ALG)").
 func WithDescription(s string) Option {
 	return func(b *Backend) { b.description = s }
 }
 
-// WithTags adds tags to the keys Create makes, beside pkjwt's own
+// WithTags adds tags to the keys [Backend.Create] makes, beside pkjwt's own
 // "pkjwt:created" (RFC 3339 time) and "pkjwt:alg".
 func WithTags(tags map[string]string) Option {
 	return func(b *Backend) { b.tags = maps.Clone(tags) }
@@ -111,34 +111,27 @@ func (b *Backend) attempts() int {
 	if b.maxAttempts > 0 {
 		return b.maxAttempts
 	}
-	return DefaultMaxAttempts
+	return defaultMaxAttempts
 }
 
 func (b *Backend) timeout() time.Duration {
 	if b.signTimeout > 0 {
 		return b.signTimeout
 	}
-	return DefaultSignTimeout
+	return defaultSignTimeout
 }
 
-// Scheme returns "awskms".
+// Scheme returns "awskms" ([Scheme]).
 func (b *Backend) Scheme() string { return Scheme }
 
-// Open returns a signer for the KMS key ref names (see Ref). It fetches
-// the public key once, with GetPublicKey, and checks that the key's usage
-// is SIGN_VERIFY and that it is RSA of at least keys.MinRSABits bits or EC
-// P-256/P-384. The signer's dynamic type is *Signer.
+// Open returns a signer for the KMS key ref names (see the package
+// documentation for the reference forms). It fetches the public key once,
+// with GetPublicKey, and checks that the key's usage is SIGN_VERIFY and
+// that it is RSA of at least [keys.MinRSABits] bits or EC P-256/P-384. The
+// signer is also a [keys.ContextSigner]. A reference this package cannot
+// use is an error matching [ErrBadRef].
 func (b *Backend) Open(ctx context.Context, ref string) (crypto.Signer, error) {
-	s, err := b.OpenSigner(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// OpenSigner is Open returning the concrete *Signer.
-func (b *Backend) OpenSigner(ctx context.Context, ref string) (*Signer, error) {
-	r, err := ParseRef(ref)
+	r, err := parseRef(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -148,25 +141,21 @@ func (b *Backend) OpenSigner(ctx context.Context, ref string) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.open(ctx, c, r)
+	s, err := b.open(ctx, c, r)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return s, nil
 }
 
 // Create makes a new KMS key for alg (RSA_4096 for RS256/384/512 and
 // PS256/384/512, ECC_NIST_P256 for ES256, ECC_NIST_P384 for ES384) with
-// usage SIGN_VERIFY, in the region and endpoint of template (see
-// ParseTemplate), and returns the new key's reference (by key id, with the
-// region and the template's endpoint) and its signer.
+// usage SIGN_VERIFY, in the region and endpoint of template, a reference
+// that names no key ("awskms:///?region=eu-west-2", or "awskms:" for the
+// SDK's default region), and returns the new key's reference (by key id,
+// with the region and the template's endpoint) and its signer.
 func (b *Backend) Create(ctx context.Context, template, alg string) (string, crypto.Signer, error) {
-	ref, s, err := b.CreateSigner(ctx, template, alg)
-	if err != nil {
-		return "", nil, err
-	}
-	return ref, s, nil
-}
-
-// CreateSigner is Create returning the concrete *Signer.
-func (b *Backend) CreateSigner(ctx context.Context, template, alg string) (string, *Signer, error) {
-	r, err := ParseTemplate(template)
+	r, err := parseTemplate(template)
 	if err != nil {
 		return "", nil, err
 	}
@@ -205,7 +194,7 @@ func (b *Backend) CreateSigner(ctx context.Context, template, alg string) (strin
 	if out.KeyMetadata == nil || out.KeyMetadata.KeyId == nil {
 		return "", nil, fmt.Errorf("awskms: CreateKey in %s: answer without a key id: %w", r, keys.ErrMalformed)
 	}
-	nr := Ref{KeyID: aws.ToString(out.KeyMetadata.KeyId), Region: c.region, Endpoint: r.Endpoint}
+	nr := keyRef{KeyID: aws.ToString(out.KeyMetadata.KeyId), Region: c.region, Endpoint: r.Endpoint}
 	if !keyIDPattern.MatchString(nr.KeyID) {
 		return "", nil, fmt.Errorf("awskms: CreateKey in %s: unexpected key id %q: %w", r, nr.KeyID, keys.ErrMalformed)
 	}
@@ -239,7 +228,7 @@ func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFun
 	if _, ok := ctx.Deadline(); ok {
 		return ctx, func() {}
 	}
-	return context.WithTimeout(ctx, DefaultOpenTimeout)
+	return context.WithTimeout(ctx, defaultOpenTimeout)
 }
 
 // conn is a KMS client and the per-call options a reference needs.
@@ -252,7 +241,7 @@ type conn struct {
 // connect returns the client for r: the injected one, or one built from
 // the injected or default AWS configuration with r's region and endpoint,
 // a bounded retryer and a bounded response size.
-func (b *Backend) connect(ctx context.Context, r Ref) (*conn, error) {
+func (b *Backend) connect(ctx context.Context, r keyRef) (*conn, error) {
 	attempts := b.attempts()
 	bound := func(o *kms.Options) {
 		o.Retryer = retry.AddWithMaxAttempts(retry.AddWithMaxBackoffDelay(o.Retryer, maxRetryBackoff), attempts)
@@ -310,7 +299,8 @@ func (b *Backend) connect(ctx context.Context, r Ref) (*conn, error) {
 	return &conn{client: client, region: cfg.Region}, nil
 }
 
-// boundedClient limits the size of every response body it returns.
+// boundedClient limits the size of every response body it returns; past
+// maxResponse a read fails with an error wrapping httpx.ErrTooLarge.
 type boundedClient struct{ next kms.HTTPClient }
 
 func (c boundedClient) Do(req *http.Request) (*http.Response, error) {
@@ -318,33 +308,6 @@ func (c boundedClient) Do(req *http.Request) (*http.Response, error) {
 	if err != nil || resp == nil || resp.Body == nil {
 		return resp, err
 	}
-	resp.Body = &limitedBody{rc: resp.Body, left: maxResponse}
+	resp.Body = httpx.LimitBody(resp.Body, maxResponse)
 	return resp, nil
 }
-
-// errResponseTooLarge is returned when a KMS response exceeds maxResponse.
-var errResponseTooLarge = errors.New("awskms: KMS response over the size limit")
-
-type limitedBody struct {
-	rc   io.ReadCloser
-	left int64
-}
-
-func (l *limitedBody) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		var one [1]byte
-		n, err := l.rc.Read(one[:])
-		if n > 0 {
-			return 0, errResponseTooLarge
-		}
-		return 0, err
-	}
-	if int64(len(p)) > l.left {
-		p = p[:l.left]
-	}
-	n, err := l.rc.Read(p)
-	l.left -= int64(n)
-	return n, err
-}
-
-func (l *limitedBody) Close() error { return l.rc.Close() }

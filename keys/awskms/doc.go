@@ -1,8 +1,10 @@
 // Package awskms keeps pkjwt's signing key in AWS KMS: the private key never
 // leaves KMS, and each client assertion's digest is signed there with the
-// KMS Sign operation. It implements keys.Backend for "awskms" references and
-// returns a crypto.Signer (*Signer) that plugs into keys.Key like a local
-// key.
+// KMS Sign operation. [Backend] implements [keys.Backend] for "awskms"
+// references: [New] makes one (a key directory's Backends take it, to load
+// the keys the directory records by reference), and [Backend.Open] returns
+// a crypto.Signer, also a [keys.ContextSigner], that plugs into [keys.New]
+// like a local key.
 //
 // # Creating the key
 //
@@ -12,7 +14,7 @@
 //	    --description "pkjwt client assertion signing key" --region eu-west-2
 //	aws kms create-alias --alias-name alias/pkjwt --target-key-id KEY-ID --region eu-west-2
 //
-// or from Go, Backend.Create (what key rotation uses): it creates an RSA_4096
+// or from Go, [Backend.Create] (what key rotation uses): it creates an RSA_4096
 // SIGN_VERIFY key (ECC_NIST_P256/P384 for ES256/ES384), tagged
 // "pkjwt:created" and "pkjwt:alg", and returns its reference.
 //
@@ -29,7 +31,7 @@
 // profile). endpoint overrides the KMS endpoint: https to any host (a VPC
 // endpoint), plain http only to a loopback address (a local test server).
 // Any other parameter, a host, a fragment or a malformed key id is an error
-// (ErrBadRef). A key opened by alias signs with the key the alias named when
+// ([ErrBadRef]). A key opened by alias signs with the key the alias named when
 // it was opened, so its signatures always match its public key and kid;
 // reopen it to follow an alias that moved.
 //
@@ -37,8 +39,8 @@
 //
 // By default a Backend uses the AWS SDK's default credential chain
 // (config.LoadDefaultConfig: environment variables, shared config and
-// credentials files, SSO, web identity, ECS and EC2 roles). WithConfig
-// injects an aws.Config; WithClient a *kms.Client. The IAM policy of the
+// credentials files, SSO, web identity, ECS and EC2 roles). [WithConfig]
+// injects an aws.Config; [WithClient] a *kms.Client. The IAM policy of the
 // identity needs, on the key:
 //
 //	kms:GetPublicKey   Open (once per key, to publish and check the public key)
@@ -48,12 +50,12 @@
 // # Failures
 //
 // crypto.Signer's Sign has no context, so each Sign has its own deadline
-// (WithSignTimeout, default 10 s); SignContext takes a context as well. The
-// AWS SDK retries throttling and transient errors at most WithMaxAttempts
+// ([WithSignTimeout], default 10 s); SignContext takes a context as well. The
+// AWS SDK retries throttling and transient errors at most [WithMaxAttempts]
 // times in all (default 3, whatever AWS_MAX_ATTEMPTS says), waiting at most
 // 2 s between tries. A sign that still fails is an error, and pkjwt's token
-// source sends no token request for it. KMS errors match the keys sentinels
-// with errors.Is:
+// source sends no token request for it. KMS errors match the [keys]
+// sentinels with errors.Is:
 //
 //	AccessDeniedException, UnrecognizedClientException, ...          keys.ErrPermissionDenied
 //	DisabledException, KMSInvalidStateException, KeyUnavailableException  keys.ErrKeyDisabled
@@ -64,7 +66,8 @@
 //
 // and errors.As still finds the SDK's error (smithy.APIError). Every
 // signature KMS returns is verified with the public key before it is used
-// (ErrBadSignature otherwise).
+// ([ErrBadSignature] otherwise). An answer body over 1 MiB is refused while
+// it is read.
 //
 // # Tests
 //

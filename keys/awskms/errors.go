@@ -12,7 +12,8 @@ import (
 	"github.com/pkjwt/pkjwt/keys"
 )
 
-// ErrBadSignature is returned when the signature KMS returned does not
+// ErrBadSignature is returned by a signer's Sign when the signature KMS
+// returned does not
 // verify with the key's public half (the key behind the reference changed,
 // or the answer was damaged). The signature is not used.
 var ErrBadSignature = errors.New("awskms: KMS returned a signature that does not verify with the key's public key")

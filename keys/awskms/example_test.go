@@ -2,6 +2,7 @@ package awskms_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -42,21 +43,20 @@ func ExampleBackend_Open() {
 	fmt.Println(pkjwt.Info(tok).KeyID)
 }
 
-func ExampleParseRef() {
-	for _, s := range []string{
-		"awskms:///alias/pkjwt?region=eu-west-2",
-		"awskms:///arn:aws:kms:eu-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+// A reference is checked before any call to AWS: a malformed one is an
+// error matching ErrBadRef, saying what is wrong.
+func ExampleBackend_Open_badReference() {
+	b := awskms.New()
+	for _, ref := range []string{
 		"awskms:///alias/pkjwt?endpoint=http://kms.example.org",
+		"awskms://alias/pkjwt?region=eu-west-2",
+		"awskms:///alias/pkjwt?region=eu-west-2&profile=prod",
 	} {
-		r, err := awskms.ParseRef(s)
-		if err != nil {
-			fmt.Println("error:", err)
-			continue
-		}
-		fmt.Printf("key %s, region %s\n", r.KeyID, r.Region)
+		_, err := b.Open(context.Background(), ref)
+		fmt.Println(errors.Is(err, awskms.ErrBadRef), err)
 	}
 	// Output:
-	// key alias/pkjwt, region eu-west-2
-	// key arn:aws:kms:eu-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab, region eu-west-2
-	// error: awskms: bad key reference "awskms:///alias/pkjwt?endpoint=http://kms.example.org": endpoint "http://kms.example.org": plain http is allowed to a loopback address only; use https
+	// true awskms: bad key reference "awskms:///alias/pkjwt?endpoint=http://kms.example.org": endpoint "http://kms.example.org": plain http is allowed to a loopback address only; use https
+	// true awskms: bad key reference "awskms://alias/pkjwt?region=eu-west-2": no host allowed: write awskms:///KEY (three slashes)
+	// true awskms: bad key reference "awskms:///alias/pkjwt?region=eu-west-2&profile=prod": unknown parameter "profile" (only region and endpoint)
 }

@@ -10,11 +10,13 @@ import (
 	"github.com/pkjwt/pkjwt/internal/loopback"
 )
 
-// Scheme is the URL scheme of AWS KMS key references.
+// Scheme is the URL scheme of AWS KMS key references, what
+// [Backend.Scheme] returns.
 const Scheme = "awskms"
 
-// ErrBadRef is returned for a key reference this package cannot use. It is
-// wrapped with the reason; test for it with errors.Is.
+// ErrBadRef is returned by [Backend.Open] and [Backend.Create] for a key
+// reference this package cannot use, before any call to AWS. It is wrapped
+// with the reason; test for it with errors.Is.
 var ErrBadRef = errors.New("awskms: bad key reference")
 
 // maxRefLength bounds a reference; ARNs are at most 2048 bytes.
@@ -28,7 +30,7 @@ var (
 	partitionPattern = regexp.MustCompile(`^aws(?:-[a-z]+)*$`)
 )
 
-// Ref is a parsed AWS KMS key reference:
+// keyRef is a parsed AWS KMS key reference:
 //
 //	awskms:///alias/NAME?region=eu-west-2
 //	awskms:///1234abcd-12ab-34cd-56ef-1234567890ab?region=eu-west-2
@@ -42,8 +44,8 @@ var (
 // ARN's; a region parameter beside an ARN must be the same. Without a region
 // the AWS SDK's configuration (AWS_REGION, the profile) gives it.
 //
-// A template for Backend.Create names no key: "awskms:///?region=eu-west-2".
-type Ref struct {
+// A template for [Backend.Create] names no key: "awskms:///?region=eu-west-2".
+type keyRef struct {
 	// KeyID is the key as KMS's KeyId parameter takes it: a key id, a
 	// multi-Region key id, "alias/NAME", or a key or alias ARN. Empty in a
 	// template.
@@ -54,102 +56,102 @@ type Ref struct {
 	Endpoint string
 }
 
-// ParseRef parses an "awskms://" key reference strictly: no host, user,
+// parseRef parses an "awskms://" key reference strictly: no host, user,
 // fragment or unknown parameter, each parameter at most once, and a key
 // id, alias or ARN of KMS's documented forms.
-func ParseRef(ref string) (Ref, error) {
+func parseRef(ref string) (keyRef, error) {
 	r, err := parse(ref)
 	if err != nil {
-		return Ref{}, err
+		return keyRef{}, err
 	}
 	if r.KeyID == "" {
-		return Ref{}, fmt.Errorf("%w %q: no key (give alias/NAME, a key id or a key ARN after %s:///)", ErrBadRef, ref, Scheme)
+		return keyRef{}, fmt.Errorf("%w %q: no key (give alias/NAME, a key id or a key ARN after %s:///)", ErrBadRef, ref, Scheme)
 	}
 	return r, nil
 }
 
-// ParseTemplate parses a reference for Backend.Create: like ParseRef, but
+// parseTemplate parses a reference for Backend.Create: like parseRef, but
 // it must not name a key ("awskms:///?region=eu-west-2", or "awskms:" for
 // the SDK's default region).
-func ParseTemplate(ref string) (Ref, error) {
+func parseTemplate(ref string) (keyRef, error) {
 	r, err := parse(ref)
 	if err != nil {
-		return Ref{}, err
+		return keyRef{}, err
 	}
 	if r.KeyID != "" {
-		return Ref{}, fmt.Errorf("%w %q: a template names a region and endpoint only, not a key (%q)", ErrBadRef, ref, r.KeyID)
+		return keyRef{}, fmt.Errorf("%w %q: a template names a region and endpoint only, not a key (%q)", ErrBadRef, ref, r.KeyID)
 	}
 	return r, nil
 }
 
-func parse(ref string) (Ref, error) {
+func parse(ref string) (keyRef, error) {
 	if len(ref) > maxRefLength {
-		return Ref{}, fmt.Errorf("%w: %d bytes long, at most %d allowed", ErrBadRef, len(ref), maxRefLength)
+		return keyRef{}, fmt.Errorf("%w: %d bytes long, at most %d allowed", ErrBadRef, len(ref), maxRefLength)
 	}
 	u, err := url.Parse(ref)
 	if err != nil {
-		return Ref{}, fmt.Errorf("%w: %w", ErrBadRef, err)
+		return keyRef{}, fmt.Errorf("%w: %w", ErrBadRef, err)
 	}
 	switch {
 	case u.Scheme != Scheme || !strings.HasPrefix(ref, Scheme+":"):
-		return Ref{}, fmt.Errorf("%w %q: scheme must be %q", ErrBadRef, ref, Scheme)
+		return keyRef{}, fmt.Errorf("%w %q: scheme must be %q", ErrBadRef, ref, Scheme)
 	case u.User != nil || u.Host != "":
-		return Ref{}, fmt.Errorf("%w %q: no host allowed: write %s:///KEY (three slashes)", ErrBadRef, ref, Scheme)
+		return keyRef{}, fmt.Errorf("%w %q: no host allowed: write %s:///KEY (three slashes)", ErrBadRef, ref, Scheme)
 	case u.Fragment != "" || strings.Contains(ref, "#"):
-		return Ref{}, fmt.Errorf("%w %q: no fragment allowed", ErrBadRef, ref)
+		return keyRef{}, fmt.Errorf("%w %q: no fragment allowed", ErrBadRef, ref)
 	case u.Opaque != "":
-		return Ref{}, fmt.Errorf("%w %q: write %s:///KEY (three slashes)", ErrBadRef, ref, Scheme)
+		return keyRef{}, fmt.Errorf("%w %q: write %s:///KEY (three slashes)", ErrBadRef, ref, Scheme)
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return Ref{}, fmt.Errorf("%w %q: query: %w", ErrBadRef, ref, err)
+		return keyRef{}, fmt.Errorf("%w %q: query: %w", ErrBadRef, ref, err)
 	}
-	var r Ref
+	var r keyRef
 	for name, vals := range q {
 		if len(vals) != 1 {
-			return Ref{}, fmt.Errorf("%w %q: parameter %q given %d times", ErrBadRef, ref, name, len(vals))
+			return keyRef{}, fmt.Errorf("%w %q: parameter %q given %d times", ErrBadRef, ref, name, len(vals))
 		}
 		switch name {
 		case "region":
 			r.Region = vals[0]
 			if !regionPattern.MatchString(r.Region) {
-				return Ref{}, fmt.Errorf("%w %q: region %q is not an AWS Region name such as eu-west-2", ErrBadRef, ref, r.Region)
+				return keyRef{}, fmt.Errorf("%w %q: region %q is not an AWS Region name such as eu-west-2", ErrBadRef, ref, r.Region)
 			}
 		case "endpoint":
 			if r.Endpoint, err = checkEndpoint(vals[0]); err != nil {
-				return Ref{}, fmt.Errorf("%w %q: %w", ErrBadRef, ref, err)
+				return keyRef{}, fmt.Errorf("%w %q: %w", ErrBadRef, ref, err)
 			}
 		default:
-			return Ref{}, fmt.Errorf("%w %q: unknown parameter %q (only region and endpoint)", ErrBadRef, ref, name)
+			return keyRef{}, fmt.Errorf("%w %q: unknown parameter %q (only region and endpoint)", ErrBadRef, ref, name)
 		}
 	}
 	key := strings.TrimPrefix(u.Path, "/")
 	if key == "" {
 		if u.Path != "" && u.Path != "/" {
-			return Ref{}, fmt.Errorf("%w %q: bad path", ErrBadRef, ref)
+			return keyRef{}, fmt.Errorf("%w %q: bad path", ErrBadRef, ref)
 		}
 		return r, nil
 	}
 	if !strings.HasPrefix(ref, Scheme+":///") {
-		return Ref{}, fmt.Errorf("%w %q: write %s:///KEY (three slashes)", ErrBadRef, ref, Scheme)
+		return keyRef{}, fmt.Errorf("%w %q: write %s:///KEY (three slashes)", ErrBadRef, ref, Scheme)
 	}
 	switch {
 	case strings.HasPrefix(key, "arn:"):
 		region, err := checkARN(key)
 		if err != nil {
-			return Ref{}, fmt.Errorf("%w %q: %w", ErrBadRef, ref, err)
+			return keyRef{}, fmt.Errorf("%w %q: %w", ErrBadRef, ref, err)
 		}
 		if r.Region != "" && r.Region != region {
-			return Ref{}, fmt.Errorf("%w %q: region parameter %q differs from the ARN's region %q", ErrBadRef, ref, r.Region, region)
+			return keyRef{}, fmt.Errorf("%w %q: region parameter %q differs from the ARN's region %q", ErrBadRef, ref, r.Region, region)
 		}
 		r.Region = region
 	case strings.HasPrefix(key, "alias/"):
 		if !aliasPattern.MatchString(key) {
-			return Ref{}, fmt.Errorf("%w %q: alias %q: alias/ then 1 to 250 of a-z A-Z 0-9 / _ -", ErrBadRef, ref, key)
+			return keyRef{}, fmt.Errorf("%w %q: alias %q: alias/ then 1 to 250 of a-z A-Z 0-9 / _ -", ErrBadRef, ref, key)
 		}
 	case keyIDPattern.MatchString(key):
 	default:
-		return Ref{}, fmt.Errorf("%w %q: %q is not alias/NAME, a key id (a lower-case UUID or mrk-...) or a KMS key ARN", ErrBadRef, ref, key)
+		return keyRef{}, fmt.Errorf("%w %q: %q is not alias/NAME, a key id (a lower-case UUID or mrk-...) or a KMS key ARN", ErrBadRef, ref, key)
 	}
 	r.KeyID = key
 	return r, nil
@@ -201,7 +203,7 @@ func checkEndpoint(s string) (string, error) {
 
 // String returns the reference in canonical form, parameters in a fixed
 // order: region, then endpoint.
-func (r Ref) String() string {
+func (r keyRef) String() string {
 	var b strings.Builder
 	b.WriteString(Scheme + ":///")
 	b.WriteString(r.KeyID)

@@ -21,16 +21,18 @@ import (
 	"github.com/pkjwt/pkjwt/keys"
 )
 
-// Signer is a crypto.Signer whose private key stays in AWS KMS. Public
-// returns the public key fetched once when the key was opened; Sign sends
-// the digest to KMS (Sign with MessageType DIGEST) and checks the answer
-// against that public key before returning it. A Signer is safe for
-// concurrent use.
+// kmsSigner is the crypto.Signer Open and Create return: its private key
+// stays in AWS KMS. Public returns the public key fetched once when the
+// key was opened; Sign sends the digest to KMS (Sign with MessageType
+// DIGEST) and checks the answer against that public key before returning
+// it. It is safe for concurrent use. Its exported methods beside the
+// crypto.Signer ones (KeyARN, Ref, KeySpec, Supports) are reachable
+// through an interface assertion.
 //
 // A key opened by alias signs with the key the alias named when it was
 // opened (its ARN), so that the signature always matches Public even if the
 // alias is later pointed at another key.
-type Signer struct {
+type kmsSigner struct {
 	client  *kms.Client
 	optFns  []func(*kms.Options)
 	ref     string // as opened, for messages
@@ -41,10 +43,10 @@ type Signer struct {
 	timeout time.Duration
 }
 
-var _ crypto.Signer = (*Signer)(nil)
+var _ crypto.Signer = (*kmsSigner)(nil)
 
 // open fetches r's public key and makes its signer.
-func (b *Backend) open(ctx context.Context, c *conn, r Ref) (*Signer, error) {
+func (b *Backend) open(ctx context.Context, c *conn, r keyRef) (*kmsSigner, error) {
 	ref := r.String()
 	out, err := c.client.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(r.KeyID)}, c.optFns...)
 	if err != nil {
@@ -73,7 +75,7 @@ func (b *Backend) open(ctx context.Context, c *conn, r Ref) (*Signer, error) {
 	if arn == "" {
 		arn = r.KeyID
 	}
-	return &Signer{
+	return &kmsSigner{
 		client:  c.client,
 		optFns:  c.optFns,
 		ref:     ref,
@@ -86,21 +88,21 @@ func (b *Backend) open(ctx context.Context, c *conn, r Ref) (*Signer, error) {
 }
 
 // Public returns the key's public half (*rsa.PublicKey or *ecdsa.PublicKey).
-func (s *Signer) Public() crypto.PublicKey { return s.pub }
+func (s *kmsSigner) Public() crypto.PublicKey { return s.pub }
 
 // KeyARN returns the ARN of the KMS key that signs.
-func (s *Signer) KeyARN() string { return s.arn }
+func (s *kmsSigner) KeyARN() string { return s.arn }
 
 // Ref returns the reference the key was opened with, in canonical form.
-func (s *Signer) Ref() string { return s.ref }
+func (s *kmsSigner) Ref() string { return s.ref }
 
 // KeySpec returns the KMS key spec, e.g. "RSA_4096".
-func (s *Signer) KeySpec() string { return string(s.spec) }
+func (s *kmsSigner) KeySpec() string { return string(s.spec) }
 
 // Supports reports whether the key can sign with the JWS algorithm alg
 // (for example "RS512"): the key type and size suit it and KMS lists the
 // matching signing algorithm for the key.
-func (s *Signer) Supports(alg string) error {
+func (s *kmsSigner) Supports(alg string) error {
 	if err := keys.CheckAlgorithm(s.pub, alg); err != nil {
 		return fmt.Errorf("awskms: %s: %w", s.ref, err)
 	}
@@ -124,13 +126,13 @@ func (s *Signer) Supports(alg string) error {
 // KMS errors match the keys sentinels (keys.ErrPermissionDenied,
 // keys.ErrKeyDisabled, keys.ErrWrongKeyUsage, keys.ErrThrottled,
 // keys.ErrNotFound).
-func (s *Signer) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+func (s *kmsSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	return s.SignContext(context.Background(), digest, opts)
 }
 
 // SignContext is Sign with a context; the backend's sign timeout still
 // applies when ctx's deadline is later.
-func (s *Signer) SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+func (s *kmsSigner) SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	if opts == nil {
 		return nil, fmt.Errorf("awskms: sign with %s: no hash given: %w", s.ref, keys.ErrUnsupportedAlgorithm)
 	}
@@ -160,7 +162,7 @@ func (s *Signer) SignContext(ctx context.Context, digest []byte, opts crypto.Sig
 }
 
 // algorithm maps opts to the KMS signing algorithm for this key.
-func (s *Signer) algorithm(opts crypto.SignerOpts) (types.SigningAlgorithmSpec, error) {
+func (s *kmsSigner) algorithm(opts crypto.SignerOpts) (types.SigningAlgorithmSpec, error) {
 	hash := opts.HashFunc()
 	bits := map[crypto.Hash]string{crypto.SHA256: "256", crypto.SHA384: "384", crypto.SHA512: "512"}[hash]
 	if bits == "" {
@@ -189,7 +191,7 @@ func (s *Signer) algorithm(opts crypto.SignerOpts) (types.SigningAlgorithmSpec, 
 }
 
 // verify checks KMS's signature against the public key fetched at Open.
-func (s *Signer) verify(hash crypto.Hash, digest, sig []byte, alg types.SigningAlgorithmSpec) error {
+func (s *kmsSigner) verify(hash crypto.Hash, digest, sig []byte, alg types.SigningAlgorithmSpec) error {
 	var err error
 	switch p := s.pub.(type) {
 	case *rsa.PublicKey:
@@ -209,4 +211,4 @@ func (s *Signer) verify(hash crypto.Hash, digest, sig []byte, alg types.SigningA
 	return nil
 }
 
-var _ keys.ContextSigner = (*Signer)(nil)
+var _ keys.ContextSigner = (*kmsSigner)(nil)

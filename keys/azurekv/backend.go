@@ -18,13 +18,13 @@ import (
 	"github.com/pkjwt/pkjwt/keys"
 )
 
-// DefaultSignTimeout bounds one Sign call (the Key Vault round trip,
-// retries included) when WithSignTimeout is not given.
-const DefaultSignTimeout = 10 * time.Second
+// defaultSignTimeout bounds one Sign call (the Key Vault round trip,
+// retries included) when [WithSignTimeout] is not given.
+const defaultSignTimeout = 10 * time.Second
 
 // Backend opens and creates keys in Azure Key Vault. It implements
-// keys.Backend with the scheme "azurekv". It is safe for concurrent use; it
-// keeps one SDK client per vault and kind.
+// [keys.Backend] with the scheme "azurekv" ([Scheme]); [New] makes one. It
+// is safe for concurrent use; it keeps one SDK client per vault and kind.
 type Backend struct {
 	cred        azcore.TokenCredential
 	clientOpts  azcore.ClientOptions
@@ -44,7 +44,7 @@ var _ keys.Backend = (*Backend)(nil)
 type Option func(*Backend)
 
 // WithCredential sets the Azure credential. The default is
-// azidentity.NewDefaultAzureCredential (environment, workload identity,
+// [azidentity.NewDefaultAzureCredential] (environment, workload identity,
 // managed identity, Azure CLI, Azure Developer CLI), made on first use.
 func WithCredential(cred azcore.TokenCredential) Option {
 	return func(b *Backend) { b.cred = cred }
@@ -68,22 +68,23 @@ func WithVaultURL(vaultURL string) Option {
 	return func(b *Backend) { b.vaultURL = vaultURL }
 }
 
-// WithSignTimeout sets the deadline of one Sign call; d <= 0 means
-// DefaultSignTimeout.
+// WithSignTimeout sets the deadline of one Sign call, retries included
+// (default 10 s); SignContext applies it too when its context's deadline
+// is later. d <= 0 keeps the default.
 func WithSignTimeout(d time.Duration) Option {
 	return func(b *Backend) { b.signTimeout = d }
 }
 
-// WithClock sets the clock used to name keys made by Create and to check
-// key validity dates; nil means time.Now.
-func WithClock(now func() time.Time) Option {
+// withClock sets the clock used to name keys made by Create and to check
+// key validity dates; nil means time.Now. The tests use it.
+func withClock(now func() time.Time) Option {
 	return func(b *Backend) { b.now = now }
 }
 
 // New returns a Backend. No network call is made until a key is opened.
 func New(opts ...Option) *Backend {
 	b := &Backend{
-		signTimeout: DefaultSignTimeout,
+		signTimeout: defaultSignTimeout,
 		now:         time.Now,
 		keyClient:   map[string]*azkeys.Client{},
 		secClient:   map[string]*azsecrets.Client{},
@@ -92,7 +93,7 @@ func New(opts ...Option) *Backend {
 		o(b)
 	}
 	if b.signTimeout <= 0 {
-		b.signTimeout = DefaultSignTimeout
+		b.signTimeout = defaultSignTimeout
 	}
 	if b.now == nil {
 		b.now = time.Now
@@ -100,7 +101,7 @@ func New(opts ...Option) *Backend {
 	return b
 }
 
-// Scheme returns "azurekv".
+// Scheme returns "azurekv" ([Scheme]).
 func (b *Backend) Scheme() string { return Scheme }
 
 // credential returns the configured credential, making the default one on
@@ -163,33 +164,33 @@ func (b *Backend) secretsClient(vault string) (*azsecrets.Client, error) {
 	return c, nil
 }
 
-// Open returns a signer for ref. For a keys/ reference it is a *Signer
-// whose Sign runs in the vault, pinned to the key version current now (or
-// the version the reference names); for a secrets/ reference it is the
-// private key of the PFX the secret holds (see OpenSecret), in memory.
+// Open returns a signer for ref, azurekv://VAULT/keys/NAME[/VERSION] or
+// azurekv://VAULT/secrets/NAME[/VERSION]. For a key, one GetKey call
+// fetches the public key, its permitted operations, its attributes and its
+// current version; the signer, also a [keys.ContextSigner], signs in the
+// vault with that version (or the one the reference names) within the
+// sign deadline. For a secret it is the private key of the PFX the secret
+// holds, in memory (see [Backend.OpenSecret], which returns the
+// certificate too). A malformed reference is an error matching
+// [ErrBadRef]; a failed Key Vault call unwraps to the [keys] sentinels.
 func (b *Backend) Open(ctx context.Context, ref string) (crypto.Signer, error) {
-	r, err := ParseRef(ref)
+	r, err := parseRef(ref)
 	if err != nil {
 		return nil, err
 	}
-	if r.Kind == KindSecret {
+	if r.Kind == kindSecret {
 		s, _, err := b.openSecret(ctx, r)
 		return s, err
 	}
-	return b.OpenKey(ctx, ref)
+	s, err := b.openKey(ctx, r)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return s, nil
 }
 
-// OpenKey opens a keys/ reference: one GetKey call fetches the public key,
-// its permitted operations, its attributes and its current version; the
-// returned Signer keeps all of them.
-func (b *Backend) OpenKey(ctx context.Context, ref string) (*Signer, error) {
-	r, err := ParseRef(ref)
-	if err != nil {
-		return nil, err
-	}
-	if r.Kind != KindKey {
-		return nil, fmt.Errorf("%w: %q names a secret, not a key", ErrBadRef, ref)
-	}
+// openKey opens a keys/ reference.
+func (b *Backend) openKey(ctx context.Context, r vaultRef) (*vaultSigner, error) {
 	c, err := b.keysClient(r.Vault)
 	if err != nil {
 		return nil, err
@@ -204,14 +205,14 @@ func (b *Backend) OpenKey(ctx context.Context, ref string) (*Signer, error) {
 // Create makes a new RSA 4096 key with the operations sign and verify in
 // the vault of template (azurekv://VAULT/keys/NAME), named NAME plus a UTC
 // timestamp ("NAME-20260102T150405Z"), and returns its versioned reference
-// and its signer. alg must be an RSA algorithm (RS256/384/512,
+// (azurekv://VAULT/keys/NAME-.../VERSION) and its signer. alg must be an RSA algorithm (RS256/384/512,
 // PS256/384/512).
 func (b *Backend) Create(ctx context.Context, template, alg string) (string, crypto.Signer, error) {
-	r, err := ParseRef(template)
+	r, err := parseRef(template)
 	if err != nil {
 		return "", nil, err
 	}
-	if r.Kind != KindKey || r.Version != "" {
+	if r.Kind != kindKey || r.Version != "" {
 		return "", nil, fmt.Errorf("%w: %q: a template is azurekv://VAULT/keys/NAME", ErrBadRef, template)
 	}
 	if !strings.HasPrefix(alg, "RS") && !strings.HasPrefix(alg, "PS") {

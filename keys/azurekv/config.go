@@ -8,12 +8,13 @@ import (
 	"sync"
 )
 
-// ErrBadSetting is returned by LoadConfig for a setting secret whose value
-// is empty, too long or holds control characters.
+// ErrBadSetting is returned by [Backend.LoadConfig] for a setting secret
+// whose value is empty, too long or holds control characters.
 var ErrBadSetting = errors.New("azurekv: bad setting in Key Vault")
 
-// Config is the client configuration LoadConfig found in a vault. A field
-// is empty when no secret gave it; the caller may take it from a flag.
+// Config is the client configuration [Backend.LoadConfig] found in a vault.
+// A field is empty when no secret gave it; the caller may take it from a
+// flag.
 type Config struct {
 	// Vault is the vault the settings came from, as given to LoadConfig.
 	Vault string
@@ -24,25 +25,25 @@ type Config struct {
 	// APIURL is the API URL the sample calls (its APIGetUri).
 	APIURL string
 	// PFXSecret is the reference (azurekv://VAULT/secrets/NAME) of the
-	// secret holding the base64 PFX key; open it with OpenSecret.
+	// secret holding the base64 PFX key; open it with [Backend.OpenSecret].
 	PFXSecret string
-	// Sources maps each setting found (SettingClientID, ...) to the name of
-	// the secret it came from.
+	// Sources maps each setting found ("client-id", "token-url", "api-url",
+	// "key") to the name of the secret it came from.
 	Sources map[string]string
 }
 
-// The settings LoadConfig reads.
+// The settings LoadConfig reads, the keys of Config.Sources.
 const (
-	SettingClientID = "client-id"
-	SettingTokenURL = "token-url"
-	SettingAPIURL   = "api-url"
-	SettingKey      = "key"
+	settingClientID = "client-id"
+	settingTokenURL = "token-url"
+	settingAPIURL   = "api-url"
+	settingKey      = "key"
 )
 
-// Setting is one configuration value and the Key Vault secrets it may come
+// setting is one configuration value and the Key Vault secrets it may come
 // from, tried in order; the first secret that exists wins.
-type Setting struct {
-	// Name is SettingClientID, SettingTokenURL, SettingAPIURL or SettingKey.
+type setting struct {
+	// Name is settingClientID, settingTokenURL, settingAPIURL or settingKey.
 	Name string
 	// Secrets are the secret names tried, pkjwt's own name first, then the
 	// original .NET sample's (whose Key Vault configuration provider maps
@@ -50,18 +51,14 @@ type Setting struct {
 	Secrets []string
 }
 
-// Settings returns the table LoadConfig follows:
-//
-//	client-id  pkjwt-client-id, OIDC--ClientId, OIDCLocal--ClientId
-//	token-url  pkjwt-token-url, OIDC--TokenEndpoint, OIDCLocal--TokenEndpoint
-//	api-url    pkjwt-api-url, APIGetUri
-//	key        pkjwt-key-pfx, JWT--PubPrivateKeyBase64
-func Settings() []Setting {
-	return []Setting{
-		{SettingClientID, []string{"pkjwt-client-id", "OIDC--ClientId", "OIDCLocal--ClientId"}},
-		{SettingTokenURL, []string{"pkjwt-token-url", "OIDC--TokenEndpoint", "OIDCLocal--TokenEndpoint"}},
-		{SettingAPIURL, []string{"pkjwt-api-url", "APIGetUri"}},
-		{SettingKey, []string{"pkjwt-key-pfx", "JWT--PubPrivateKeyBase64"}},
+// settingsTable returns the table LoadConfig follows (its documentation
+// shows it).
+func settingsTable() []setting {
+	return []setting{
+		{settingClientID, []string{"pkjwt-client-id", "OIDC--ClientId", "OIDCLocal--ClientId"}},
+		{settingTokenURL, []string{"pkjwt-token-url", "OIDC--TokenEndpoint", "OIDCLocal--TokenEndpoint"}},
+		{settingAPIURL, []string{"pkjwt-api-url", "APIGetUri"}},
+		{settingKey, []string{"pkjwt-key-pfx", "JWT--PubPrivateKeyBase64"}},
 	}
 }
 
@@ -69,25 +66,28 @@ func Settings() []Setting {
 const maxSettingLength = 4096
 
 // LoadConfig reads the client configuration from the secrets of vault
-// ("VAULT", "HOST" or "azurekv://VAULT"), following Settings. A setting
-// with none of its secrets in the vault is left empty, not an error. A
-// vault that does not exist, credentials that may not read it, or a
-// disabled setting secret are errors (test with errors.Is against
-// keys.ErrNotFound, keys.ErrPermissionDenied, keys.ErrKeyDisabled). The key
-// secret is read to check that it exists but not decoded; Config.PFXSecret
-// names it.
-func LoadConfig(ctx context.Context, vault string, opts ...Option) (Config, error) {
-	return New(opts...).LoadConfig(ctx, vault)
-}
-
-// LoadConfig is the package function LoadConfig with b's credential and
-// client options.
+// ("VAULT", "HOST" or "azurekv://VAULT"), with b's credential and client
+// options. Each setting comes from the first of its secrets that exists,
+// pkjwt's own name first, then the original .NET sample's:
+//
+//	client-id  pkjwt-client-id, OIDC--ClientId, OIDCLocal--ClientId
+//	token-url  pkjwt-token-url, OIDC--TokenEndpoint, OIDCLocal--TokenEndpoint
+//	api-url    pkjwt-api-url, APIGetUri
+//	key        pkjwt-key-pfx, JWT--PubPrivateKeyBase64
+//
+// A setting with none of its secrets in the vault is left empty, not an
+// error. A vault that does not exist, credentials that may not read it, or
+// a disabled setting secret are errors (test with errors.Is against
+// [keys.ErrNotFound], [keys.ErrPermissionDenied], [keys.ErrKeyDisabled]);
+// a text value that is empty, over 4 KiB or holds a control character is
+// [ErrBadSetting]. The key secret is read to check that it exists but not
+// decoded; [Config].PFXSecret names it.
 func (b *Backend) LoadConfig(ctx context.Context, vault string) (Config, error) {
 	v, err := parseVault(vault)
 	if err != nil {
 		return Config{}, err
 	}
-	settings := Settings()
+	settings := settingsTable()
 	type found struct {
 		secret, value string
 		err           error
@@ -97,9 +97,9 @@ func (b *Backend) LoadConfig(ctx context.Context, vault string) (Config, error) 
 	for i, s := range settings {
 		wg.Go(func() {
 			for _, name := range s.Secrets {
-				r := Ref{Vault: v, Kind: KindSecret, Name: name}
+				r := vaultRef{Vault: v, Kind: kindSecret, Name: name}
 				value, _, err := b.getSecret(ctx, r)
-				var kvErr *Error
+				var kvErr *vaultError
 				if errors.As(err, &kvErr) && kvErr.StatusCode == 404 {
 					continue // this secret is not in the vault: try the next name
 				}
@@ -107,7 +107,7 @@ func (b *Backend) LoadConfig(ctx context.Context, vault string) (Config, error) 
 					results[i] = found{err: fmt.Errorf("azurekv: setting %s: %w", s.Name, err)}
 					return
 				}
-				if s.Name != SettingKey {
+				if s.Name != settingKey {
 					value = strings.TrimSpace(value)
 					if err := checkSetting(value); err != nil {
 						results[i] = found{err: fmt.Errorf("%w: secret %s: %v", ErrBadSetting, name, err)}
@@ -134,14 +134,14 @@ func (b *Backend) LoadConfig(ctx context.Context, vault string) (Config, error) 
 		}
 		cfg.Sources[s.Name] = res.secret
 		switch s.Name {
-		case SettingClientID:
+		case settingClientID:
 			cfg.ClientID = res.value
-		case SettingTokenURL:
+		case settingTokenURL:
 			cfg.TokenURL = res.value
-		case SettingAPIURL:
+		case settingAPIURL:
 			cfg.APIURL = res.value
-		case SettingKey:
-			cfg.PFXSecret = Ref{Vault: v, Kind: KindSecret, Name: res.secret}.String()
+		case settingKey:
+			cfg.PFXSecret = vaultRef{Vault: v, Kind: kindSecret, Name: res.secret}.String()
 		}
 	}
 	return cfg, nil

@@ -65,7 +65,7 @@ func TestLoadConfig(t *testing.T) {
 				v.setSecret(name, value, "")
 			}
 			for _, vault := range []string{"azurekv://" + testVault, testVault, "azurekv://" + testVault + "/"} {
-				got, err := azurekv.LoadConfig(context.Background(), vault, v.options()...)
+				got, err := azurekv.New(v.options()...).LoadConfig(context.Background(), vault)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -108,7 +108,7 @@ func TestLoadConfigErrors(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(v)
 			}
-			_, err := azurekv.LoadConfig(context.Background(), tt.vault, v.options()...)
+			_, err := azurekv.New(v.options()...).LoadConfig(context.Background(), tt.vault)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err %v, want %v", err, tt.wantErr)
 			}
@@ -119,7 +119,7 @@ func TestLoadConfigErrors(t *testing.T) {
 // Settings is the documented table; LoadConfig reads exactly these names.
 func TestSettingsTable(t *testing.T) {
 	v := newFakeVault(t)
-	if _, err := azurekv.LoadConfig(context.Background(), testVault, v.options()...); err != nil {
+	if _, err := azurekv.New(v.options()...).LoadConfig(context.Background(), testVault); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range azurekv.Settings() {

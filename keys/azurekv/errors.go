@@ -16,7 +16,7 @@ import (
 	"github.com/pkjwt/pkjwt/keys"
 )
 
-// Error is a failed Key Vault call. It unwraps to the keys sentinel that
+// vaultError is a failed Key Vault call. It unwraps to the keys sentinel that
 // classifies it (keys.ErrPermissionDenied, keys.ErrKeyDisabled,
 // keys.ErrWrongKeyUsage, keys.ErrThrottled, keys.ErrNotFound,
 // keys.ErrRemoteTimeout), when there is one, and to the SDK's error
@@ -24,7 +24,7 @@ import (
 // operation, the reference, the HTTP status, Key Vault's error codes and a
 // clipped copy of Key Vault's message; never a token, a secret value or a
 // request header.
-type Error struct {
+type vaultError struct {
 	// Op is the operation: "get key", "sign", "create key", "get secret".
 	Op string
 	// Ref is the reference the operation was on.
@@ -45,7 +45,7 @@ type Error struct {
 }
 
 // Error implements error.
-func (e *Error) Error() string {
+func (e *vaultError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "azurekv: %s %s: ", e.Op, e.Ref)
 	if e.kind != nil {
@@ -80,7 +80,7 @@ func (e *Error) Error() string {
 }
 
 // Unwrap returns the keys sentinel (if any) and the underlying error.
-func (e *Error) Unwrap() []error {
+func (e *vaultError) Unwrap() []error {
 	var errs []error
 	if e.kind != nil {
 		errs = append(errs, e.kind)
@@ -146,7 +146,7 @@ func wrapErr(op, ref string, err error) error {
 	if err == nil {
 		return nil
 	}
-	e := &Error{Op: op, Ref: ref, err: err}
+	e := &vaultError{Op: op, Ref: ref, err: err}
 	var re *azcore.ResponseError
 	var dnsErr *net.DNSError
 	var authErr *azidentity.AuthenticationFailedError

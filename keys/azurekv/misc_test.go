@@ -13,6 +13,7 @@ import (
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/pkjwt/pkjwt/internal/httpx"
 	"github.com/pkjwt/pkjwt/keys/azurekv"
 )
 
@@ -21,14 +22,14 @@ func TestResponseSizeBounded(t *testing.T) {
 	v := newFakeVault(t)
 	v.failWith("GET /secrets/", 200, `{"value":"`+strings.Repeat("A", azurekv.MaxResponseSize)+`"}`)
 	_, _, err := v.backend().OpenSecret(context.Background(), pfxRef)
-	if !errors.Is(err, azurekv.ErrResponseTooLarge) {
-		t.Fatalf("err %v, want ErrResponseTooLarge", err)
+	if !errors.Is(err, httpx.ErrTooLarge) {
+		t.Fatalf("err %v, want ErrTooLarge", err)
 	}
 	// An answer just under the limit is read (and then refused for its
 	// value's size, a different error).
 	v.failWith("GET /secrets/", 200, `{"value":"`+strings.Repeat("A", azurekv.MaxResponseSize-20)+`"}`)
 	_, _, err = v.backend().OpenSecret(context.Background(), pfxRef)
-	if err == nil || errors.Is(err, azurekv.ErrResponseTooLarge) {
+	if err == nil || errors.Is(err, httpx.ErrTooLarge) {
 		t.Fatalf("err %v, want a value-size error", err)
 	}
 }

@@ -7,78 +7,81 @@ import (
 	"strings"
 )
 
-// Scheme is the URL scheme of Azure Key Vault references.
+// Scheme is the URL scheme of Azure Key Vault references, what
+// [Backend.Scheme] returns.
 const Scheme = "azurekv"
 
-// ErrBadRef is returned for a reference that is not a valid
-// azurekv://VAULT/keys|secrets/NAME[/VERSION] URL.
+// ErrBadRef is returned, before any call to Key Vault, for a reference that
+// is not a valid azurekv://VAULT/keys|secrets/NAME[/VERSION] URL (or
+// azurekv://VAULT for [Backend.LoadConfig]), or not of the kind the method
+// takes.
 var ErrBadRef = errors.New("azurekv: bad reference")
 
-// Kind says what a reference names: a Key Vault key (which signs inside the
-// vault) or a Key Vault secret (which holds a base64 PFX).
-type Kind string
+// objectKind says what a reference names: a Key Vault key (which signs
+// inside the vault) or a Key Vault secret (which holds a base64 PFX).
+type objectKind string
 
 // The kinds of object a reference may name.
 const (
-	KindKey    Kind = "keys"
-	KindSecret Kind = "secrets"
+	kindKey    objectKind = "keys"
+	kindSecret objectKind = "secrets"
 )
 
-// Ref is a parsed reference:
+// vaultRef is a parsed reference:
 //
 //	azurekv://VAULT/keys/NAME[/VERSION]      a key; Sign runs in the vault
 //	azurekv://VAULT/secrets/NAME[/VERSION]   a secret holding a base64 PFX
 //
 // VAULT is a vault name ("myvault", meaning https://myvault.vault.azure.net/)
 // or a full host name, recognised by its dot ("myvault.vault.azure.cn",
-// "myhsm.managedhsm.azure.net"). The query, if any, is kept in Query for the
-// caller (the CLI reads kid-from there); the backend ignores it.
-type Ref struct {
+// "myhsm.managedhsm.azure.net"). The query, if any, is kept in Query; the
+// backend ignores it (the CLI reads kid and kid-from from it).
+type vaultRef struct {
 	// Vault is the VAULT part as written.
 	Vault string
-	// Kind is KindKey or KindSecret.
-	Kind Kind
+	// Kind is kindKey or kindSecret.
+	Kind objectKind
 	// Name is the key or secret name.
 	Name string
 	// Version is the object version, or "" for the current version.
 	Version string
 	// Query holds the reference's query parameters (never nil after
-	// ParseRef).
+	// parseRef).
 	Query url.Values
 }
 
 // maxNameLength is Key Vault's limit on key and secret names.
 const maxNameLength = 127
 
-// ParseRef parses an azurekv reference. A bare vault reference
+// parseRef parses an azurekv reference. A bare vault reference
 // ("azurekv://VAULT") is refused here; LoadConfig takes those.
-func ParseRef(ref string) (Ref, error) {
+func parseRef(ref string) (vaultRef, error) {
 	vault, rest, q, err := splitRef(ref)
 	if err != nil {
-		return Ref{}, err
+		return vaultRef{}, err
 	}
 	parts := strings.Split(rest, "/")
 	if len(parts) < 2 || len(parts) > 3 {
-		return Ref{}, fmt.Errorf("%w: %q: want azurekv://VAULT/keys/NAME[/VERSION] or azurekv://VAULT/secrets/NAME[/VERSION]", ErrBadRef, ref)
+		return vaultRef{}, fmt.Errorf("%w: %q: want azurekv://VAULT/keys/NAME[/VERSION] or azurekv://VAULT/secrets/NAME[/VERSION]", ErrBadRef, ref)
 	}
-	r := Ref{Vault: vault, Kind: Kind(parts[0]), Name: parts[1], Query: q}
-	if r.Kind != KindKey && r.Kind != KindSecret {
-		return Ref{}, fmt.Errorf("%w: %q: the path must start with /keys/ or /secrets/", ErrBadRef, ref)
+	r := vaultRef{Vault: vault, Kind: objectKind(parts[0]), Name: parts[1], Query: q}
+	if r.Kind != kindKey && r.Kind != kindSecret {
+		return vaultRef{}, fmt.Errorf("%w: %q: the path must start with /keys/ or /secrets/", ErrBadRef, ref)
 	}
 	if err := checkName(r.Name); err != nil {
-		return Ref{}, fmt.Errorf("%w: %q: %v", ErrBadRef, ref, err)
+		return vaultRef{}, fmt.Errorf("%w: %q: %v", ErrBadRef, ref, err)
 	}
 	if len(parts) == 3 {
 		r.Version = parts[2]
 		if err := checkVersion(r.Version); err != nil {
-			return Ref{}, fmt.Errorf("%w: %q: %v", ErrBadRef, ref, err)
+			return vaultRef{}, fmt.Errorf("%w: %q: %v", ErrBadRef, ref, err)
 		}
 	}
 	return r, nil
 }
 
 // String returns the reference in its canonical form, without the query.
-func (r Ref) String() string {
+func (r vaultRef) String() string {
 	s := Scheme + "://" + r.Vault + "/" + string(r.Kind) + "/" + r.Name
 	if r.Version != "" {
 		s += "/" + r.Version
@@ -87,7 +90,7 @@ func (r Ref) String() string {
 }
 
 // VaultURL returns the vault's base URL, e.g. "https://myvault.vault.azure.net/".
-func (r Ref) VaultURL() string { return vaultURL(r.Vault) }
+func (r vaultRef) VaultURL() string { return vaultURL(r.Vault) }
 
 // splitRef checks the scheme and the vault of ref and returns the vault,
 // the path without its leading slash, and the query.

@@ -15,16 +15,14 @@ import (
 	"github.com/pkjwt/pkjwt/keys"
 )
 
-// MaxSecretSize is the largest secret value accepted: Key Vault's own limit
+// maxSecretSize is the largest secret value accepted: Key Vault's own limit
 // of 25 KiB.
-const MaxSecretSize = 25 << 10
+const maxSecretSize = 25 << 10
 
-// Content types Key Vault gives the secret behind a Key Vault certificate.
-// Both hold text: a base64 PKCS#12 (PFX) file, or PEM blocks.
-const (
-	ContentTypePKCS12 = "application/x-pkcs12"
-	ContentTypePEM    = "application/x-pem-file"
-)
+// contentTypePEM is the content type of the PEM form of a Key Vault
+// certificate's secret; its other form, application/x-pkcs12, is base64
+// PFX text like the sample's.
+const contentTypePEM = "application/x-pem-file"
 
 // OpenSecret reads a secrets/ reference holding a private key and its
 // certificate, the way the original .NET sample stores them: the secret
@@ -35,22 +33,24 @@ const (
 // The private key is returned in memory; the certificate is the one whose
 // public key matches it (keys.KIDFrom derives the sample's kid from it).
 //
-// Errors: the *Error of the Key Vault call (keys.ErrNotFound,
-// keys.ErrPermissionDenied, keys.ErrKeyDisabled for a disabled secret, ...);
-// keys.ErrMalformed for a value that is not base64 PFX or PEM, or larger
-// than MaxSecretSize; keys.ErrWrongPassword for a PFX with a password.
+// Errors: a keys/ reference or a malformed one matches [ErrBadRef]; a failed
+// Key Vault call unwraps to the [keys] sentinels ([keys.ErrNotFound],
+// [keys.ErrPermissionDenied], [keys.ErrKeyDisabled] for a disabled secret,
+// ...); a value that is not base64 PFX or PEM, or larger than Key Vault's
+// 25 KiB, is [keys.ErrMalformed]; a PFX with a password
+// [keys.ErrWrongPassword].
 func (b *Backend) OpenSecret(ctx context.Context, ref string) (crypto.Signer, *x509.Certificate, error) {
-	r, err := ParseRef(ref)
+	r, err := parseRef(ref)
 	if err != nil {
 		return nil, nil, err
 	}
-	if r.Kind != KindSecret {
+	if r.Kind != kindSecret {
 		return nil, nil, fmt.Errorf("%w: %q names a key, not a secret", ErrBadRef, ref)
 	}
 	return b.openSecret(ctx, r)
 }
 
-func (b *Backend) openSecret(ctx context.Context, r Ref) (crypto.Signer, *x509.Certificate, error) {
+func (b *Backend) openSecret(ctx context.Context, r vaultRef) (crypto.Signer, *x509.Certificate, error) {
 	value, contentType, err := b.getSecret(ctx, r)
 	if err != nil {
 		return nil, nil, err
@@ -63,8 +63,8 @@ func (b *Backend) openSecret(ctx context.Context, r Ref) (crypto.Signer, *x509.C
 }
 
 // getSecret fetches one secret's value and content type, refusing values
-// over MaxSecretSize.
-func (b *Backend) getSecret(ctx context.Context, r Ref) (value, contentType string, err error) {
+// over maxSecretSize.
+func (b *Backend) getSecret(ctx context.Context, r vaultRef) (value, contentType string, err error) {
 	c, err := b.secretsClient(r.Vault)
 	if err != nil {
 		return "", "", err
@@ -74,11 +74,11 @@ func (b *Backend) getSecret(ctx context.Context, r Ref) (value, contentType stri
 		return "", "", wrapErr("get secret", r.String(), err)
 	}
 	if resp.Value == nil {
-		return "", "", &Error{Op: "get secret", Ref: r.String(), err: errors.New("the vault answered without a value")}
+		return "", "", &vaultError{Op: "get secret", Ref: r.String(), err: errors.New("the vault answered without a value")}
 	}
-	if len(*resp.Value) > MaxSecretSize {
-		return "", "", &Error{Op: "get secret", Ref: r.String(), kind: keys.ErrMalformed,
-			err: fmt.Errorf("secret value is %d bytes, more than Key Vault's %d", len(*resp.Value), MaxSecretSize)}
+	if len(*resp.Value) > maxSecretSize {
+		return "", "", &vaultError{Op: "get secret", Ref: r.String(), kind: keys.ErrMalformed,
+			err: fmt.Errorf("secret value is %d bytes, more than Key Vault's %d", len(*resp.Value), maxSecretSize)}
 	}
 	if resp.ContentType != nil {
 		contentType = *resp.ContentType
@@ -90,7 +90,7 @@ func (b *Backend) getSecret(ctx context.Context, r Ref) (value, contentType stri
 func decodeKeySecret(ctx context.Context, value, contentType string) (crypto.Signer, *x509.Certificate, error) {
 	ct, _, _ := mime.ParseMediaType(contentType)
 	trimmed := strings.TrimSpace(value)
-	if ct == ContentTypePEM || strings.HasPrefix(trimmed, "-----BEGIN") {
+	if ct == contentTypePEM || strings.HasPrefix(trimmed, "-----BEGIN") {
 		return decodePEMBundle([]byte(trimmed))
 	}
 	compact := strings.Map(func(r rune) rune {

@@ -21,25 +21,29 @@ import (
 	"github.com/pkjwt/pkjwt/keys"
 )
 
-// ErrBadSignature is returned when Key Vault answers a Sign call with a
-// signature that does not verify under the public key fetched at Open
-// (another key version answered, or the answer was damaged).
+// ErrBadSignature is returned by a signer's Sign when Key Vault answers
+// with a signature that does not verify under the public key fetched by
+// [Backend.Open] (another key version answered, or the answer was
+// damaged). The signature is not used.
 var ErrBadSignature = errors.New("azurekv: Key Vault returned a signature that does not verify")
 
-// Signer is a crypto.Signer whose private key stays in Azure Key Vault.
-// Public returns the public key fetched once by Open; Sign sends the digest
-// to Key Vault's sign operation for the key version fetched at Open, within
-// the backend's sign deadline, and checks the answer against the public key.
-type Signer struct {
+// vaultSigner is the crypto.Signer Open and Create return for a Key Vault
+// key, whose private key stays in the vault. Public returns the public key
+// fetched once by Open; Sign sends the digest to Key Vault's sign operation
+// for the key version fetched at Open, within the backend's sign deadline,
+// and checks the answer against the public key. Its exported methods
+// beside the crypto.Signer ones (Ref, KeyID, Version, Operations) are
+// reachable through an interface assertion.
+type vaultSigner struct {
 	client  *azkeys.Client
-	ref     Ref
+	ref     vaultRef
 	keyID   string
 	pub     crypto.PublicKey
 	ops     []string
 	timeout time.Duration
 }
 
-var _ crypto.Signer = (*Signer)(nil)
+var _ crypto.Signer = (*vaultSigner)(nil)
 
 // rsaAlgs maps the JWS RSA algorithms to their digest.
 var rsaAlgs = map[string]crypto.Hash{
@@ -48,21 +52,21 @@ var rsaAlgs = map[string]crypto.Hash{
 }
 
 // newSigner checks a key bundle (enabled, in its validity dates, allowed
-// to sign, a known key type) and builds the Signer pinned to its version.
-func (b *Backend) newSigner(c *azkeys.Client, r Ref, kb azkeys.KeyBundle) (*Signer, error) {
+// to sign, a known key type) and builds the vaultSigner pinned to its version.
+func (b *Backend) newSigner(c *azkeys.Client, r vaultRef, kb azkeys.KeyBundle) (*vaultSigner, error) {
 	ref := r.String()
 	if kb.Key == nil || kb.Key.Kty == nil {
-		return nil, &Error{Op: "open key", Ref: ref, err: errNoKey}
+		return nil, &vaultError{Op: "open key", Ref: ref, err: errNoKey}
 	}
 	if a := kb.Attributes; a != nil {
 		now := b.now()
 		switch {
 		case a.Enabled != nil && !*a.Enabled:
-			return nil, &Error{Op: "open key", Ref: ref, kind: keys.ErrKeyDisabled, err: errors.New("the key's enabled attribute is false")}
+			return nil, &vaultError{Op: "open key", Ref: ref, kind: keys.ErrKeyDisabled, err: errors.New("the key's enabled attribute is false")}
 		case a.Expires != nil && !now.Before(*a.Expires):
-			return nil, &Error{Op: "open key", Ref: ref, kind: keys.ErrKeyDisabled, err: fmt.Errorf("the key expired at %s", a.Expires.UTC().Format(time.RFC3339))}
+			return nil, &vaultError{Op: "open key", Ref: ref, kind: keys.ErrKeyDisabled, err: fmt.Errorf("the key expired at %s", a.Expires.UTC().Format(time.RFC3339))}
 		case a.NotBefore != nil && now.Before(*a.NotBefore):
-			return nil, &Error{Op: "open key", Ref: ref, kind: keys.ErrKeyDisabled, err: fmt.Errorf("the key is not valid before %s", a.NotBefore.UTC().Format(time.RFC3339))}
+			return nil, &vaultError{Op: "open key", Ref: ref, kind: keys.ErrKeyDisabled, err: fmt.Errorf("the key is not valid before %s", a.NotBefore.UTC().Format(time.RFC3339))}
 		}
 	}
 	var ops []string
@@ -72,29 +76,29 @@ func (b *Backend) newSigner(c *azkeys.Client, r Ref, kb azkeys.KeyBundle) (*Sign
 		}
 	}
 	if !slices.Contains(ops, string(azkeys.KeyOperationSign)) {
-		return nil, &Error{Op: "open key", Ref: ref, kind: keys.ErrWrongKeyUsage,
+		return nil, &vaultError{Op: "open key", Ref: ref, kind: keys.ErrWrongKeyUsage,
 			err: fmt.Errorf("the key's operations are [%s]; sign is not among them", clip(strings.Join(ops, " "), 200))}
 	}
 	var version string
 	if kb.Key.KID != nil {
 		if name := kb.Key.KID.Name(); name != "" && !strings.EqualFold(name, r.Name) {
-			return nil, &Error{Op: "open key", Ref: ref, err: fmt.Errorf("the vault answered with key %q", clip(name, 130))}
+			return nil, &vaultError{Op: "open key", Ref: ref, err: fmt.Errorf("the vault answered with key %q", clip(name, 130))}
 		}
 		version = kb.Key.KID.Version()
 	}
 	if version == "" || checkVersion(version) != nil {
-		return nil, &Error{Op: "open key", Ref: ref, err: errors.New("the vault answered without a key version to pin")}
+		return nil, &vaultError{Op: "open key", Ref: ref, err: errors.New("the vault answered without a key version to pin")}
 	}
 	if r.Version != "" && version != r.Version {
-		return nil, &Error{Op: "open key", Ref: ref, err: fmt.Errorf("the vault answered with version %s", version)}
+		return nil, &vaultError{Op: "open key", Ref: ref, err: fmt.Errorf("the vault answered with version %s", version)}
 	}
 	pub, err := publicKey(kb.Key)
 	if err != nil {
-		return nil, &Error{Op: "open key", Ref: ref, kind: keys.ErrMalformed, err: err}
+		return nil, &vaultError{Op: "open key", Ref: ref, kind: keys.ErrMalformed, err: err}
 	}
 	r.Version = version
 	r.Query = nil
-	return &Signer{
+	return &vaultSigner{
 		client:  c,
 		ref:     r,
 		keyID:   string(*kb.Key.KID),
@@ -144,25 +148,25 @@ func publicKey(k *azkeys.JSONWebKey) (crypto.PublicKey, error) {
 }
 
 // Public returns the public key fetched when the key was opened.
-func (s *Signer) Public() crypto.PublicKey { return s.pub }
+func (s *vaultSigner) Public() crypto.PublicKey { return s.pub }
 
-// Ref returns the versioned reference of the key,
+// vaultRef returns the versioned reference of the key,
 // azurekv://VAULT/keys/NAME/VERSION.
-func (s *Signer) Ref() string { return s.ref.String() }
+func (s *vaultSigner) Ref() string { return s.ref.String() }
 
 // KeyID returns Key Vault's identifier of the key version,
 // https://VAULT.vault.azure.net/keys/NAME/VERSION.
-func (s *Signer) KeyID() string { return s.keyID }
+func (s *vaultSigner) KeyID() string { return s.keyID }
 
 // Version returns the key version every Sign call uses.
-func (s *Signer) Version() string { return s.ref.Version }
+func (s *vaultSigner) Version() string { return s.ref.Version }
 
 // Operations returns the key operations Key Vault permits on the key.
-func (s *Signer) Operations() []string { return slices.Clone(s.ops) }
+func (s *vaultSigner) Operations() []string { return slices.Clone(s.ops) }
 
 // Sign signs digest in Key Vault; it is SignContext with a background
 // context (go-jose and crypto.Signer callers have none). rand is unused.
-func (s *Signer) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+func (s *vaultSigner) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	return s.SignContext(context.Background(), digest, opts)
 }
 
@@ -172,7 +176,7 @@ func (s *Signer) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byt
 // key SHA-256 (P-256) is ES256 and SHA-384 (P-384) ES384. The signature
 // is in the crypto.Signer format: PKCS#1 v1.5 or PSS bytes for RSA, ASN.1
 // DER for ECDSA.
-func (s *Signer) SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+func (s *vaultSigner) SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	if opts == nil {
 		return nil, errors.New("azurekv: sign: no hash given")
 	}
@@ -202,7 +206,7 @@ func (s *Signer) SignContext(ctx context.Context, digest []byte, opts crypto.Sig
 }
 
 // algorithm maps the signer options to Key Vault's signature algorithm.
-func (s *Signer) algorithm(opts crypto.SignerOpts) (azkeys.SignatureAlgorithm, error) {
+func (s *vaultSigner) algorithm(opts crypto.SignerOpts) (azkeys.SignatureAlgorithm, error) {
 	hash := opts.HashFunc()
 	switch pub := s.pub.(type) {
 	case *rsa.PublicKey:
@@ -236,7 +240,7 @@ func (s *Signer) algorithm(opts crypto.SignerOpts) (azkeys.SignatureAlgorithm, e
 
 // check verifies Key Vault's signature under the public key and converts
 // an ECDSA signature from JWS r||s to ASN.1 DER.
-func (s *Signer) check(sig, digest []byte, hash crypto.Hash, alg azkeys.SignatureAlgorithm) ([]byte, error) {
+func (s *vaultSigner) check(sig, digest []byte, hash crypto.Hash, alg azkeys.SignatureAlgorithm) ([]byte, error) {
 	switch pub := s.pub.(type) {
 	case *rsa.PublicKey:
 		var err error
@@ -268,4 +272,4 @@ func (s *Signer) check(sig, digest []byte, hash crypto.Hash, alg azkeys.Signatur
 	return nil, fmt.Errorf("azurekv: sign: unsupported public key %T", s.pub)
 }
 
-var _ keys.ContextSigner = (*Signer)(nil)
+var _ keys.ContextSigner = (*vaultSigner)(nil)

@@ -251,7 +251,10 @@ func TestErrorMapping(t *testing.T) {
 				if tt.failAt != "" {
 					v.failWith(tt.failAt, tt.status, tt.body)
 				}
-				_, err = b.Open(ctx, keyRef)
+				var s crypto.Signer
+				if s, err = b.Open(ctx, keyRef); s != nil {
+					t.Fatalf("a failed Open returned a signer (%T) beside %v", s, err)
+				}
 			} else {
 				var s crypto.Signer
 				s, err = b.Open(ctx, keyRef)

@@ -331,7 +331,7 @@ func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, info *reque
 			return true
 		case FaultFail:
 			if target == TargetToken {
-				s.writeRule(w, r, rule(RuleUnknownError), "")
+				s.writeRule(w, r, rule(ruleUnknownError), "")
 			} else {
 				mirrorIDs(w, r)
 				s.writePDSError(w, r, errFaultFail)
@@ -339,7 +339,7 @@ func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, info *reque
 			return true
 		case FaultRateLimit:
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(a.RetryAfter)))
-			ru := rule(RuleRateLimited)
+			ru := rule(ruleRateLimited)
 			if target == TargetToken {
 				s.writeRule(w, r, ru, "")
 			} else {

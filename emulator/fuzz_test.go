@@ -44,7 +44,7 @@ func FuzzParseAssertion(f *testing.F) {
 			}
 			return
 		}
-		if id < RuleInvalidAlg || id > RuleExpTooFar {
+		if id < ruleInvalidAlg || id > ruleExpTooFar {
 			t.Fatalf("rule %d out of range", id)
 		}
 	})

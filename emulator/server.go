@@ -288,7 +288,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case p == TokenPath:
 		s.serveToken(w, r)
 	case p == "/oauth2" || strings.HasPrefix(p, "/oauth2/"):
-		s.writeRule(w, r, rule(RuleNotFound), "")
+		s.writeRule(w, r, rule(ruleNotFound), "")
 	case p == HelloWorldPath:
 		s.serveHello(w, r)
 	case p == MetricsPath:
@@ -314,7 +314,7 @@ type requestInfo struct {
 	failure string
 	faults  string // the injected faults that hit the request, comma-separated
 	dropped bool   // FaultDrop: close the connection without an answer
-	rule    RuleID // the token endpoint's row that answered, 0 if none
+	rule    ruleID // the token endpoint's row that answered, 0 if none
 }
 
 type requestInfoKey struct{}

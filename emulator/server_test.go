@@ -152,17 +152,17 @@ func TestLoadApps(t *testing.T) {
 }
 
 func TestRulesTable(t *testing.T) {
-	seen := map[RuleID]bool{}
-	for _, r := range Rules() {
+	seen := map[ruleID]bool{}
+	for _, r := range tokenRules {
 		if seen[r.ID] {
 			t.Errorf("duplicate rule %d", r.ID)
 		}
 		seen[r.ID] = true
-		if r.ID != RuleMethodNotAllowed && (r.Error == "" || r.Description == "" || r.Status < 400) {
+		if r.ID != ruleMethodNotAllowed && (r.Error == "" || r.Description == "" || r.Status < 400) {
 			t.Errorf("incomplete rule %+v", r)
 		}
 	}
-	for id := RuleMethodNotAllowed; id <= RuleUnknownError; id++ {
+	for id := ruleMethodNotAllowed; id <= ruleUnknownError; id++ {
 		if !seen[id] {
 			t.Errorf("row %d missing", id)
 		}

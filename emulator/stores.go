@@ -85,7 +85,7 @@ type jtiEntry struct {
 // protect against a replay (an expired assertion fails row 9 before row 17),
 // it only serves NHS's 30-day diagnostic memory. If the oldest entry's
 // assertion is still valid (at most 310 s), the new request is refused with
-// a 503 (RuleStoreFull) instead: the emulator never forgets a jti that could
+// a 503 (ruleStoreFull) instead: the emulator never forgets a jti that could
 // still be replayed. Because every stored assertion expires within 310 s of
 // being stored, a full store frees up within about five minutes.
 type jtiStore struct {

@@ -217,7 +217,7 @@ func TestLogNeverContainsTokenAsScheme(t *testing.T) {
 			res := e.get(path, map[string]string{"Authorization": h, "X-Request-ID": uuid.NewString()})
 			scheme, _, _ := strings.Cut(h, " ")
 			want := "Invalid token type '" + scheme + "', must be 'Bearer'"
-			var oo OperationOutcome
+			var oo operationOutcome
 			if err := json.Unmarshal(res.body, &oo); err != nil || res.status != 401 || len(oo.Issue) != 1 ||
 				oo.Issue[0].Diagnostics != want {
 				t.Errorf("%s %.10q…: status %d body %s, want diagnostics %q", path, h, res.status, res.body, want)

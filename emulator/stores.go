@@ -10,17 +10,17 @@ import (
 
 // Store bounds and lifetimes.
 const (
-	// DefaultMaxJTIs is the default bound of the jti store.
-	DefaultMaxJTIs = 100_000
-	// DefaultMaxTokens is the default bound of the token store.
-	DefaultMaxTokens = 100_000
-	// JTITTL is how long NHS remembers a (sub, jti) pair: 30 days
+	// defaultMaxJTIs is the default bound of the jti store.
+	defaultMaxJTIs = 100_000
+	// defaultMaxTokens is the default bound of the token store.
+	defaultMaxTokens = 100_000
+	// jtiTTL is how long NHS remembers a (sub, jti) pair: 30 days
 	// (PopulateCache.JTIClaim, 2592000 s).
-	JTITTL = 30 * 24 * time.Hour
-	// ExpiredTokenGrace is how long an expired token is kept so that the PDS
+	jtiTTL = 30 * 24 * time.Hour
+	// expiredTokenGrace is how long an expired token is kept so that the PDS
 	// API can answer "Access Token expired" rather than "Invalid Access
 	// Token". After it the token is purged.
-	ExpiredTokenGrace = time.Hour
+	expiredTokenGrace = time.Hour
 )
 
 // fifo is a queue of keys in insertion order, backed by a slice that is
@@ -78,7 +78,7 @@ type jtiEntry struct {
 	assertionExp time.Time // the assertion's exp; after it the entry no longer guards a replay
 }
 
-// jtiStore remembers (sub, jti) pairs for JTITTL, like NHS.
+// jtiStore remembers (sub, jti) pairs for jtiTTL, like NHS.
 //
 // It holds at most max entries. When it is full, the oldest entry is
 // evicted only if its assertion has expired: such an entry can no longer
@@ -108,12 +108,12 @@ const (
 	jtiFull
 )
 
-// seen reports whether (sub, jti) is stored and younger than JTITTL.
+// seen reports whether (sub, jti) is stored and younger than jtiTTL.
 func (s *jtiStore) seen(sub, jti string, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.entries[makeJTIKey(sub, jti)]
-	return ok && now.Sub(e.storedAt) < JTITTL
+	return ok && now.Sub(e.storedAt) < jtiTTL
 }
 
 // add stores (sub, jti) unless it is already stored (jtiSeen) or the store
@@ -123,7 +123,7 @@ func (s *jtiStore) add(sub, jti string, assertionExp, now time.Time) jtiResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.purgeLocked(now)
-	if e, ok := s.entries[k]; ok && now.Sub(e.storedAt) < JTITTL {
+	if e, ok := s.entries[k]; ok && now.Sub(e.storedAt) < jtiTTL {
 		return jtiSeen
 	}
 	for len(s.entries) >= s.max {
@@ -145,7 +145,7 @@ func (s *jtiStore) add(sub, jti string, assertionExp, now time.Time) jtiResult {
 	return jtiStored
 }
 
-// purgeLocked drops entries older than JTITTL from the front of the queue.
+// purgeLocked drops entries older than jtiTTL from the front of the queue.
 func (s *jtiStore) purgeLocked(now time.Time) {
 	for {
 		k, ok := s.order.front()
@@ -153,7 +153,7 @@ func (s *jtiStore) purgeLocked(now time.Time) {
 			return
 		}
 		e, present := s.entries[k]
-		if present && now.Sub(e.storedAt) < JTITTL {
+		if present && now.Sub(e.storedAt) < jtiTTL {
 			return
 		}
 		s.order.pop()
@@ -195,7 +195,7 @@ type tokenHash [sha256.Size]byte
 // stored as SHA-256 hashes, so the store never holds a usable token.
 //
 // It holds at most max tokens. Expired tokens are kept for
-// ExpiredTokenGrace (to answer "Access Token expired"), then purged. When
+// expiredTokenGrace (to answer "Access Token expired"), then purged. When
 // the store is full after purging, the oldest token is evicted even if it
 // is still valid: its holder gets "Invalid Access Token" and fetches a new
 // one, which fails closed and keeps the endpoint available.
@@ -237,13 +237,13 @@ func (s *tokenStore) lookup(tok string, now time.Time) (tokenInfo, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	info, ok := s.entries[h]
-	if ok && now.After(info.Expires.Add(ExpiredTokenGrace)) {
+	if ok && now.After(info.Expires.Add(expiredTokenGrace)) {
 		return tokenInfo{}, false
 	}
 	return info, ok
 }
 
-// purgeLocked drops tokens expired for longer than ExpiredTokenGrace. Tokens
+// purgeLocked drops tokens expired for longer than expiredTokenGrace. Tokens
 // are issued in time order with lifetimes of at most the configured token
 // lifetime, so it walks the queue from the front and also removes every
 // long-expired token it meets until the first one that is still wanted.
@@ -254,7 +254,7 @@ func (s *tokenStore) purgeLocked(now time.Time) {
 			return
 		}
 		info, present := s.entries[k]
-		if present && !now.After(info.Expires.Add(ExpiredTokenGrace)) {
+		if present && !now.After(info.Expires.Add(expiredTokenGrace)) {
 			return
 		}
 		s.order.pop()

@@ -201,7 +201,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		s.writeRule(w, r, rule(ruleContentType), "")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFormBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {

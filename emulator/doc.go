@@ -5,7 +5,7 @@
 //
 // It reproduces NHS's rules, HTTP statuses and error bodies string for
 // string, as documented in docs/nhs-reference.md: the ordered
-// error table of the token endpoint (see Rules), the jti burned before the
+// error table of the token endpoint, the jti burned before the
 // API-key, JWKS and signature checks, the one-hour JWKS cache that is not
 // refetched for an unknown kid, and the PDS OperationOutcome errors.
 //

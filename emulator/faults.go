@@ -16,7 +16,7 @@ import (
 // tests and developers see how a client behaves when NHS's token endpoint or
 // the API is slow, down, dropping connections or rate limiting. Faults are
 // off unless configured (Config.Faults, Server.SetFaults, or the `pkjwt
-// emulator` flags named in FaultKinds).
+// emulator` fault flags).
 type FaultKind string
 
 // The kinds of fault, in the order they are applied to a request.
@@ -63,76 +63,28 @@ func (t FaultTarget) String() string {
 	return "none"
 }
 
-// ParseFaultTarget parses "token", "pds" or "both".
-func ParseFaultTarget(s string) (FaultTarget, error) {
-	switch s {
-	case "token":
-		return TargetToken, nil
-	case "pds":
-		return TargetPDS, nil
-	case "both":
-		return TargetBoth, nil
-	}
-	return 0, fmt.Errorf("emulator: fault target %q: %w", s, ErrBadFault)
+// faultKinds are the kinds of fault, in the order they are applied, with
+// the targets each can apply to. It is never modified.
+var faultKinds = []struct {
+	kind    FaultKind
+	targets FaultTarget
+}{
+	{FaultLatency, TargetBoth},
+	{FaultDrop, TargetBoth},
+	{FaultFail, TargetBoth},
+	{FaultRateLimit, TargetBoth},
+	{FaultJWKSUnreachable, TargetToken},
 }
 
-// FaultParam says what a fault kind's flag takes.
-type FaultParam string
-
-// Fault parameters.
-const (
-	// ParamRate is a fraction of the matching requests, in (0, 1].
-	ParamRate FaultParam = "rate"
-	// ParamDuration is a delay.
-	ParamDuration FaultParam = "duration"
-	// ParamSwitch is on or off: every matching request.
-	ParamSwitch FaultParam = "switch"
-)
-
-// FaultKindInfo describes one kind of fault: the one table from which the
-// emulator checks a Fault and the CLI builds its flags and help.
-type FaultKindInfo struct {
-	Kind FaultKind
-	// Flag is the `pkjwt emulator` flag that turns it on.
-	Flag string
-	// Param is what the flag takes.
-	Param FaultParam
-	// Targets are the endpoints it can apply to.
-	Targets FaultTarget
-	// Effect says what a hit request gets.
-	Effect string
-}
-
-// faultKinds is the table of fault kinds, in the order they are applied.
-// It is never modified.
-var faultKinds = []FaultKindInfo{
-	{FaultLatency, "latency", ParamDuration, TargetBoth,
-		"delay every matching request by this long before it is handled"},
-	{FaultDrop, "drop-rate", ParamRate, TargetBoth,
-		"close the connection of this fraction of matching requests without an answer"},
-	{FaultFail, "fail-rate", ParamRate, TargetBoth,
-		"answer this fraction of matching requests with 500 (token: NHS's unknown_error; API: an OperationOutcome)"},
-	{FaultRateLimit, "rate-limit", ParamRate, TargetBoth,
-		"answer this fraction of matching requests with 429 and Retry-After (token: row 20; API: TOO_MANY_REQUESTS)"},
-	{FaultJWKSUnreachable, "jwks-unreachable", ParamSwitch, TargetToken,
-		"fail every JWKS fetch: token requests that reach the JWKS step get row 22 (can't be reached)"},
-}
-
-// FaultKinds returns a copy of the table of fault kinds, in the order they
-// are applied to a request.
-func FaultKinds() []FaultKindInfo {
-	out := make([]FaultKindInfo, len(faultKinds))
-	copy(out, faultKinds)
-	return out
-}
-
-func faultKindInfo(k FaultKind) (FaultKindInfo, bool) {
+// faultTargets returns the targets kind k can apply to, or 0 for an unknown
+// kind.
+func faultTargets(k FaultKind) FaultTarget {
 	for _, i := range faultKinds {
-		if i.Kind == k {
-			return i, true
+		if i.kind == k {
+			return i.targets
 		}
 	}
-	return FaultKindInfo{}, false
+	return 0
 }
 
 // ErrBadFault is returned for a fault that cannot be applied.
@@ -169,15 +121,15 @@ type Fault struct {
 
 // check validates f and fills in its defaults.
 func (f Fault) check() (Fault, error) {
-	info, ok := faultKindInfo(f.Kind)
-	if !ok {
+	targets := faultTargets(f.Kind)
+	if targets == 0 {
 		return f, fmt.Errorf("emulator: fault kind %q: %w", f.Kind, ErrBadFault)
 	}
 	if f.Target == 0 {
-		f.Target = info.Targets
+		f.Target = targets
 	}
-	if f.Target&^TargetBoth != 0 || f.Target&^info.Targets != 0 {
-		return f, fmt.Errorf("emulator: fault %s applies to %s only, not %s: %w", f.Kind, info.Targets, f.Target, ErrBadFault)
+	if f.Target&^TargetBoth != 0 || f.Target&^targets != 0 {
+		return f, fmt.Errorf("emulator: fault %s applies to %s only, not %s: %w", f.Kind, targets, f.Target, ErrBadFault)
 	}
 	if f.Rate == 0 {
 		f.Rate = 1
@@ -255,7 +207,7 @@ func newFaultSet(fs []Fault) (*faultSet, error) {
 	ordered := make([]*activeFault, 0, len(set.faults))
 	for _, info := range faultKinds {
 		for _, a := range set.faults {
-			if a.Kind == info.Kind {
+			if a.Kind == info.kind {
 				ordered = append(ordered, a)
 			}
 		}
@@ -331,7 +283,7 @@ func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, info *reque
 			return true
 		case FaultFail:
 			if target == TargetToken {
-				s.writeRule(w, r, rule(RuleUnknownError), "")
+				s.writeRule(w, r, rule(ruleUnknownError), "")
 			} else {
 				mirrorIDs(w, r)
 				s.writePDSError(w, r, errFaultFail)
@@ -339,7 +291,7 @@ func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, info *reque
 			return true
 		case FaultRateLimit:
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(a.RetryAfter)))
-			ru := rule(RuleRateLimited)
+			ru := rule(ruleRateLimited)
 			if target == TargetToken {
 				s.writeRule(w, r, ru, "")
 			} else {

@@ -44,7 +44,7 @@ func FuzzParseAssertion(f *testing.F) {
 			}
 			return
 		}
-		if id < RuleInvalidAlg || id > RuleExpTooFar {
+		if id < ruleInvalidAlg || id > ruleExpTooFar {
 			t.Fatalf("rule %d out of range", id)
 		}
 	})
@@ -119,7 +119,7 @@ func FuzzPDSRequest(f *testing.F) {
 		if !underBase(u.Path, base) {
 			return // the path left the PDS base: a plain 404
 		}
-		var oo OperationOutcome
+		var oo operationOutcome
 		if err := json.Unmarshal(rec.Body.Bytes(), &oo); err != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) != 1 {
 			t.Fatalf("status %d, body not an OperationOutcome: %s", rec.Code, rec.Body)
 		}

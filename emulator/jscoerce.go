@@ -155,11 +155,8 @@ func jsLooseEqual(a, b any) bool {
 // subKey is the API key the sub claim names: a string as is, a number by its
 // JSON text (Apigee resolves the claim to a string), anything else "".
 func subKey(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case json.Number:
-		return x.String()
+	if _, isBool := v.(bool); isBool {
+		return ""
 	}
-	return ""
+	return jsString(v)
 }

@@ -20,15 +20,15 @@ import (
 const (
 	// DefaultJWKSCacheTTL is how long a fetched JWKS is cached (NHS: 3600 s).
 	DefaultJWKSCacheTTL = time.Hour
-	// DefaultJWKSFetchTimeout bounds one JWKS fetch (NHS: 55 s; the emulator
+	// defaultJWKSFetchTimeout bounds one JWKS fetch (NHS: 55 s; the emulator
 	// is stricter so that a test never hangs).
-	DefaultJWKSFetchTimeout = 10 * time.Second
-	// MaxJWKSBytes is the most the emulator reads of a JWKS response; a
+	defaultJWKSFetchTimeout = 10 * time.Second
+	// maxJWKSBytes is the most the emulator reads of a JWKS response; a
 	// larger body is a fetch failure (row 22).
-	MaxJWKSBytes = 1 << 20
-	// DefaultMaxJWKSEntries bounds the JWKS cache (one entry per URL); when
+	maxJWKSBytes = 1 << 20
+	// defaultMaxJWKSEntries bounds the JWKS cache (one entry per URL); when
 	// it is full the entry fetched longest ago is evicted.
-	DefaultMaxJWKSEntries = 1024
+	defaultMaxJWKSEntries = 1024
 	// jwksUserAgent is the User-Agent NHS sends.
 	jwksUserAgent = "APIM"
 )
@@ -169,12 +169,12 @@ func (c *jwksCache) get(ctx context.Context, url string) ([]byte, error) {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		return nil, fmt.Errorf("%w: status %d", errJWKSFetch, resp.StatusCode)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxJWKSBytes+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: read body: %w", errJWKSFetch, err)
 	}
-	if len(body) > MaxJWKSBytes {
-		return nil, fmt.Errorf("%w: body larger than %d bytes", errJWKSFetch, MaxJWKSBytes)
+	if len(body) > maxJWKSBytes {
+		return nil, fmt.Errorf("%w: body larger than %d bytes", errJWKSFetch, maxJWKSBytes)
 	}
 	return body, nil
 }

@@ -12,8 +12,9 @@ import (
 // MetricsPath is where the emulator serves its Prometheus metrics:
 //
 //	pkjwt_emulator_token_requests_total{rule}  token requests by the row that
-//	                                           answered them (RuleName; "ok"
-//	                                           for a token issued)
+//	                                           answered them (the row's short
+//	                                           name, listed in docs/emulator.md;
+//	                                           "ok" for a token issued)
 //	pkjwt_emulator_pds_requests_total{code}    PDS API requests by HTTP status
 //	pkjwt_emulator_faults_total{kind}          injected faults that hit a request
 //
@@ -23,38 +24,38 @@ const MetricsPath = "/metrics"
 // ruleNames are the stable short names of the token endpoint's rows, the
 // values of the rule label. Every row of tokenRules has one
 // (TestRuleNames).
-var ruleNames = map[RuleID]string{
-	RuleMethodNotAllowed:       "method_not_allowed",
-	RuleContentType:            "content_type",
-	RuleMissingGrantType:       "missing_grant_type",
-	RuleUnsupportedGrantType:   "unsupported_grant_type",
-	RuleClientAssertionType:    "client_assertion_type",
-	RuleMissingClientAssertion: "missing_client_assertion",
-	RuleMalformedJWT:           "malformed_jwt",
-	RuleInvalidAlg:             "invalid_alg",
-	RuleExpired:                "expired",
-	RuleMissingKid:             "missing_kid",
-	RuleInvalidTyp:             "invalid_typ",
-	RuleMissingExp:             "missing_exp",
-	RuleExpNotNumber:           "exp_not_number",
-	RuleIssSub:                 "iss_sub",
-	RuleMissingJTI:             "missing_jti",
-	RuleJTINotString:           "jti_not_string",
-	RuleJTIReused:              "jti_reused",
-	RuleExpTooFar:              "exp_too_far",
-	RuleUnknownAPIKey:          "unknown_api_key",
-	RuleRateLimited:            "rate_limited",
-	RuleNoJWKSURL:              "no_jwks_url",
-	RuleJWKSUnreachable:        "jwks_unreachable",
-	RuleNoMatchingKid:          "no_matching_kid",
-	RuleBadSignature:           "bad_signature",
-	RuleBadAudience:            "bad_audience",
-	RuleNoLevel3Scope:          "no_level3_scope",
-	RuleUnknownError:           "unknown_error",
-	RuleNotFound:               "not_found",
-	RuleAppRevoked:             "app_revoked",
-	RuleStoreFull:              "store_full",
-	RuleBodyTooLarge:           "body_too_large",
+var ruleNames = map[ruleID]string{
+	ruleMethodNotAllowed:       "method_not_allowed",
+	ruleContentType:            "content_type",
+	ruleMissingGrantType:       "missing_grant_type",
+	ruleUnsupportedGrantType:   "unsupported_grant_type",
+	ruleClientAssertionType:    "client_assertion_type",
+	ruleMissingClientAssertion: "missing_client_assertion",
+	ruleMalformedJWT:           "malformed_jwt",
+	ruleInvalidAlg:             "invalid_alg",
+	ruleExpired:                "expired",
+	ruleMissingKid:             "missing_kid",
+	ruleInvalidTyp:             "invalid_typ",
+	ruleMissingExp:             "missing_exp",
+	ruleExpNotNumber:           "exp_not_number",
+	ruleIssSub:                 "iss_sub",
+	ruleMissingJTI:             "missing_jti",
+	ruleJTINotString:           "jti_not_string",
+	ruleJTIReused:              "jti_reused",
+	ruleExpTooFar:              "exp_too_far",
+	ruleUnknownAPIKey:          "unknown_api_key",
+	ruleRateLimited:            "rate_limited",
+	ruleNoJWKSURL:              "no_jwks_url",
+	ruleJWKSUnreachable:        "jwks_unreachable",
+	ruleNoMatchingKid:          "no_matching_kid",
+	ruleBadSignature:           "bad_signature",
+	ruleBadAudience:            "bad_audience",
+	ruleNoLevel3Scope:          "no_level3_scope",
+	ruleUnknownError:           "unknown_error",
+	ruleNotFound:               "not_found",
+	ruleAppRevoked:             "app_revoked",
+	ruleStoreFull:              "store_full",
+	ruleBodyTooLarge:           "body_too_large",
 }
 
 // Rule label values that are not rows.
@@ -63,10 +64,10 @@ const (
 	ruleNameDropped = "dropped" // FaultDrop: no answer
 )
 
-// RuleName returns the row's stable short name ("jti_reused",
+// ruleName returns the row's stable short name ("jti_reused",
 // "bad_signature"), the rule label of the emulator's token metrics, or ""
 // for an unknown id.
-func RuleName(id RuleID) string { return ruleNames[id] }
+func ruleName(id ruleID) string { return ruleNames[id] }
 
 // metrics is a Server's Prometheus registry (its own: nothing global).
 type metrics struct {
@@ -101,9 +102,9 @@ func (m *metrics) observe(path string, status int, info *requestInfo) {
 		case info.dropped:
 			name = ruleNameDropped
 		case info.rule != 0:
-			name = RuleName(info.rule)
+			name = ruleName(info.rule)
 		case status == http.StatusMethodNotAllowed:
-			name = RuleName(RuleMethodNotAllowed)
+			name = ruleName(ruleMethodNotAllowed)
 		case status != http.StatusOK:
 			name = "other"
 		}
@@ -119,7 +120,7 @@ func (m *metrics) observe(path string, status int, info *requestInfo) {
 }
 
 // setRequestRule records the row that answered a token request.
-func setRequestRule(r *http.Request, id RuleID) {
+func setRequestRule(r *http.Request, id ruleID) {
 	if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
 		info.rule = id
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,22 +16,28 @@ import (
 )
 
 // TestRuleNames: every row of the error table has a short name, unique,
-// fit for a Prometheus label value.
+// fit for a Prometheus label value, and listed in docs/emulator.md.
 func TestRuleNames(t *testing.T) {
-	seen := map[string]emulator.RuleID{}
-	for _, r := range emulator.Rules() {
-		n := emulator.RuleName(r.ID)
+	doc, err := os.ReadFile("../docs/emulator.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for id, n := range emulator.RuleLabels() {
 		if n == "" {
-			t.Errorf("row %d has no name", r.ID)
+			t.Errorf("row %d has no name", id)
 			continue
 		}
 		if strings.Trim(n, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
-			t.Errorf("row %d: name %q is not snake_case", r.ID, n)
+			t.Errorf("row %d: name %q is not snake_case", id, n)
 		}
 		if other, dup := seen[n]; dup {
-			t.Errorf("rows %d and %d share the name %q", other, r.ID, n)
+			t.Errorf("rows %d and %d share the name %q", other, id, n)
 		}
-		seen[n] = r.ID
+		seen[n] = id
+		if !strings.Contains(string(doc), "`"+n+"`") {
+			t.Errorf("row %d: name %q is not listed in docs/emulator.md", id, n)
+		}
 	}
 }
 

@@ -114,27 +114,27 @@ func validNHSNumber(s string) bool {
 	return check != 10 && check == int(s[9]-'0')
 }
 
-// OperationOutcome is a FHIR OperationOutcome as PDS returns it.
-type OperationOutcome struct {
+// operationOutcome is a FHIR OperationOutcome as PDS returns it.
+type operationOutcome struct {
 	ResourceType string                  `json:"resourceType"`
-	Issue        []OperationOutcomeIssue `json:"issue"`
+	Issue        []operationOutcomeIssue `json:"issue"`
 }
 
-// OperationOutcomeIssue is one issue of an OperationOutcome.
-type OperationOutcomeIssue struct {
+// operationOutcomeIssue is one issue of an OperationOutcome.
+type operationOutcomeIssue struct {
 	Severity    string           `json:"severity"`
 	Code        string           `json:"code"`
-	Details     *CodeableConcept `json:"details,omitempty"`
+	Details     *codeableConcept `json:"details,omitempty"`
 	Diagnostics string           `json:"diagnostics,omitempty"`
 }
 
-// CodeableConcept is a FHIR CodeableConcept.
-type CodeableConcept struct {
-	Coding []Coding `json:"coding"`
+// codeableConcept is a FHIR CodeableConcept.
+type codeableConcept struct {
+	Coding []coding `json:"coding"`
 }
 
-// Coding is a FHIR Coding.
-type Coding struct {
+// coding is a FHIR Coding.
+type coding struct {
 	System  string `json:"system"`
 	Version string `json:"version,omitempty"`
 	Code    string `json:"code"`
@@ -155,10 +155,10 @@ type pdsError struct {
 	logDiagnostics string
 }
 
-func (e pdsError) outcome() OperationOutcome {
-	return OperationOutcome{ResourceType: "OperationOutcome", Issue: []OperationOutcomeIssue{{
+func (e pdsError) outcome() operationOutcome {
+	return operationOutcome{ResourceType: "OperationOutcome", Issue: []operationOutcomeIssue{{
 		Severity: e.severity, Code: e.issueCode,
-		Details: &CodeableConcept{Coding: []Coding{{
+		Details: &codeableConcept{Coding: []coding{{
 			System: spineSystem, Version: "1", Code: e.code, Display: e.display,
 		}}},
 		Diagnostics: e.diagnostics,

@@ -176,7 +176,7 @@ func TestPDSExpiredToken(t *testing.T) {
 	hdr := map[string]string{"Authorization": "Bearer " + tok, "X-Request-ID": uuid.NewString()}
 	assertOutcome(t, e.get(PDSBasePath+"/Patient/9000000009", hdr), 401, denied("Access Token expired"))
 	// After the grace period the token is purged and simply unknown.
-	e.clock.Advance(ExpiredTokenGrace + time.Second)
+	e.clock.Advance(expiredTokenGrace + time.Second)
 	e.token() // any insert purges
 	assertOutcome(t, e.get(PDSBasePath+"/Patient/9000000009", hdr), 401, denied("Invalid Access Token"))
 }

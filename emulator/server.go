@@ -27,12 +27,12 @@ const (
 	PDSSandboxBasePath = "/personal-demographics/FHIR/R4-sandbox"
 	// HelloWorldPath is the application-restricted Hello World endpoint.
 	HelloWorldPath = "/hello-world/hello/application"
-	// MaxFormBytes bounds the token request body.
-	MaxFormBytes = 64 << 10
-	// DefaultTokenLifetime is the lifetime of an access token (NHS: 599 s).
-	DefaultTokenLifetime = 599 * time.Second
-	// DefaultHTTPTimeout is the timeout of the default JWKS HTTP client.
-	DefaultHTTPTimeout = 10 * time.Second
+	// maxFormBytes bounds the token request body.
+	maxFormBytes = 64 << 10
+	// defaultTokenLifetime is the lifetime of an access token (NHS: 599 s).
+	defaultTokenLifetime = 599 * time.Second
+	// defaultHTTPTimeout is the timeout of the default JWKS HTTP client.
+	defaultHTTPTimeout = 10 * time.Second
 )
 
 // Config configures a Server. The zero value of every field but Apps and
@@ -57,7 +57,7 @@ type Config struct {
 	HTTPClient *http.Client
 	// JWKSFetchTimeout bounds one JWKS fetch. Default 10 s.
 	JWKSFetchTimeout time.Duration
-	// MaxJWKSEntries bounds the JWKS cache. Default DefaultMaxJWKSEntries.
+	// MaxJWKSEntries bounds the JWKS cache (one entry per URL). Default 1024.
 	MaxJWKSEntries int
 	// TokenLifetime is the access-token lifetime. Default 599 s.
 	TokenLifetime time.Duration
@@ -74,10 +74,10 @@ type Config struct {
 	// Logger receives one line per request. It never receives a token, an
 	// assertion or an Authorization header. Default: discard.
 	Logger *slog.Logger
-	// MaxJTIs bounds the jti store (default DefaultMaxJTIs); see jtiStore
+	// MaxJTIs bounds the jti store (default 100000); see the package doc
 	// for what happens when it is full.
 	MaxJTIs int
-	// MaxTokens bounds the token store (default DefaultMaxTokens); when
+	// MaxTokens bounds the token store (default 100000); when
 	// full, the oldest token is evicted.
 	MaxTokens int
 	// Faults are failures to inject (see Fault); Server.SetFaults changes
@@ -126,7 +126,7 @@ func New(cfg Config) (*Server, error) {
 		s.publicURL = strings.TrimRight(cfg.PublicURL, "/")
 	}
 	if s.tokenLifetime <= 0 {
-		s.tokenLifetime = DefaultTokenLifetime
+		s.tokenLifetime = defaultTokenLifetime
 	}
 	if s.tokenLifetime < time.Second {
 		return nil, errors.New("emulator: TokenLifetime must be at least 1s")
@@ -146,17 +146,17 @@ func New(cfg Config) (*Server, error) {
 	}
 	client := cfg.HTTPClient
 	if client == nil {
-		client = &http.Client{Timeout: DefaultHTTPTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+		client = &http.Client{Timeout: defaultHTTPTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}}
 	}
 	timeout := cfg.JWKSFetchTimeout
 	if timeout <= 0 {
-		timeout = DefaultJWKSFetchTimeout
+		timeout = defaultJWKSFetchTimeout
 	}
 	maxJWKS := cfg.MaxJWKSEntries
 	if maxJWKS == 0 {
-		maxJWKS = DefaultMaxJWKSEntries
+		maxJWKS = defaultMaxJWKSEntries
 	}
 	s.jwks = &jwksCache{
 		client: client, ttl: ttl, timeout: timeout, refetchUnknownKid: cfg.RefetchUnknownKid,
@@ -164,11 +164,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	maxJTIs := cfg.MaxJTIs
 	if maxJTIs == 0 {
-		maxJTIs = DefaultMaxJTIs
+		maxJTIs = defaultMaxJTIs
 	}
 	maxTokens := cfg.MaxTokens
 	if maxTokens == 0 {
-		maxTokens = DefaultMaxTokens
+		maxTokens = defaultMaxTokens
 	}
 	s.jtis = newJTIStore(maxJTIs)
 	s.tokens = newTokenStore(maxTokens)
@@ -288,7 +288,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case p == TokenPath:
 		s.serveToken(w, r)
 	case p == "/oauth2" || strings.HasPrefix(p, "/oauth2/"):
-		s.writeRule(w, r, rule(RuleNotFound), "")
+		s.writeRule(w, r, rule(ruleNotFound), "")
 	case p == HelloWorldPath:
 		s.serveHello(w, r)
 	case p == MetricsPath:
@@ -314,7 +314,7 @@ type requestInfo struct {
 	failure string
 	faults  string // the injected faults that hit the request, comma-separated
 	dropped bool   // FaultDrop: close the connection without an answer
-	rule    RuleID // the token endpoint's row that answered, 0 if none
+	rule    ruleID // the token endpoint's row that answered, 0 if none
 }
 
 type requestInfoKey struct{}

@@ -152,17 +152,17 @@ func TestLoadApps(t *testing.T) {
 }
 
 func TestRulesTable(t *testing.T) {
-	seen := map[RuleID]bool{}
-	for _, r := range Rules() {
+	seen := map[ruleID]bool{}
+	for _, r := range tokenRules {
 		if seen[r.ID] {
 			t.Errorf("duplicate rule %d", r.ID)
 		}
 		seen[r.ID] = true
-		if r.ID != RuleMethodNotAllowed && (r.Error == "" || r.Description == "" || r.Status < 400) {
+		if r.ID != ruleMethodNotAllowed && (r.Error == "" || r.Description == "" || r.Status < 400) {
 			t.Errorf("incomplete rule %+v", r)
 		}
 	}
-	for id := RuleMethodNotAllowed; id <= RuleUnknownError; id++ {
+	for id := ruleMethodNotAllowed; id <= ruleUnknownError; id++ {
 		if !seen[id] {
 			t.Errorf("row %d missing", id)
 		}
@@ -217,7 +217,7 @@ func TestLogNeverContainsTokenAsScheme(t *testing.T) {
 			res := e.get(path, map[string]string{"Authorization": h, "X-Request-ID": uuid.NewString()})
 			scheme, _, _ := strings.Cut(h, " ")
 			want := "Invalid token type '" + scheme + "', must be 'Bearer'"
-			var oo OperationOutcome
+			var oo operationOutcome
 			if err := json.Unmarshal(res.body, &oo); err != nil || res.status != 401 || len(oo.Issue) != 1 ||
 				oo.Issue[0].Diagnostics != want {
 				t.Errorf("%s %.10q…: status %d body %s, want diagnostics %q", path, h, res.status, res.body, want)

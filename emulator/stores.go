@@ -10,17 +10,17 @@ import (
 
 // Store bounds and lifetimes.
 const (
-	// DefaultMaxJTIs is the default bound of the jti store.
-	DefaultMaxJTIs = 100_000
-	// DefaultMaxTokens is the default bound of the token store.
-	DefaultMaxTokens = 100_000
-	// JTITTL is how long NHS remembers a (sub, jti) pair: 30 days
+	// defaultMaxJTIs is the default bound of the jti store.
+	defaultMaxJTIs = 100_000
+	// defaultMaxTokens is the default bound of the token store.
+	defaultMaxTokens = 100_000
+	// jtiTTL is how long NHS remembers a (sub, jti) pair: 30 days
 	// (PopulateCache.JTIClaim, 2592000 s).
-	JTITTL = 30 * 24 * time.Hour
-	// ExpiredTokenGrace is how long an expired token is kept so that the PDS
+	jtiTTL = 30 * 24 * time.Hour
+	// expiredTokenGrace is how long an expired token is kept so that the PDS
 	// API can answer "Access Token expired" rather than "Invalid Access
 	// Token". After it the token is purged.
-	ExpiredTokenGrace = time.Hour
+	expiredTokenGrace = time.Hour
 )
 
 // fifo is a queue of keys in insertion order, backed by a slice that is
@@ -52,6 +52,72 @@ func (q *fifo[K]) pop() {
 	}
 }
 
+// orderedMap is a bounded map that also keeps its keys in insertion order,
+// so that the oldest entries are purged and evicted first. It is the body
+// of the jti store and the token store.
+type orderedMap[K comparable, V any] struct {
+	mu      sync.Mutex
+	max     int
+	entries map[K]V
+	order   fifo[K]
+}
+
+func newOrderedMap[K comparable, V any](max int) orderedMap[K, V] {
+	return orderedMap[K, V]{max: max, entries: make(map[K]V)}
+}
+
+// putLocked stores v under k, as the newest entry.
+func (m *orderedMap[K, V]) putLocked(k K, v V) {
+	m.entries[k] = v
+	m.order.push(k)
+}
+
+// purgeLocked drops entries from the front of the queue while stale
+// reports them (and keys whose entry is already gone).
+func (m *orderedMap[K, V]) purgeLocked(stale func(V) bool) {
+	for {
+		k, ok := m.order.front()
+		if !ok {
+			return
+		}
+		v, present := m.entries[k]
+		if present && !stale(v) {
+			return
+		}
+		m.order.pop()
+		if present {
+			delete(m.entries, k)
+		}
+	}
+}
+
+// makeRoomLocked evicts the oldest entries until one more fits. It stops
+// and returns false at an entry that evictable refuses.
+func (m *orderedMap[K, V]) makeRoomLocked(evictable func(V) bool) bool {
+	for len(m.entries) >= m.max {
+		k, ok := m.order.front()
+		if !ok {
+			break
+		}
+		v, present := m.entries[k]
+		if present && !evictable(v) {
+			return false
+		}
+		m.order.pop()
+		if present {
+			delete(m.entries, k)
+		}
+	}
+	return true
+}
+
+// len returns the number of entries.
+func (m *orderedMap[K, V]) len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.entries)
+}
+
 // jtiKey identifies a (sub, jti) pair by its SHA-256 (see makeJTIKey), so
 // that every entry has the same small size: the store is fed before any
 // API-key or signature check, and sub and jti can each be tens of
@@ -78,25 +144,22 @@ type jtiEntry struct {
 	assertionExp time.Time // the assertion's exp; after it the entry no longer guards a replay
 }
 
-// jtiStore remembers (sub, jti) pairs for JTITTL, like NHS.
+// jtiStore remembers (sub, jti) pairs for jtiTTL, like NHS.
 //
 // It holds at most max entries. When it is full, the oldest entry is
 // evicted only if its assertion has expired: such an entry can no longer
 // protect against a replay (an expired assertion fails row 9 before row 17),
 // it only serves NHS's 30-day diagnostic memory. If the oldest entry's
 // assertion is still valid (at most 310 s), the new request is refused with
-// a 503 (RuleStoreFull) instead: the emulator never forgets a jti that could
+// a 503 (ruleStoreFull) instead: the emulator never forgets a jti that could
 // still be replayed. Because every stored assertion expires within 310 s of
 // being stored, a full store frees up within about five minutes.
 type jtiStore struct {
-	mu      sync.Mutex
-	max     int
-	entries map[jtiKey]jtiEntry
-	order   fifo[jtiKey]
+	orderedMap[jtiKey, jtiEntry]
 }
 
 func newJTIStore(max int) *jtiStore {
-	return &jtiStore{max: max, entries: make(map[jtiKey]jtiEntry)}
+	return &jtiStore{newOrderedMap[jtiKey, jtiEntry](max)}
 }
 
 // jtiResult is the outcome of jtiStore.add.
@@ -108,66 +171,30 @@ const (
 	jtiFull
 )
 
-// seen reports whether (sub, jti) is stored and younger than JTITTL.
+// seen reports whether (sub, jti) is stored and younger than jtiTTL.
 func (s *jtiStore) seen(sub, jti string, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.entries[makeJTIKey(sub, jti)]
-	return ok && now.Sub(e.storedAt) < JTITTL
+	return ok && now.Sub(e.storedAt) < jtiTTL
 }
 
 // add stores (sub, jti) unless it is already stored (jtiSeen) or the store
-// is full of live entries (jtiFull).
+// is full of live entries (jtiFull). Entries older than jtiTTL are purged
+// first; only an entry whose assertion has expired may be evicted.
 func (s *jtiStore) add(sub, jti string, assertionExp, now time.Time) jtiResult {
 	k := makeJTIKey(sub, jti)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.purgeLocked(now)
-	if e, ok := s.entries[k]; ok && now.Sub(e.storedAt) < JTITTL {
+	s.purgeLocked(func(e jtiEntry) bool { return now.Sub(e.storedAt) >= jtiTTL })
+	if e, ok := s.entries[k]; ok && now.Sub(e.storedAt) < jtiTTL {
 		return jtiSeen
 	}
-	for len(s.entries) >= s.max {
-		old, ok := s.order.front()
-		if !ok {
-			break
-		}
-		e, present := s.entries[old]
-		if present && !now.After(e.assertionExp) {
-			return jtiFull
-		}
-		s.order.pop()
-		if present {
-			delete(s.entries, old)
-		}
+	if !s.makeRoomLocked(func(e jtiEntry) bool { return now.After(e.assertionExp) }) {
+		return jtiFull
 	}
-	s.entries[k] = jtiEntry{storedAt: now, assertionExp: assertionExp}
-	s.order.push(k)
+	s.putLocked(k, jtiEntry{storedAt: now, assertionExp: assertionExp})
 	return jtiStored
-}
-
-// purgeLocked drops entries older than JTITTL from the front of the queue.
-func (s *jtiStore) purgeLocked(now time.Time) {
-	for {
-		k, ok := s.order.front()
-		if !ok {
-			return
-		}
-		e, present := s.entries[k]
-		if present && now.Sub(e.storedAt) < JTITTL {
-			return
-		}
-		s.order.pop()
-		if present {
-			delete(s.entries, k)
-		}
-	}
-}
-
-// len returns the number of stored pairs.
-func (s *jtiStore) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.entries)
 }
 
 // tokenInfo is what the token store knows about an access token.
@@ -195,39 +222,32 @@ type tokenHash [sha256.Size]byte
 // stored as SHA-256 hashes, so the store never holds a usable token.
 //
 // It holds at most max tokens. Expired tokens are kept for
-// ExpiredTokenGrace (to answer "Access Token expired"), then purged. When
+// expiredTokenGrace (to answer "Access Token expired"), then purged. When
 // the store is full after purging, the oldest token is evicted even if it
 // is still valid: its holder gets "Invalid Access Token" and fetches a new
 // one, which fails closed and keeps the endpoint available.
 type tokenStore struct {
-	mu      sync.Mutex
-	max     int
-	entries map[tokenHash]tokenInfo
-	order   fifo[tokenHash]
+	orderedMap[tokenHash, tokenInfo]
 }
 
 func newTokenStore(max int) *tokenStore {
-	return &tokenStore{max: max, entries: make(map[tokenHash]tokenInfo)}
+	return &tokenStore{newOrderedMap[tokenHash, tokenInfo](max)}
 }
 
 func hashToken(tok string) tokenHash { return sha256.Sum256([]byte(tok)) }
 
-// add stores a token.
+// add stores a token. Tokens expired for longer than expiredTokenGrace are
+// purged first (tokens are issued in time order with lifetimes of at most
+// the configured token lifetime, so the purge walks the queue from the
+// front until the first token that is still wanted); then, when the store
+// is full, the oldest token is evicted.
 func (s *tokenStore) add(tok string, info tokenInfo, now time.Time) {
 	h := hashToken(tok)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.purgeLocked(now)
-	for len(s.entries) >= s.max {
-		old, ok := s.order.front()
-		if !ok {
-			break
-		}
-		s.order.pop()
-		delete(s.entries, old)
-	}
-	s.entries[h] = info
-	s.order.push(h)
+	s.purgeLocked(func(i tokenInfo) bool { return now.After(i.Expires.Add(expiredTokenGrace)) })
+	s.makeRoomLocked(func(tokenInfo) bool { return true })
+	s.putLocked(h, info)
 }
 
 // lookup returns the token's info; ok is false for an unknown or purged
@@ -237,36 +257,8 @@ func (s *tokenStore) lookup(tok string, now time.Time) (tokenInfo, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	info, ok := s.entries[h]
-	if ok && now.After(info.Expires.Add(ExpiredTokenGrace)) {
+	if ok && now.After(info.Expires.Add(expiredTokenGrace)) {
 		return tokenInfo{}, false
 	}
 	return info, ok
-}
-
-// purgeLocked drops tokens expired for longer than ExpiredTokenGrace. Tokens
-// are issued in time order with lifetimes of at most the configured token
-// lifetime, so it walks the queue from the front and also removes every
-// long-expired token it meets until the first one that is still wanted.
-func (s *tokenStore) purgeLocked(now time.Time) {
-	for {
-		k, ok := s.order.front()
-		if !ok {
-			return
-		}
-		info, present := s.entries[k]
-		if present && !now.After(info.Expires.Add(ExpiredTokenGrace)) {
-			return
-		}
-		s.order.pop()
-		if present {
-			delete(s.entries, k)
-		}
-	}
-}
-
-// len returns the number of stored tokens.
-func (s *tokenStore) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.entries)
 }

@@ -69,7 +69,7 @@ func TestJTIStorePurgesAfter30Days(t *testing.T) {
 	for i := 0; i < 50; i++ {
 		s.add("a", fmt.Sprint(i), now.Add(time.Minute), now)
 	}
-	now = now.Add(JTITTL + time.Second)
+	now = now.Add(jtiTTL + time.Second)
 	s.add("a", "new", now.Add(time.Minute), now)
 	if n := s.len(); n != 1 {
 		t.Errorf("len %d after 30 days, want 1", n)
@@ -98,7 +98,7 @@ func TestTokenStoreBounded(t *testing.T) {
 		t.Error("oldest token still present")
 	}
 	// Everything expires and is purged after the grace period.
-	now = now.Add(599*time.Second + ExpiredTokenGrace + time.Second)
+	now = now.Add(599*time.Second + expiredTokenGrace + time.Second)
 	s.add("fresh", tokenInfo{Expires: now.Add(time.Minute)}, now)
 	if n := s.len(); n != 1 {
 		t.Errorf("len %d after expiry + grace, want 1", n)
@@ -109,11 +109,11 @@ func TestTokenStoreKeepsExpiredDuringGrace(t *testing.T) {
 	s := newTokenStore(10)
 	now := time.Unix(1_700_000_000, 0)
 	s.add("t", tokenInfo{Expires: now.Add(time.Minute)}, now)
-	info, ok := s.lookup("t", now.Add(time.Minute+ExpiredTokenGrace))
+	info, ok := s.lookup("t", now.Add(time.Minute+expiredTokenGrace))
 	if !ok || !info.Expires.Equal(now.Add(time.Minute)) {
 		t.Error("expired token forgotten during grace")
 	}
-	if _, ok := s.lookup("t", now.Add(time.Minute+ExpiredTokenGrace+time.Nanosecond)); ok {
+	if _, ok := s.lookup("t", now.Add(time.Minute+expiredTokenGrace+time.Nanosecond)); ok {
 		t.Error("token found after grace")
 	}
 	for h := range s.entries {

@@ -53,7 +53,7 @@ type errorResponse struct {
 
 // writeRule answers with a row of the error table; desc, when not empty,
 // replaces the row's description (used for row 20).
-func (s *Server) writeRule(w http.ResponseWriter, r *http.Request, ru Rule, desc string) {
+func (s *Server) writeRule(w http.ResponseWriter, r *http.Request, ru tokenRule, desc string) {
 	if desc == "" {
 		desc = ru.Description
 	}
@@ -140,50 +140,50 @@ func decodeClaims(payload []byte) (map[string]any, error) {
 // false), the expiry test coerces exp to a number like `exp * 1000`, and
 // iss/sub are compared with JS loose equality. jtiSeen reports whether the
 // (sub, jti) pair is already stored (row 17).
-func checkClaims(a *assertion, now time.Time, jtiSeen func(sub, jti string) bool) (RuleID, bool) {
+func checkClaims(a *assertion, now time.Time, jtiSeen func(sub, jti string) bool) (ruleID, bool) {
 	h, c := a.header, a.claims
 	if alg, ok := h["alg"].(string); !ok || alg != "RS512" {
-		return RuleInvalidAlg, false
+		return ruleInvalidAlg, false
 	}
 	expVal, expPresent := c["exp"]
 	if jsExpired(expVal, expPresent, now) {
-		return RuleExpired, false
+		return ruleExpired, false
 	}
 	if !jsTruthy(h["kid"]) {
-		return RuleMissingKid, false
+		return ruleMissingKid, false
 	}
 	if typ, ok := h["typ"].(string); !ok || !strings.EqualFold(typ, "jwt") {
-		return RuleInvalidTyp, false
+		return ruleInvalidTyp, false
 	}
 	if !jsTruthy(c["exp"]) {
-		return RuleMissingExp, false
+		return ruleMissingExp, false
 	}
 	expNum, isNum := c["exp"].(json.Number)
 	if !isNum {
-		return RuleExpNotNumber, false
+		return ruleExpNotNumber, false
 	}
 	if !jsTruthy(c["iss"]) || !jsLooseEqual(c["iss"], c["sub"]) {
-		return RuleIssSub, false
+		return ruleIssSub, false
 	}
 	if !jsTruthy(c["jti"]) {
-		return RuleMissingJTI, false
+		return ruleMissingJTI, false
 	}
 	jti, ok := c["jti"].(string)
 	if !ok {
-		return RuleJTINotString, false
+		return ruleJTINotString, false
 	}
 	if jtiSeen(subKey(c["sub"]), jti) {
-		return RuleJTIReused, false
+		return ruleJTIReused, false
 	}
 	exp, _ := strconv.ParseFloat(string(expNum), 64) // ±Inf on overflow, like JSON.parse
 	if exp-secondsOf(now) > maxExpAhead {
-		return RuleExpTooFar, false
+		return ruleExpTooFar, false
 	}
 	// Safety net beyond NHS's JS: an exp outside JavaScript's Date range
 	// (e.g. -1e300) is never "expired" in the JS check, but Apigee's
 	// VerifyJWT step would reject it. The emulator answers row 9 [I].
 	if !(exp*1000 > float64(now.UnixMilli())) {
-		return RuleExpired, false
+		return ruleExpired, false
 	}
 	return 0, true
 }
@@ -198,17 +198,17 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ct := r.Header.Values("Content-Type"); len(ct) != 1 || ct[0] != formContentType {
-		s.writeRule(w, r, rule(RuleContentType), "")
+		s.writeRule(w, r, rule(ruleContentType), "")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFormBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			s.writeRule(w, r, rule(RuleBodyTooLarge), "")
+			s.writeRule(w, r, rule(ruleBodyTooLarge), "")
 			return
 		}
-		s.writeRule(w, r, rule(RuleUnknownError), "")
+		s.writeRule(w, r, rule(ruleUnknownError), "")
 		return
 	}
 	// Like Apigee's request.formparam, take what decodes and ignore the rest.
@@ -229,34 +229,34 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 // tokenResult is the outcome of a token request: a failed rule (with, for
 // row 20, its description and Retry-After seconds) or a token.
 type tokenResult struct {
-	rule       RuleID
+	rule       ruleID
 	desc       string
 	retryAfter int
 	tok        tokenResponse
 }
 
-func fail(id RuleID) tokenResult { return tokenResult{rule: id} }
+func fail(id ruleID) tokenResult { return tokenResult{rule: id} }
 
 // token applies the token endpoint's rules after the method and
 // Content-Type checks.
 func (s *Server) token(ctx context.Context, r *http.Request, form url.Values) tokenResult {
 	gt := form.Get("grant_type")
 	if gt == "" {
-		return fail(RuleMissingGrantType)
+		return fail(ruleMissingGrantType)
 	}
 	if gt != "client_credentials" {
-		return fail(RuleUnsupportedGrantType)
+		return fail(ruleUnsupportedGrantType)
 	}
 	if form.Get("client_assertion_type") != ClientAssertionType {
-		return fail(RuleClientAssertionType)
+		return fail(ruleClientAssertionType)
 	}
 	raw := form.Get("client_assertion")
 	if raw == "" {
-		return fail(RuleMissingClientAssertion)
+		return fail(ruleMissingClientAssertion)
 	}
 	a, err := parseAssertion(raw)
 	if err != nil {
-		return fail(RuleMalformedJWT)
+		return fail(ruleMalformedJWT)
 	}
 	now := s.now()
 	if id, ok := checkClaims(a, now, func(sub, jti string) bool { return s.jtis.seen(sub, jti, now) }); !ok {
@@ -269,34 +269,34 @@ func (s *Server) token(ctx context.Context, r *http.Request, form url.Values) to
 	// checks: a rejected assertion cannot be retried.
 	switch s.jtis.add(sub, jti, time.Unix(0, int64(exp*1e9)), now) {
 	case jtiSeen:
-		return fail(RuleJTIReused)
+		return fail(ruleJTIReused)
 	case jtiFull:
-		return fail(RuleStoreFull)
+		return fail(ruleStoreFull)
 	}
 	app, ok := s.apps.lookup(sub)
 	if !ok {
-		return fail(RuleUnknownAPIKey)
+		return fail(ruleUnknownAPIKey)
 	}
 	setRequestApp(r, app.Name)
 	if app.Status != StatusApproved {
-		return fail(RuleAppRevoked)
+		return fail(ruleAppRevoked)
 	}
 	if ok, wait := s.tokenLimit.allow(app.APIKey, now); !ok {
-		return tokenResult{rule: RuleRateLimited, desc: s.tokenLimit.quotaMessage(app.Name), retryAfter: retryAfterSeconds(wait)}
+		return tokenResult{rule: ruleRateLimited, desc: s.tokenLimit.quotaMessage(app.Name), retryAfter: retryAfterSeconds(wait)}
 	}
 	if app.JWKSURL == "" {
-		return fail(RuleNoJWKSURL)
+		return fail(ruleNoJWKSURL)
 	}
 	if s.jwksFault(r) {
-		return fail(RuleJWKSUnreachable)
+		return fail(ruleJWKSUnreachable)
 	}
 	kid, _ := a.header["kid"].(string)
 	keys, err := s.jwks.keysFor(ctx, app.JWKSURL, kid)
 	if err != nil {
-		return fail(RuleJWKSUnreachable)
+		return fail(ruleJWKSUnreachable)
 	}
 	if len(keys) == 0 {
-		return fail(RuleNoMatchingKid)
+		return fail(ruleNoMatchingKid)
 	}
 	var verified []byte
 	for _, k := range keys {
@@ -306,18 +306,18 @@ func (s *Server) token(ctx context.Context, r *http.Request, form url.Values) to
 		}
 	}
 	if verified == nil || !bytes.Equal(verified, a.payload) {
-		return fail(RuleBadSignature)
+		return fail(ruleBadSignature)
 	}
 	// From here on only verified claims are used.
 	claims, err := decodeClaims(verified)
 	if err != nil {
-		return fail(RuleMalformedJWT)
+		return fail(ruleMalformedJWT)
 	}
 	if !audienceMatches(claims["aud"], s.requestTokenURL(r)) {
-		return fail(RuleBadAudience)
+		return fail(ruleBadAudience)
 	}
 	if !app.hasLevel3() {
-		return fail(RuleNoLevel3Scope)
+		return fail(ruleNoLevel3Scope)
 	}
 	lifetime := s.tokenLifetime
 	if app.CanOverrideTokenExpiry {

@@ -216,7 +216,7 @@ func TestTokenEndpointRows(t *testing.T) {
 			run: claimsWith(), status: 403, err: "public_key error", desc: descJWKSDown},
 		{name: "22 JWKS larger than 1 MiB", run: func(e *testEnv) httpResult {
 			e.jwks.set(func(js *jwksServer) {
-				js.rawBody = []byte(`{"keys":[],"pad":"` + strings.Repeat("a", MaxJWKSBytes) + `"}`)
+				js.rawBody = []byte(`{"keys":[],"pad":"` + strings.Repeat("a", maxJWKSBytes) + `"}`)
 			})
 			return claimsWith()(e)
 		}, status: 403, err: "public_key error", desc: descJWKSDown},
@@ -432,7 +432,7 @@ func TestAccessTokenExpiryOverride(t *testing.T) {
 
 func TestBodyTooLarge(t *testing.T) {
 	e := newTestEnv(t, nil)
-	f := form(strings.Repeat("a", MaxFormBytes))
+	f := form(strings.Repeat("a", maxFormBytes))
 	res := e.post(f)
 	if res.status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d", res.status)

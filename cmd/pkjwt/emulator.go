@@ -30,7 +30,7 @@ With --addr 127.0.0.1:0 it listens on any free port; --addr-file FILE
 writes the address it listens on to FILE (removed when it stops).
 
 Fault injection (off by default; see docs/emulator.md): --latency,
---drop-rate, --fail-rate, --rate-limit and --jwks-unreachable, on the
+--drop-rate, --fail-rate, --rate-limit-fraction and --jwks-unreachable, on the
 --fault-target token endpoint, PDS API or both; --fault-count N clears each
 fault after N hits, so a client can be watched recovering.`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {

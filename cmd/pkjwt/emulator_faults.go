@@ -9,9 +9,44 @@ import (
 	"github.com/pkjwt/pkjwt/emulator"
 )
 
+// faultParam says what a fault flag takes.
+type faultParam int
+
+const (
+	paramRate     faultParam = iota // a fraction of the matching requests, in (0, 1]
+	paramDuration                   // a delay
+	paramSwitch                     // on or off: every matching request
+)
+
+// faultFlag is one of `pkjwt emulator`'s fault flags: the kind of fault it
+// turns on, what it takes, the targets the kind can apply to (the emulator
+// checks them again) and what a hit request gets.
+type faultFlag struct {
+	kind    emulator.FaultKind
+	name    string
+	param   faultParam
+	targets emulator.FaultTarget
+	effect  string
+}
+
+// faultFlagTable is the fault flags, in the order the emulator applies the
+// kinds (docs/emulator.md, "Fault injection"). It is never modified.
+var faultFlagTable = []faultFlag{
+	{emulator.FaultLatency, "latency", paramDuration, emulator.TargetBoth,
+		"delay every matching request by this long before it is handled"},
+	{emulator.FaultDrop, "drop-rate", paramRate, emulator.TargetBoth,
+		"close the connection of this fraction of matching requests without an answer"},
+	{emulator.FaultFail, "fail-rate", paramRate, emulator.TargetBoth,
+		"answer this fraction of matching requests with 500 (token: NHS's unknown_error; API: an OperationOutcome)"},
+	{emulator.FaultRateLimit, "rate-limit-fraction", paramRate, emulator.TargetBoth,
+		"answer this fraction of matching requests with 429 and Retry-After (token: row 20; API: TOO_MANY_REQUESTS)"},
+	{emulator.FaultJWKSUnreachable, "jwks-unreachable", paramSwitch, emulator.TargetToken,
+		"fail every JWKS fetch: token requests that reach the JWKS step get row 22 (can't be reached)"},
+}
+
 // faultFlags are `pkjwt emulator`'s fault-injection flags, one per row of
-// emulator.FaultKinds plus where (--fault-target), how long
-// (--fault-count) and the Retry-After of --rate-limit.
+// faultFlagTable plus where (--fault-target), how long (--fault-count) and
+// the Retry-After of --rate-limit-fraction.
 type faultFlags struct {
 	rates      map[emulator.FaultKind]*float64
 	durations  map[emulator.FaultKind]*time.Duration
@@ -24,18 +59,28 @@ type faultFlags struct {
 // faultFlagsArgs is the fault part of the command's synopsis.
 func faultFlagsArgs() string {
 	var b strings.Builder
-	for _, k := range emulator.FaultKinds() {
-		switch k.Param {
-		case emulator.ParamRate:
-			fmt.Fprintf(&b, " [--%s F]", k.Flag)
-		case emulator.ParamDuration:
-			fmt.Fprintf(&b, " [--%s D]", k.Flag)
+	for _, k := range faultFlagTable {
+		switch k.param {
+		case paramRate:
+			fmt.Fprintf(&b, " [--%s F]", k.name)
+		case paramDuration:
+			fmt.Fprintf(&b, " [--%s D]", k.name)
 		default:
-			fmt.Fprintf(&b, " [--%s]", k.Flag)
+			fmt.Fprintf(&b, " [--%s]", k.name)
 		}
 	}
 	b.WriteString(" [--fault-target token|pds|both] [--fault-count N] [--retry-after D]")
 	return b.String()
+}
+
+// parseFaultTarget parses --fault-target: "token", "pds" or "both".
+func parseFaultTarget(s string) (emulator.FaultTarget, bool) {
+	for _, t := range []emulator.FaultTarget{emulator.TargetToken, emulator.TargetPDS, emulator.TargetBoth} {
+		if s == t.String() {
+			return t, true
+		}
+	}
+	return 0, false
 }
 
 func addFaultFlags(fs *flag.FlagSet) *faultFlags {
@@ -44,64 +89,64 @@ func addFaultFlags(fs *flag.FlagSet) *faultFlags {
 		durations: map[emulator.FaultKind]*time.Duration{},
 		switches:  map[emulator.FaultKind]*bool{},
 	}
-	for _, k := range emulator.FaultKinds() {
-		usage := "fault: " + k.Effect
-		if k.Targets != emulator.TargetBoth {
-			usage += " (" + k.Targets.String() + " only)"
+	for _, k := range faultFlagTable {
+		usage := "fault: " + k.effect
+		if k.targets != emulator.TargetBoth {
+			usage += " (" + k.targets.String() + " only)"
 		}
-		switch k.Param {
-		case emulator.ParamRate:
-			f.rates[k.Kind] = fs.Float64(k.Flag, 0, usage+"; 0 off, 1 every request")
-		case emulator.ParamDuration:
-			f.durations[k.Kind] = fs.Duration(k.Flag, 0, usage+"; 0 off")
-		case emulator.ParamSwitch:
-			f.switches[k.Kind] = fs.Bool(k.Flag, false, usage)
+		switch k.param {
+		case paramRate:
+			f.rates[k.kind] = fs.Float64(k.name, 0, usage+"; 0 off, 1 every request")
+		case paramDuration:
+			f.durations[k.kind] = fs.Duration(k.name, 0, usage+"; 0 off")
+		case paramSwitch:
+			f.switches[k.kind] = fs.Bool(k.name, false, usage)
 		}
 	}
 	f.target = fs.String("fault-target", "both", "where the faults apply: token (the token endpoint), pds (the PDS API and hello-world) or both")
 	f.count = fs.Int("fault-count", 0, "each fault clears after hitting this many requests (0: never)")
-	f.retryAfter = fs.Duration("retry-after", emulator.DefaultFaultRetryAfter, "the Retry-After of --rate-limit's 429 answers (whole seconds)")
+	f.retryAfter = fs.Duration("retry-after", emulator.DefaultFaultRetryAfter, "the Retry-After of --rate-limit-fraction's 429 answers (whole seconds)")
 	return f
 }
 
 // faults returns the faults the flags turn on, checked by the emulator's
 // own rules (so a bad value is a usage error before anything listens).
 func (f *faultFlags) faults() ([]emulator.Fault, error) {
-	target, err := emulator.ParseFaultTarget(*f.target)
-	if err != nil {
+	target, ok := parseFaultTarget(*f.target)
+	if !ok {
 		return nil, usagef("--fault-target must be token, pds or both")
 	}
 	if *f.count < 0 {
 		return nil, usagef("--fault-count must not be negative")
 	}
 	var out []emulator.Fault
-	for _, k := range emulator.FaultKinds() {
-		fault := emulator.Fault{Kind: k.Kind, Target: target & k.Targets, Count: *f.count}
-		switch k.Param {
-		case emulator.ParamRate:
-			r := *f.rates[k.Kind]
+	for _, k := range faultFlagTable {
+		fault := emulator.Fault{Kind: k.kind, Target: target & k.targets, Count: *f.count}
+		switch k.param {
+		case paramRate:
+			r := *f.rates[k.kind]
 			if r == 0 {
 				continue
 			}
 			if !(r > 0 && r <= 1) {
-				return nil, usagef("--%s must be in [0, 1]", k.Flag)
+				return nil, usagef("--%s must be in [0, 1]", k.name)
 			}
 			fault.Rate = r
-		case emulator.ParamDuration:
-			d := *f.durations[k.Kind]
+		case paramDuration:
+			d := *f.durations[k.kind]
 			if d == 0 {
 				continue
 			}
 			fault.Latency = d
-		case emulator.ParamSwitch:
-			if !*f.switches[k.Kind] {
+		case paramSwitch:
+			if !*f.switches[k.kind] {
 				continue
 			}
 		}
 		if fault.Target == 0 {
-			return nil, usagef("--%s applies to the %s target only, not --fault-target %s", k.Flag, k.Targets, target)
+			return nil, usagef("--%s applies to the %s target only, not --fault-target %s", k.name, k.targets, target)
 		}
-		if k.Kind == emulator.FaultRateLimit {
+		if k.kind == emulator.FaultRateLimit {
 			fault.RetryAfter = *f.retryAfter
 		}
 		out = append(out, fault)

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pkjwt/pkjwt/emulator"
 )
 
 // emulatorProc is `pkjwt emulator` running as a process.
@@ -140,7 +142,7 @@ func doAnswer(t *testing.T, resp *http.Response, err error) answer {
 // Retry-After given, the third the emulator's normal answer (row 6 for a
 // form without an assertion); PDS is never hit.
 func TestEmulatorCommandTokenFaults(t *testing.T) {
-	p := startEmulatorProc(t, "--fail-rate", "1", "--rate-limit", "1", "--retry-after", "3s",
+	p := startEmulatorProc(t, "--fail-rate", "1", "--rate-limit-fraction", "1", "--retry-after", "3s",
 		"--fault-target", "token", "--fault-count", "1")
 	for _, want := range []string{"fault: fail on token, clears after 1", "fault: rate-limit on token, Retry-After 3s, clears after 1"} {
 		if !strings.Contains(p.out, want) {
@@ -213,12 +215,37 @@ func TestEmulatorCommandFaultUsage(t *testing.T) {
 		{[]string{"--fault-target", "pds", "--jwks-unreachable"}, "--jwks-unreachable applies to the token target only"},
 		{[]string{"--fault-count", "-1", "--fail-rate", "1"}, "--fault-count must not be negative"},
 		{[]string{"--latency", "11m"}, "fault latency"},
-		{[]string{"--rate-limit", "1", "--retry-after", "2h"}, "fault retry-after"},
+		{[]string{"--rate-limit-fraction", "1", "--retry-after", "2h"}, "fault retry-after"},
 	}
 	for _, c := range cases {
 		r := runCLI(t, nil, append([]string{"emulator", "--addr", "127.0.0.1:0"}, c.args...)...)
 		if r.Code != 2 || !strings.Contains(r.Stderr, c.want) {
 			t.Errorf("%v: code %d, stderr %q, want 2 and %q", c.args, r.Code, r.Stderr, c.want)
 		}
+	}
+}
+
+// TestFaultFlagTable: every fault flag is complete, its targets are the
+// ones the emulator accepts for its kind, and --fault-target parses each
+// target's name.
+func TestFaultFlagTable(t *testing.T) {
+	for _, k := range faultFlagTable {
+		if k.kind == "" || k.name == "" || k.targets == 0 || k.effect == "" {
+			t.Errorf("incomplete row %+v", k)
+		}
+		for _, tg := range []emulator.FaultTarget{emulator.TargetToken, emulator.TargetPDS} {
+			_, err := emulator.New(emulator.Config{Faults: []emulator.Fault{{Kind: k.kind, Target: tg, Latency: time.Second}}})
+			if want := k.targets&tg != 0; (err == nil) != want {
+				t.Errorf("--%s on %s: emulator.New err = %v, want accepted = %v", k.name, tg, err, want)
+			}
+		}
+	}
+	for _, s := range []string{"token", "pds", "both"} {
+		if tg, ok := parseFaultTarget(s); !ok || tg.String() != s {
+			t.Errorf("parseFaultTarget(%q) = %v, %v", s, tg, ok)
+		}
+	}
+	if _, ok := parseFaultTarget("api"); ok {
+		t.Error("parseFaultTarget(api) accepted")
 	}
 }

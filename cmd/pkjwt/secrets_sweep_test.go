@@ -273,10 +273,10 @@ func TestSecretSweep(t *testing.T) {
 		{"latency", []string{"--latency", "300ms", "--fault-count", "4"}},
 		{"drop", []string{"--drop-rate", "1", "--fault-count", "3"}},
 		{"fail", []string{"--fail-rate", "1", "--fault-count", "3"}},
-		{"rate-limit", []string{"--rate-limit", "1", "--fault-count", "3", "--retry-after", "1s"}},
+		{"rate-limit", []string{"--rate-limit-fraction", "1", "--fault-count", "3", "--retry-after", "1s"}},
 		{"jwks-unreachable", []string{"--jwks-unreachable", "--fault-target", "token", "--fault-count", "3"}},
 		{"token-fail", []string{"--fail-rate", "1", "--fault-target", "token", "--fault-count", "2"}},
-		{"pds-rate-limit", []string{"--rate-limit", "1", "--fault-target", "pds", "--fault-count", "2", "--retry-after", "1s"}},
+		{"pds-rate-limit", []string{"--rate-limit-fraction", "1", "--fault-target", "pds", "--fault-count", "2", "--retry-after", "1s"}},
 	}
 	for _, f := range faults {
 		emu := startEmulator(f.name, f.args...)

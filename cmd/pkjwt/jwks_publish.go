@@ -113,7 +113,7 @@ an empty set) and any key with a member beyond the public ones.`,
 			}
 			dest, err := openDestination(e, *to)
 			if err != nil {
-				return usagef("%v", err)
+				return usagef("%s: %v", origin(fs, "to"), err)
 			}
 			ctx, cancel := context.WithTimeout(ctx, *timeout)
 			defer cancel()

@@ -35,9 +35,7 @@ func printUsage(w io.Writer, fs *flag.FlagSet, c *command) {
 		return
 	}
 	fmt.Fprintln(w, "\nFlags:")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
+	printFlags(w, fs)
 	hasConfig := fs.Lookup("config") != nil
 	var rows []setting
 	for _, s := range commandSettings(c.name) {
@@ -320,4 +318,110 @@ func noArgs(fs *flag.FlagSet) error {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
+}
+
+// printFlags prints the flags of fs, sorted, as "--name PLACEHOLDER" (a
+// one-letter flag as "-i") with the usage indented below, wrapped to fit 80
+// columns, and then -h, --help. The placeholder is the usage's backquoted
+// word (flag.UnquoteUsage's convention: "from this `FILE`" shows "--x
+// FILE"), else a name for the flag (see placeholder).
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		if !strings.Contains(f.Usage, "`") {
+			name = placeholder(f.Name, name)
+		}
+		line := "  --" + f.Name
+		if len(f.Name) == 1 {
+			line = "  -" + f.Name
+		}
+		if name != "" {
+			line += " " + name
+		}
+		fmt.Fprintln(w, line)
+		if !zeroDefault(f, name) {
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		for _, l := range strings.Split(usage, "\n") {
+			for _, wl := range wrap(l, 72) {
+				fmt.Fprintf(w, "      %s\n", wl)
+			}
+		}
+	})
+	fmt.Fprintln(w, "  -h, --help\n      show this help")
+}
+
+// wrap breaks s into lines of at most width bytes at spaces (a longer word
+// stays whole).
+func wrap(s string, width int) []string {
+	var lines []string
+	for len(s) > width {
+		i := strings.LastIndex(s[:width+1], " ")
+		if i <= 0 {
+			i = strings.Index(s, " ")
+			if i < 0 {
+				break
+			}
+		}
+		lines = append(lines, s[:i])
+		s = strings.TrimLeft(s[i:], " ")
+	}
+	return append(lines, s)
+}
+
+// placeholder names the value of the flag called flagName, whose type
+// flag.UnquoteUsage calls typeName: none for a boolean flag, N for a
+// number, DURATION for a duration, for a string the flag's last word
+// upper-cased (--token-url URL, --dir DIR) unless it names something else
+// than the value (--profile NAME, --config FILE).
+func placeholder(flagName, typeName string) string {
+	switch typeName {
+	case "":
+		return ""
+	case "int", "uint":
+		return "N"
+	case "float":
+		return "X"
+	case "duration":
+		return "DURATION"
+	}
+	// The flags whose last word does not name their value.
+	switch flagName {
+	case "audience":
+		return "AUD"
+	case "apps", "config", "out", "pem", "pfx":
+		return "FILE"
+	case "cache-control":
+		return "VALUE"
+	case "config-from", "to":
+		return "URL"
+	case "format":
+		return "jwk|pem"
+	case "header":
+		return "'NAME: VALUE'"
+	case "keys", "new-key":
+		return "REF"
+	case "kid-from":
+		return "METHOD"
+	case "log-format":
+		return "text|json"
+	case "password-env", "profile":
+		return "NAME"
+	case "state":
+		return "active|pending"
+	}
+	words := strings.Split(flagName, "-")
+	return strings.ToUpper(words[len(words)-1])
+}
+
+// zeroDefault reports whether f's default goes without saying: empty,
+// false, zero.
+func zeroDefault(f *flag.Flag, placeholder string) bool {
+	switch f.DefValue {
+	case "", "0", "0s", "[]":
+		return true
+	case "false":
+		return placeholder == ""
+	}
+	return false
 }

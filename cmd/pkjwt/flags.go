@@ -24,18 +24,28 @@ func newFlags(e *env, c *command) *flag.FlagSet {
 	return fs
 }
 
+// printUsage prints c's help: its usage line, summary and detail, its
+// subcommands, its flags (with the ones that may come from the
+// environment or a config file), and its examples.
 func printUsage(w io.Writer, fs *flag.FlagSet, c *command) {
-	fmt.Fprintf(w, "Usage: pkjwt %s %s\n\n%s\n", c.name, c.args, c.summary)
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", strings.TrimSpace("pkjwt "+c.name+" "+c.args), c.summary)
 	if c.detail != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.detail))
 	}
+	if subs := subcommands(commands(), c.name); len(subs) > 0 {
+		fmt.Fprintln(w, "\nCommands:")
+		for _, s := range subs {
+			fmt.Fprintf(w, "  %-16s %s\n", s.name, s.summary)
+		}
+	}
+	fmt.Fprintln(w, "\nFlags:")
+	printFlags(w, fs)
+	defer printExamples(w, c)
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 	if len(names) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "\nFlags:")
-	printFlags(w, fs)
 	hasConfig := fs.Lookup("config") != nil
 	var rows []setting
 	for _, s := range commandSettings(c.name) {
@@ -62,6 +72,21 @@ func printUsage(w io.Writer, fs *flag.FlagSet, c *command) {
 		fmt.Fprintln(w, "Precedence: flag, then environment, then config file, then profile defaults.")
 	} else {
 		fmt.Fprintln(w, "A flag wins over its variable.")
+	}
+}
+
+// printExamples prints c's examples, indented.
+func printExamples(w io.Writer, c *command) {
+	if c.examples == "" {
+		return
+	}
+	fmt.Fprintln(w, "\nExamples:")
+	for _, l := range strings.Split(strings.TrimSpace(c.examples), "\n") {
+		if l == "" {
+			fmt.Fprintln(w)
+			continue
+		}
+		fmt.Fprintf(w, "  %s\n", l)
 	}
 }
 
@@ -182,7 +207,7 @@ func parseFlags(e *env, c *command, fs *flag.FlagSet, args []string) error {
 				printUsage(e.stdout, fs, c)
 				return errHelp
 			}
-			return usagef("%v", err)
+			return parseError(fs, err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -244,6 +269,24 @@ func parseFlags(e *env, c *command, fs *flag.FlagSet, args []string) error {
 		}
 	}
 	return nil
+}
+
+// parseError is the usage error for an error of fs.Parse, its flags
+// written with two dashes; an unknown flag gets the nearest flag of fs
+// ("--profle": did you mean --profile?).
+func parseError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		name = strings.TrimPrefix(name, "-")
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		msg = "flag provided but not defined: --" + name
+		if n := closest(names, name); n != "" {
+			msg += "; did you mean --" + n + "?"
+		}
+		return usagef("%s", msg)
+	}
+	return usagef("%s", strings.Replace(msg, " for flag -", " for flag --", 1))
 }
 
 // applyConfigFile sets flags not yet set from a YAML map of flag names

@@ -21,23 +21,6 @@ type faultFlags struct {
 	retryAfter *time.Duration
 }
 
-// faultFlagsArgs is the fault part of the command's synopsis.
-func faultFlagsArgs() string {
-	var b strings.Builder
-	for _, k := range emulator.FaultKinds() {
-		switch k.Param {
-		case emulator.ParamRate:
-			fmt.Fprintf(&b, " [--%s F]", k.Flag)
-		case emulator.ParamDuration:
-			fmt.Fprintf(&b, " [--%s D]", k.Flag)
-		default:
-			fmt.Fprintf(&b, " [--%s]", k.Flag)
-		}
-	}
-	b.WriteString(" [--fault-target token|pds|both] [--fault-count N] [--retry-after D]")
-	return b.String()
-}
-
 func addFaultFlags(fs *flag.FlagSet) *faultFlags {
 	f := &faultFlags{
 		rates:     map[emulator.FaultKind]*float64{},

@@ -9,7 +9,10 @@
 // file; flags win over environment variables, which win over the file,
 // which wins over the profile's defaults. Every other flag (--force,
 // --insecure-key-permissions, --show-token, …) is taken only from the
-// command line. Exit codes: 0 ok, 1 failure, 2 usage error.
+// command line. Exit codes: 0 ok, 1 failure, 2 usage error: an unknown
+// command or flag (with the nearest one), a bad flag value, a missing or
+// conflicting flag, found before any work starts; a failure of the work
+// itself (a key generation, a request, a file) is 1.
 package main
 
 import (

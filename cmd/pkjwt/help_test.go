@@ -282,3 +282,27 @@ func TestExamplesRun(t *testing.T) {
 		}
 	}
 }
+
+// TestClosest: the guess behind "did you mean".
+func TestClosest(t *testing.T) {
+	words := []string{"token", "call", "check", "keys", "jwks", "serve", "demo", "emulator", "version", "profile", "api-url"}
+	cases := []struct{ typed, want string }{
+		{"tokne", "token"},  // a swap is one edit
+		{"tken", "token"},   // a deletion
+		{"tokens", "token"}, // an insertion
+		{"chek", "check"},
+		{"emu", "emulator"}, // the one word it begins
+		{"profle", "profile"},
+		{"api-ulr", "api-url"},
+		{"ke", ""},      // too short for a guess: two edits from many words
+		{"token", ""},   // itself is no typo
+		{"x", ""},       // one letter
+		{"zzzzzz", ""},  // near nothing
+		{"keysgen", ""}, // too far
+	}
+	for _, tc := range cases {
+		if got := closest(words, tc.typed); got != tc.want {
+			t.Errorf("closest(%q) = %q, want %q", tc.typed, got, tc.want)
+		}
+	}
+}

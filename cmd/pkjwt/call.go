@@ -21,7 +21,7 @@ const maxCallBody = 8 << 20
 func cmdCall() *command {
 	return &command{
 		name:    "call",
-		args:    "[client flags] [--header 'Name: value'] [-i] URL",
+		args:    "[flags] URL",
 		summary: "GET a URL with an access token and print the status and body",
 		detail: `Gets a token as 'pkjwt token' does, then sends GET URL with Authorization:
 Bearer and, under the NHS profiles, a fresh X-Request-ID. A relative URL such
@@ -31,6 +31,11 @@ X-Request-ID and X-Correlation-ID, which NHS England's support asks for) on
 stderr and the body on stdout; with -i (--include) the status line and the
 response headers go on stdout before the body, as with curl -i. Flags may come
 before or after the URL. Exits 1 when the status is not 2xx.`,
+		examples: `# The synthetic patient 9000000009 from PDS on NHS INT
+pkjwt call --profile nhs-int --client-id "$API_KEY" Patient/9000000009
+
+# The same with the status line and headers, as curl -i
+pkjwt call -i --profile nhs-int --client-id "$API_KEY" Patient/9000000009`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			cf := addClientFlags(fs)

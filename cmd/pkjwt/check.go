@@ -33,7 +33,7 @@ const nhsAssertionWindow = 310 * time.Second
 func cmdCheck() *command {
 	return &command{
 		name:    "check",
-		args:    "[client flags] [--jwks-url URL] [--no-token]",
+		args:    "[flags]",
 		summary: "diagnose a configuration: keys, published JWKS, clock, token request",
 		detail: `Checks, in this order, and prints one line per check (ok, warn or FAIL):
   keys     the keys load (--keys or --dir), which key signs (--kid pins one),
@@ -52,6 +52,11 @@ func cmdCheck() *command {
   token    a real token request (skip with --no-token); on an error, what
            NHS England's error text usually means and how to fix it
 Exits 1 if any check failed.`,
+		examples: `# Everything, the published JWKS included
+pkjwt check --profile nhs-int --client-id "$API_KEY" --jwks-url https://app.example.org/.well-known/jwks.json
+
+# Keys and configuration only, without a token request
+pkjwt check --profile nhs-int --client-id "$API_KEY" --no-token`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			cf := addClientFlags(fs)

@@ -32,7 +32,7 @@ const defaultDemoDir = ".pkjwt-demo"
 func cmdDemo() *command {
 	return &command{
 		name:    "demo",
-		args:    "[--addr ADDR] [--emulator-addr ADDR] [--dir DIR] [--log-format text|json] [--log-level LEVEL]",
+		args:    "[flags]",
 		summary: "run the emulator and the web app together on loopback",
 		detail: `Runs, in one process and on loopback only:
   - a 4096-bit RS512 key in DIR/keys (generated on the first run, reused after),
@@ -41,6 +41,11 @@ func cmdDemo() *command {
     client id (API key) is kept in DIR/client-id and whose JWKS URL is the web
     app's /.well-known/jwks.json, with the PDS scope,
 and prints the URL to open. Ctrl-C (SIGINT) or SIGTERM stops it.`,
+		examples: `# The emulator and the web app; open the printed URL
+pkjwt demo
+
+# Other ports and another directory
+pkjwt demo --addr 127.0.0.1:8081 --emulator-addr 127.0.0.1:9001 --dir /tmp/pkjwt-demo`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			addr := fs.String("addr", "127.0.0.1:8080", "loopback address of the web app")

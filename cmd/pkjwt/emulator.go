@@ -14,7 +14,7 @@ import (
 func cmdEmulator() *command {
 	return &command{
 		name:    "emulator",
-		args:    "[--addr ADDR] [--addr-file FILE] [--apps FILE] [--public-url URL] [--app-key KEY --app-jwks-url URL] [--jwks-cache-ttl D] [--refetch-unknown-kid] [--sandbox] [--token-rate-limit N] [--pds-rate-limit N] [--log-format text|json] [--log-level LEVEL]" + faultFlagsArgs(),
+		args:    "[flags]",
 		summary: "run the offline NHS token endpoint and PDS-like API emulator",
 		detail: `Serves, on ADDR (loopback by default):
   POST /oauth2/token                          NHS's signed-JWT client credentials token endpoint
@@ -33,6 +33,14 @@ Fault injection (off by default; see docs/emulator.md): --latency,
 --drop-rate, --fail-rate, --rate-limit-fraction and --jwks-unreachable, on the
 --fault-target token endpoint, PDS API or both; --fault-count N clears each
 fault after N hits, so a client can be watched recovering.`,
+		examples: `# One app, whose JWKS the web app serves ('pkjwt serve --profile local')
+pkjwt emulator --app-key my-app --app-jwks-url http://127.0.0.1:8080/.well-known/jwks.json
+
+# Apps from a file (docs/emulator.md), and the unauthenticated sandbox PDS too
+pkjwt emulator --apps apps.yaml --sandbox
+
+# A flaky token endpoint: one request in five answers 500, to test retries
+pkjwt emulator --apps apps.yaml --fail-rate 0.2 --fault-target token`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			addr := fs.String("addr", "127.0.0.1:9000", "address to listen on")

@@ -56,23 +56,6 @@ type faultFlags struct {
 	retryAfter *time.Duration
 }
 
-// faultFlagsArgs is the fault part of the command's synopsis.
-func faultFlagsArgs() string {
-	var b strings.Builder
-	for _, k := range faultFlagTable {
-		switch k.param {
-		case paramRate:
-			fmt.Fprintf(&b, " [--%s F]", k.name)
-		case paramDuration:
-			fmt.Fprintf(&b, " [--%s D]", k.name)
-		default:
-			fmt.Fprintf(&b, " [--%s]", k.name)
-		}
-	}
-	b.WriteString(" [--fault-target token|pds|both] [--fault-count N] [--retry-after D]")
-	return b.String()
-}
-
 // parseFaultTarget parses --fault-target: "token", "pds" or "both".
 func parseFaultTarget(s string) (emulator.FaultTarget, bool) {
 	for _, t := range []emulator.FaultTarget{emulator.TargetToken, emulator.TargetPDS, emulator.TargetBoth} {

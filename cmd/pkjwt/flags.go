@@ -24,20 +24,28 @@ func newFlags(e *env, c *command) *flag.FlagSet {
 	return fs
 }
 
+// printUsage prints c's help: its usage line, summary and detail, its
+// subcommands, its flags (with the ones that may come from the
+// environment or a config file), and its examples.
 func printUsage(w io.Writer, fs *flag.FlagSet, c *command) {
-	fmt.Fprintf(w, "Usage: pkjwt %s %s\n\n%s\n", c.name, c.args, c.summary)
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", strings.TrimSpace("pkjwt "+c.name+" "+c.args), c.summary)
 	if c.detail != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.detail))
 	}
+	if subs := subcommands(commands(), c.name); len(subs) > 0 {
+		fmt.Fprintln(w, "\nCommands:")
+		for _, s := range subs {
+			fmt.Fprintf(w, "  %-16s %s\n", s.name, s.summary)
+		}
+	}
+	fmt.Fprintln(w, "\nFlags:")
+	printFlags(w, fs)
+	defer printExamples(w, c)
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 	if len(names) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "\nFlags:")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
 	hasConfig := fs.Lookup("config") != nil
 	var rows []setting
 	for _, s := range commandSettings(c.name) {
@@ -64,6 +72,21 @@ func printUsage(w io.Writer, fs *flag.FlagSet, c *command) {
 		fmt.Fprintln(w, "Precedence: flag, then environment, then config file, then profile defaults.")
 	} else {
 		fmt.Fprintln(w, "A flag wins over its variable.")
+	}
+}
+
+// printExamples prints c's examples, indented.
+func printExamples(w io.Writer, c *command) {
+	if c.examples == "" {
+		return
+	}
+	fmt.Fprintln(w, "\nExamples:")
+	for _, l := range strings.Split(strings.TrimSpace(c.examples), "\n") {
+		if l == "" {
+			fmt.Fprintln(w)
+			continue
+		}
+		fmt.Fprintf(w, "  %s\n", l)
 	}
 }
 
@@ -184,7 +207,7 @@ func parseFlags(e *env, c *command, fs *flag.FlagSet, args []string) error {
 				printUsage(e.stdout, fs, c)
 				return errHelp
 			}
-			return usagef("%v", err)
+			return parseError(fs, err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -246,6 +269,24 @@ func parseFlags(e *env, c *command, fs *flag.FlagSet, args []string) error {
 		}
 	}
 	return nil
+}
+
+// parseError is the usage error for an error of fs.Parse, its flags
+// written with two dashes; an unknown flag gets the nearest flag of fs
+// ("--profle": did you mean --profile?).
+func parseError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		name = strings.TrimPrefix(name, "-")
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		msg = "flag provided but not defined: --" + name
+		if n := closest(names, name); n != "" {
+			msg += "; did you mean --" + n + "?"
+		}
+		return usagef("%s", msg)
+	}
+	return usagef("%s", strings.Replace(msg, " for flag -", " for flag --", 1))
 }
 
 // applyConfigFile sets flags not yet set from a YAML map of flag names
@@ -320,4 +361,110 @@ func noArgs(fs *flag.FlagSet) error {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
+}
+
+// printFlags prints the flags of fs, sorted, as "--name PLACEHOLDER" (a
+// one-letter flag as "-i") with the usage indented below, wrapped to fit 80
+// columns, and then -h, --help. The placeholder is the usage's backquoted
+// word (flag.UnquoteUsage's convention: "from this `FILE`" shows "--x
+// FILE"), else a name for the flag (see placeholder).
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		if !strings.Contains(f.Usage, "`") {
+			name = placeholder(f.Name, name)
+		}
+		line := "  --" + f.Name
+		if len(f.Name) == 1 {
+			line = "  -" + f.Name
+		}
+		if name != "" {
+			line += " " + name
+		}
+		fmt.Fprintln(w, line)
+		if !zeroDefault(f, name) {
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		for _, l := range strings.Split(usage, "\n") {
+			for _, wl := range wrap(l, 72) {
+				fmt.Fprintf(w, "      %s\n", wl)
+			}
+		}
+	})
+	fmt.Fprintln(w, "  -h, --help\n      show this help")
+}
+
+// wrap breaks s into lines of at most width bytes at spaces (a longer word
+// stays whole).
+func wrap(s string, width int) []string {
+	var lines []string
+	for len(s) > width {
+		i := strings.LastIndex(s[:width+1], " ")
+		if i <= 0 {
+			i = strings.Index(s, " ")
+			if i < 0 {
+				break
+			}
+		}
+		lines = append(lines, s[:i])
+		s = strings.TrimLeft(s[i:], " ")
+	}
+	return append(lines, s)
+}
+
+// placeholder names the value of the flag called flagName, whose type
+// flag.UnquoteUsage calls typeName: none for a boolean flag, N for a
+// number, DURATION for a duration, for a string the flag's last word
+// upper-cased (--token-url URL, --dir DIR) unless it names something else
+// than the value (--profile NAME, --config FILE).
+func placeholder(flagName, typeName string) string {
+	switch typeName {
+	case "":
+		return ""
+	case "int", "uint":
+		return "N"
+	case "float":
+		return "X"
+	case "duration":
+		return "DURATION"
+	}
+	// The flags whose last word does not name their value.
+	switch flagName {
+	case "audience":
+		return "AUD"
+	case "apps", "config", "out", "pem", "pfx":
+		return "FILE"
+	case "cache-control":
+		return "VALUE"
+	case "config-from", "to":
+		return "URL"
+	case "format":
+		return "jwk|pem"
+	case "header":
+		return "'NAME: VALUE'"
+	case "keys", "new-key":
+		return "REF"
+	case "kid-from":
+		return "METHOD"
+	case "log-format":
+		return "text|json"
+	case "password-env", "profile":
+		return "NAME"
+	case "state":
+		return "active|pending"
+	}
+	words := strings.Split(flagName, "-")
+	return strings.ToUpper(words[len(words)-1])
+}
+
+// zeroDefault reports whether f's default goes without saying: empty,
+// false, zero.
+func zeroDefault(f *flag.Flag, placeholder string) bool {
+	switch f.DefValue {
+	case "", "0", "0s", "[]":
+		return true
+	case "false":
+		return placeholder == ""
+	}
+	return false
 }

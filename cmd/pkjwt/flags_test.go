@@ -69,7 +69,7 @@ func TestSettingsAllowList(t *testing.T) {
 			if err := c.run(context.Background(), e, c, []string{"--help"}); !errors.Is(err, errHelp) {
 				t.Errorf("%s --help: %v", name, err)
 			}
-			if !strings.Contains(out.String(), "  -"+s.flag+" ") && !strings.Contains(out.String(), "  -"+s.flag+"\n") {
+			if !strings.Contains(out.String(), "  --"+s.flag+" ") && !strings.Contains(out.String(), "  --"+s.flag+"\n") {
 				t.Errorf("%s: 'pkjwt %s' has no --%s", s.env, name, s.flag)
 			}
 			if !strings.Contains(out.String(), s.env) {

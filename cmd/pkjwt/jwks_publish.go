@@ -60,7 +60,7 @@ func openDestination(e *env, to string) (publish.Destination, error) {
 func cmdJWKSPublish() *command {
 	return &command{
 		name:    "jwks publish",
-		args:    "[--dir DIR] --to URL [--cache-control V] [--dry-run] [--json]",
+		args:    "--to URL [flags]",
 		summary: "publish the JWKS as a static file (file, Azure Blob, S3), verify it, record when each key was first published",
 		detail: `Builds the JWKS of DIR (the bytes 'pkjwt jwks' prints), uploads it to URL with
 Content-Type application/json and --cache-control, reads it back and compares
@@ -79,6 +79,15 @@ serve S3-compatible stores. The container or bucket must exist.
 
 Refused before anything is uploaded: an empty key directory (never publish
 an empty set) and any key with a member beyond the public ones.`,
+		examples: `# What would be published, uploading nothing
+pkjwt jwks publish --to file:public/jwks.json --dry-run
+
+# A local file, e.g. under a web server's document root
+pkjwt jwks publish --to file:public/jwks.json
+
+# S3, or Azure Blob Storage
+pkjwt jwks publish --to 's3://BUCKET/.well-known/jwks.json?region=eu-west-2'
+pkjwt jwks publish --to azblob://ACCOUNT/CONTAINER/.well-known/jwks.json`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			dir := dirFlag(fs)

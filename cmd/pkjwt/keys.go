@@ -43,7 +43,7 @@ func graceFlag(fs *flag.FlagSet) *time.Duration {
 func cmdKeysGenerate() *command {
 	return &command{
 		name:    "keys generate",
-		args:    "[--dir DIR] [--bits 4096] [--alg RS512] [--kid KID] [--state active|pending]",
+		args:    "[flags]",
 		summary: "generate a signing key and print its kid",
 		detail: `Generates a key with crypto/rand and stores it in DIR as a PKCS#8 PEM file
 (mode 0600) with a metadata file, both named by the key's RFC 7638 thumbprint.
@@ -52,6 +52,14 @@ The kid is that thumbprint unless --kid gives another (printable ASCII, at most
 fewer than 2048 bits are refused. For a rotation, generate with --state pending,
 publish the JWKS, and activate the key once relying parties have cached it
 (or let 'pkjwt keys rotate' do all of it).`,
+		examples: `# An RS512 key (RSA 4096, NHS England's requirement) in ./.pkjwt/keys; prints its kid
+pkjwt keys generate
+
+# The next key of a rotation: published by 'pkjwt jwks publish', signing once activated
+pkjwt keys generate --state pending
+
+# An ES256 key in another directory, for a server that accepts ES256 (NHS England does not)
+pkjwt keys generate --dir es-keys --alg ES256`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			dir := dirFlag(fs)
@@ -74,12 +82,15 @@ publish the JWKS, and activate the key once relying parties have cached it
 					return usagef("--kid: %v", err)
 				}
 			}
+			if err := checkNewKeyFlags(*alg, *bits); err != nil {
+				return err
+			}
 			k, err := keys.GenerateContext(ctx, *alg, *bits)
 			if ctx.Err() != nil {
 				return fmt.Errorf("interrupted; nothing written: %w", ctx.Err())
 			}
 			if err != nil {
-				return usagef("%v", err)
+				return err
 			}
 			k.State, k.StateChanged = st, k.Created
 			if *kid != "" {
@@ -106,6 +117,20 @@ publish the JWKS, and activate the key once relying parties have cached it
 			return nil
 		},
 	}
+}
+
+// checkNewKeyFlags checks --alg and --bits of a command that makes keys
+// before any work: a bad value is a usage error (exit 2), while a failure
+// of the work, key generation included, is a failure (exit 1).
+func checkNewKeyFlags(alg string, bits int) error {
+	curve, err := keys.AlgorithmCurve(alg)
+	if err != nil {
+		return usagef("--alg %q: unsupported signing algorithm (use %s)", alg, strings.Join(keys.Algorithms(), ", "))
+	}
+	if curve == nil && (bits < keys.MinRSABits || bits > keys.MaxRSABits) {
+		return usagef("--bits %d: an RSA key has at least %d bits (at most %d)", bits, keys.MinRSABits, keys.MaxRSABits)
+	}
+	return nil
 }
 
 // markFirstSigner records a new active key as having signed (keys.Key
@@ -145,12 +170,17 @@ func timePtr(t time.Time) *time.Time {
 func cmdKeysList() *command {
 	return &command{
 		name:    "keys list",
-		args:    "[--dir DIR] [--json]",
+		args:    "[flags]",
 		summary: "list the keys in a key directory: state, age, publication, which one signs",
 		detail: `Lists every key, newest first, with its state (pending, active, retired), its
 age, when it was first published (by 'pkjwt jwks publish' or the first time the
 web app's JWKS endpoint served it), where its private half lives (a file, or a
 key service reference) and whether it is the one that signs now.`,
+		examples: `# The keys of ./.pkjwt/keys, newest first
+pkjwt keys list
+
+# The same as JSON, for a script
+pkjwt keys list --json`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			dir := dirFlag(fs)
@@ -255,7 +285,7 @@ func updateKey(ctx context.Context, e *env, c *command, fs *flag.FlagSet, args [
 func cmdKeysActivate() *command {
 	return &command{
 		name:    "keys activate",
-		args:    "[--dir DIR] --kid KID [--lead 65m] [--force]",
+		args:    "--kid KID [flags]",
 		summary: "make a key the signing key (refused until it has been published for the lead time)",
 		detail: `Makes key KID the signing key and retires the key that signed before it (it
 stays published). A pending key must have been published (by 'pkjwt jwks
@@ -270,6 +300,11 @@ A retired key that signed before (after a full lead, or as the directory's
 first key) can be activated again at once: this is the rollback, since relying
 parties have known it since it signed and a retired key stays published. Any
 other retired key goes through the lead like a pending key.`,
+		examples: `# Make the pending key KID sign, once it has been published for --lead (65 minutes)
+pkjwt keys activate --kid KID
+
+# Roll back to the key that signed before KID (at once: it signed, and stays published)
+pkjwt keys activate --kid PREVIOUS_KID`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			dir := dirFlag(fs)
@@ -315,12 +350,14 @@ other retired key goes through the lead like a pending key.`,
 func cmdKeysRetire() *command {
 	return &command{
 		name:    "keys retire",
-		args:    "[--dir DIR] --kid KID [--force]",
+		args:    "--kid KID [flags]",
 		summary: "stop a key signing; it stays published for the grace period",
 		detail: `Sets key KID to retired: it no longer signs but stays in the JWKS, so tokens and
 assertions it signed still verify. Retiring the only key that can sign is
 refused (activate another key first) unless --force is given. A pending key
 never signed and is not retired: remove it with 'pkjwt keys remove'.`,
+		examples: `# Stop key KID signing (another key must be active); it stays in the JWKS
+pkjwt keys retire --kid KID`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			dir := dirFlag(fs)
@@ -364,7 +401,7 @@ never signed and is not retired: remove it with 'pkjwt keys remove'.`,
 func cmdKeysRemove() *command {
 	return &command{
 		name:    "keys remove",
-		args:    "[--dir DIR] --kid KID [--grace D] [--force]",
+		args:    "--kid KID [flags]",
 		summary: "delete a retired or pending key (refused for the signing key and inside the grace)",
 		detail: `Deletes key KID (its private key file first, then its metadata) so that it
 leaves the JWKS. The signing key and other active keys are refused (retire them
@@ -372,6 +409,8 @@ first), and so is a retired key retired less than --grace ago, since tokens and
 assertions it signed may still be checked against the JWKS. --force removes a
 retired key inside its grace, never an active one. A key held by a key service
 is only forgotten here: delete it in the service yourself.`,
+		examples: `# Delete the retired (or pending) key KID once its grace is over
+pkjwt keys remove --kid KID`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			dir := dirFlag(fs)
@@ -417,7 +456,7 @@ type rotateReport struct {
 func cmdKeysRotate() *command {
 	return &command{
 		name:    "keys rotate",
-		args:    "[--dir DIR] [--lead 65m] [--grace D] [--every D] [--new-key REF] [--dry-run] [--skip-if-locked] [--json]",
+		args:    "[flags]",
 		summary: "one idempotent rotation step, for cron or CI every hour",
 		detail: `Works out and carries out one step of a key rotation:
   - activates the newest pending key once it has been published for --lead
@@ -437,6 +476,12 @@ it (the pipeline in deploy/github-actions does both): a pending key counts as
 published from then. With --new-key (e.g. awskms:///?region=eu-west-2 or
 azurekv://VAULT/keys/NAME) new keys are created in that key service; otherwise
 they are local files. Running it again with nothing due changes nothing.`,
+		examples: `# What the next rotation step would do, changing nothing
+pkjwt keys rotate --dry-run
+
+# From cron or CI every hour: a new key every 90 days, then publish the JWKS
+pkjwt keys rotate --every 2160h --skip-if-locked
+pkjwt jwks publish --to s3://BUCKET/.well-known/jwks.json`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			dir := dirFlag(fs)
@@ -453,6 +498,9 @@ they are local files. Running it again with nothing due changes nothing.`,
 				return err
 			}
 			if err := noArgs(fs); err != nil {
+				return err
+			}
+			if err := checkNewKeyFlags(*alg, *bits); err != nil {
 				return err
 			}
 			if *lead <= 0 || *grace <= 0 || *every < 0 {

@@ -99,7 +99,7 @@ func kidFromHelp() string {
 func cmdKeysImport() *command {
 	return &command{
 		name:    "keys import",
-		args:    "[--dir DIR] (--pfx FILE | --pem FILE) [--password-file F | --password-env NAME] [--kid KID | --kid-from " + strings.Join(keys.KIDMethods(), "|") + "] [--alg RS512] [--state active|pending]",
+		args:    "(--pfx FILE | --pem FILE) [flags]",
 		summary: "import a private key from a PKCS#12 (PFX) or PEM file and print its kid",
 		detail: `Imports an existing key into DIR, where it is stored like a generated one
 (PKCS#8 PEM, mode 0600, written atomically), with its certificate when it came
@@ -121,6 +121,14 @@ NHS England still matches.
 
 On any error (wrong password, damaged file, a PFX with several keys or none, a
 key that cannot sign with --alg, a kid or key already in DIR) nothing is written.`,
+		examples: `# A PFX from Windows, .NET or Azure, its password on the first line of pfx.pass
+pkjwt keys import --pfx client.pfx --password-file pfx.pass
+
+# The .NET NHS sample's key, keeping the kid NHS England knows (the certificate's SHA-1)
+pkjwt keys import --pfx client.pfx --password-file pfx.pass --kid-from x509-sha1-hex
+
+# A PEM key, pending until its JWKS has been published
+pkjwt keys import --pem key.pem --state pending`,
 		run: runKeysImport,
 	}
 }
@@ -238,7 +246,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 func cmdKeysExport() *command {
 	return &command{
 		name:    "keys export",
-		args:    "[--dir DIR] --kid KID (--pfx FILE [--password-file F | --password-env NAME] [--legacy] [--force] | --public [--format jwk|pem] [--out FILE])",
+		args:    "--kid KID (--pfx FILE | --public) [flags]",
 		summary: "export a key as a PKCS#12 (PFX) file, or its public half as a JWK or PEM",
 		detail: `--pfx writes the key and its certificate as a PKCS#12 file (mode 0600, written
 atomically; an existing file is kept unless --force), for a key vault or a
@@ -253,6 +261,11 @@ password.
 --public writes the key's public half only: its strict JWK (kty, use, alg, kid
 and the key's public numbers; the same member set as 'pkjwt jwks') or a PEM
 "PUBLIC KEY", on stdout or to --out.`,
+		examples: `# Key KID as a PFX for Azure Key Vault or a .NET service, the password from pfx.pass
+pkjwt keys export --kid KID --pfx client.pfx --password-file pfx.pass
+
+# Its public key as a PEM file
+pkjwt keys export --kid KID --public --format pem --out public.pem`,
 		run: runKeysExport,
 	}
 }

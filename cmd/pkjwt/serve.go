@@ -12,7 +12,7 @@ import (
 func cmdServe() *command {
 	return &command{
 		name:    "serve",
-		args:    "[client flags] [--config FILE] [--addr ADDR] [--addr-file FILE] [--call-url URL] [--public-url URL] [--log-format text|json] [--log-level LEVEL]",
+		args:    "[flags]",
 		summary: "run the sample web app (System to System Call, JWKS, health checks)",
 		detail: `Serves the sample web app on ADDR:
   /                        the configuration at a glance (never a secret)
@@ -26,6 +26,11 @@ the signer alike. The access token never leaves the server. Logs
 one line per request on stderr. SIGINT or SIGTERM shuts it down gracefully.
 With --addr 127.0.0.1:0 it listens on any free port; --addr-file FILE
 writes the address it listens on to FILE (removed when it stops).`,
+		examples: `# The web app for NHS INT, its JWKS at https://app.example.org/.well-known/jwks.json
+pkjwt serve --profile nhs-int --client-id "$API_KEY" --public-url https://app.example.org
+
+# On loopback against the emulator
+pkjwt serve --profile local --client-id my-app --addr 127.0.0.1:8080`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			cf := addClientFlags(fs)

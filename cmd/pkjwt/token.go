@@ -28,13 +28,21 @@ type tokenOutput struct {
 func cmdToken() *command {
 	return &command{
 		name:    "token",
-		args:    "[--profile P] [--token-url U] [--client-id C] [--dir DIR] [--show-token]",
+		args:    "[flags]",
 		summary: "get an access token and print its metadata as JSON",
 		detail: `Signs a client assertion with the newest active key in DIR, posts it to the
 token endpoint with the client credentials grant, and prints token_type,
 expires_in, expires_at, issued_at, scope and the kid that signed. The access
 token itself is printed only with --show-token. On an error response it prints
 the server's error, error_description and message_id and exits 1.`,
+		examples: `# NHS INT, with the app's API key as client id and the key in ./.pkjwt/keys
+pkjwt token --profile nhs-int --client-id "$API_KEY"
+
+# The emulator ('pkjwt emulator --app-key my-app --app-jwks-url URL')
+pkjwt token --profile local --client-id my-app
+
+# With the .NET sample's PFX instead of a key directory
+pkjwt token --profile nhs-int --client-id "$API_KEY" --keys pfx:client.pfx --password-file pfx.pass`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			cf := addClientFlags(fs)

@@ -48,6 +48,8 @@ func cmdVersion() *command {
 		args:    "",
 		summary: "print the version, VCS revision and Go version of this binary",
 		detail:  "Also printed by 'pkjwt --version'. Quote it when you report a problem.",
+		examples: `pkjwt version
+pkjwt --version`,
 		run: func(ctx context.Context, e *env, c *command, args []string) error {
 			fs := newFlags(e, c)
 			if err := parseFlags(e, c, fs, args); err != nil {

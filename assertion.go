@@ -40,15 +40,17 @@ type Assertion struct {
 	// Lifetime is exp - iat; 0 means DefaultLifetime.
 	Lifetime time.Duration
 	// Header holds extra JOSE header members, e.g. "x5t#S256"; none may
-	// be one of ReservedHeaders.
+	// be one pkjwt sets or one that changes how the signature is made or
+	// checked: alg, kid, typ, cty, crit, b64, jku, jwk, x5u.
 	Header map[string]any
-	// Claims holds extra claims, e.g. "scope"; none may be one of
-	// ReservedClaims.
+	// Claims holds extra claims, e.g. "scope"; none may be one pkjwt sets
+	// or owns: iss, sub, aud, jti, exp, iat, nbf.
 	Claims map[string]any
 }
 
 // AssertionExtras are the header members and claims [Config.ModifyAssertion]
-// adds to an assertion.
+// adds to an assertion; the names [Assertion.Header] and [Assertion.Claims]
+// refuse are refused here too.
 type AssertionExtras struct {
 	// Header holds extra JOSE header members.
 	Header map[string]any
@@ -56,18 +58,14 @@ type AssertionExtras struct {
 	Claims map[string]any
 }
 
-// HeaderX5TS256 is the JOSE header member of a certificate's SHA-256
-// thumbprint (RFC 7515 §4.1.8), added by [Config.CertificateThumbprint].
-const HeaderX5TS256 = "x5t#S256"
-
-// ReservedClaims returns the claims pkjwt sets or owns in every assertion;
+// reservedClaims returns the claims pkjwt sets or owns in every assertion;
 // Assertion.Claims may hold none of them.
-func ReservedClaims() []string { return []string{"iss", "sub", "aud", "jti", "exp", "iat", "nbf"} }
+func reservedClaims() []string { return []string{"iss", "sub", "aud", "jti", "exp", "iat", "nbf"} }
 
-// ReservedHeaders returns the JOSE header members pkjwt sets, or that
+// reservedHeaders returns the JOSE header members pkjwt sets, or that
 // would change how the signature is made or checked; Assertion.Header may
 // hold none of them.
-func ReservedHeaders() []string {
+func reservedHeaders() []string {
 	return []string{"alg", "kid", "typ", "cty", "crit", "b64", "jku", "jwk", "x5u"}
 }
 
@@ -96,10 +94,10 @@ func (a Assertion) Sign(ctx context.Context, key *keys.Key) (string, error) {
 	if a.ClientID == "" || a.Audience == "" {
 		return "", fmt.Errorf("pkjwt: assertion needs a client id and an audience: %w", ErrConfig)
 	}
-	if err := checkExtras("header member", a.Header, ReservedHeaders()); err != nil {
+	if err := checkExtras("header member", a.Header, reservedHeaders()); err != nil {
 		return "", err
 	}
-	if err := checkExtras("claim", a.Claims, ReservedClaims()); err != nil {
+	if err := checkExtras("claim", a.Claims, reservedClaims()); err != nil {
 		return "", err
 	}
 	if err := keys.CheckAlgorithm(key.Public(), key.Algorithm); err != nil {

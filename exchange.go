@@ -143,7 +143,7 @@ func (r *resolved) extras(key *keys.Key, a *Assertion) error {
 		if err != nil {
 			return fmt.Errorf("pkjwt: x5t#S256 of key %s: %w", key.ID, err)
 		}
-		a.Header = map[string]any{HeaderX5TS256: x5t}
+		a.Header = map[string]any{keys.KIDX5tS256: x5t}
 	}
 	if r.ModifyAssertion == nil {
 		return nil

@@ -77,8 +77,8 @@ type Config struct {
 	// signed, with the key that will sign it; it may add header members
 	// and claims to x (a scope, a longer aud list under another name, a
 	// tenant). It cannot change the members pkjwt sets: a reserved name
-	// (see [ReservedClaims], [ReservedHeaders]) fails the token request
-	// with ErrConfig. An error it returns fails the token request.
+	// (see [Assertion.Header], [Assertion.Claims]) fails the token request
+	// with [ErrConfig]. An error it returns fails the token request.
 	ModifyAssertion func(key *keys.Key, x *AssertionExtras) error
 	// CertificateThumbprint adds the x5t#S256 header member (the SHA-256
 	// thumbprint of the key's certificate, RFC 7515 §4.1.8) when the

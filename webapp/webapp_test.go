@@ -395,7 +395,7 @@ func TestNewChecksConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := app.CallURL(), pkjwt.DefaultLocalURL+"/personal-demographics/FHIR/R4/Patient/9000000009"; got != want {
+	if got, want := app.CallURL(), pkjwt.Local("").APIBaseURL+"/Patient/9000000009"; got != want {
 		t.Errorf("CallURL %q, want %q", got, want)
 	}
 }

@@ -59,6 +59,12 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	}
 }
 
+// profileNames are the names --profile accepts: those of
+// pkjwt.LookupProfile (TestProfileNames keeps the two lists equal).
+func profileNames() []string {
+	return []string{"generic", "local", "nhs-int", "nhs-prod", "nhs-sandbox"}
+}
+
 // profileValue is --profile: a profile name, checked when it is set, so
 // that a bad value is traced to where it came from (the flag, PKJWT_PROFILE
 // or the config file).
@@ -73,7 +79,7 @@ func (p profileValue) String() string {
 
 func (p profileValue) Set(v string) error {
 	if _, err := pkjwt.LookupProfile(v); err != nil {
-		return fmt.Errorf("unknown profile %q (known: %s)", v, strings.Join(pkjwt.ProfileNames(), ", "))
+		return fmt.Errorf("unknown profile %q (known: %s)", v, strings.Join(profileNames(), ", "))
 	}
 	*p.name = v
 	return nil
@@ -82,7 +88,7 @@ func (p profileValue) Set(v string) error {
 // profileFlag registers --profile.
 func profileFlag(fs *flag.FlagSet) *string {
 	name := "generic"
-	fs.Var(profileValue{&name}, "profile", "environment: "+strings.Join(pkjwt.ProfileNames(), ", ")+" (local: the emulator)")
+	fs.Var(profileValue{&name}, "profile", "environment: "+strings.Join(profileNames(), ", ")+" (local: the emulator)")
 	return &name
 }
 

@@ -9,8 +9,8 @@
 // server's response members ([oauth2.Token.Extra]) beside what [Info]
 // returns. [NewClient] returns an [*http.Client] whose [Transport] adds the
 // token (and, for NHS APIs, an X-Request-ID) to every request, under a
-// [RetryTransport] that retries idempotent requests after 429 and 503 and
-// any replayable request once after a 401 with a new token.
+// retry layer that retries idempotent requests after 429 and 503 and any
+// replayable request once after a 401 with a new token.
 //
 // A token endpoint's error is a [*TokenError], which also matches
 // [*oauth2.RetrieveError] with [errors.As]. [Config.ModifyAssertion] adds

@@ -181,16 +181,6 @@ func New(cfg Config) (*App, error) {
 	}
 	if a.client == nil {
 		a.client = pkjwt.NewClient(cfg.TokenSource)
-		// Record the tokens the Transport puts on the wire, so that a
-		// call page can redact each of them (see call).
-		if rt, ok := a.client.Transport.(*pkjwt.RetryTransport); ok {
-			if tr, ok := rt.Base.(*pkjwt.Transport); ok {
-				rec, retry := *tr, *rt
-				rec.Base = recordTokens{base: tr.Base}
-				retry.Base = &rec
-				a.client.Transport = &retry
-			}
-		}
 	}
 	// Prometheus metrics, on by default (metrics.go): the token source
 	// reports to them, and the API client counts its calls.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -12,7 +13,6 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/pkjwt/pkjwt/internal/coarse"
-	"github.com/pkjwt/pkjwt/keys"
 )
 
 // TokenSource gets access tokens with the client credentials grant,
@@ -97,21 +97,18 @@ func NewTokenSource(cfg Config) (*TokenSource, error) {
 	return ts, nil
 }
 
-// TokenURL returns the token endpoint the source posts to.
-func (ts *TokenSource) TokenURL() string { return ts.cfg.tokenURL }
-
-// Audience returns the aud claim the source puts in its assertions.
-func (ts *TokenSource) Audience() string { return ts.cfg.audience }
-
-// Profile returns the resolved profile.
-func (ts *TokenSource) Profile() Profile { return ts.cfg.Profile }
-
-// SigningKey returns the key the next assertion will be signed with, as
-// Config.Keys gives it now.
-func (ts *TokenSource) SigningKey() (*keys.Key, error) { return ts.cfg.Keys.SigningKey() }
-
-// ClientID returns the client id.
-func (ts *TokenSource) ClientID() string { return ts.cfg.ClientID }
+// Config returns the configuration ts works with: the [Config] it was
+// made with, with the defaults [NewTokenSource] filled in (Profile,
+// TokenURL, Audience, Lifetime, MaxAttempts, HTTPClient, Now). Its Keys is
+// the source's key source, whose SigningKey gives the key the next
+// assertion will be signed with. Changing the copy changes nothing in ts.
+func (ts *TokenSource) Config() Config {
+	c := ts.cfg.Config
+	c.TokenURL, c.Audience = ts.cfg.tokenURL, ts.cfg.audience
+	c.Lifetime, c.MaxAttempts = ts.cfg.lifetime, ts.cfg.attempts
+	c.Scopes = slices.Clone(c.Scopes)
+	return c
+}
 
 // SyncClock makes the cache re-read the wall clock (Config.Now) now
 // rather than at its next tick, at most 250 ms away. A program that learns

@@ -78,7 +78,7 @@ type tokenErrView struct {
 func (a *App) tokenErrViewOf(te *pkjwt.TokenError) *tokenErrView {
 	return &tokenErrView{StatusCode: te.StatusCode, Code: te.Code, Description: te.Description,
 		URI: te.URI, MessageID: te.MessageID, Body: te.Body,
-		Hint: nhserr.Hint(te.Code, te.Description, a.ts.Audience())}
+		Hint: nhserr.Hint(te.Code, te.Description, a.ts.Config().Audience)}
 }
 
 // patientView is a readable summary of a FHIR Patient.
@@ -195,7 +195,7 @@ func (a *App) serveCall(w http.ResponseWriter, r *http.Request) {
 // that came from outside passes through redact with the token, as a second
 // line of defence: an API that echoed the token must not put it on a page.
 func (a *App) call(ctx context.Context) callView {
-	v := callView{Title: "System to System Call", CallURL: a.callURL, CallURLHTML: breakableURL(a.callURL), TokenURL: a.ts.TokenURL()}
+	v := callView{Title: "System to System Call", CallURL: a.callURL, CallURLHTML: breakableURL(a.callURL), TokenURL: a.ts.Config().TokenURL}
 	t0 := time.Now()
 	tok, err := a.ts.TokenContext(ctx)
 	v.TokenLatency = time.Since(t0)

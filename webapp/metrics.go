@@ -196,7 +196,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	if exp, ok := c.a.ts.CachedExpiry(); ok {
 		ch <- prometheus.MustNewConstMetric(descTokenExpiresIn, prometheus.GaugeValue, exp.Sub(now).Seconds())
 	}
-	if k, err := c.a.ts.SigningKey(); err == nil && !k.Created.IsZero() {
+	if k, err := c.a.ts.Config().Keys.SigningKey(); err == nil && !k.Created.IsZero() {
 		ch <- prometheus.MustNewConstMetric(descKeyAge, prometheus.GaugeValue, now.Sub(k.Created).Seconds(), k.ID)
 	}
 	ring := c.a.keys.Ring()

@@ -152,7 +152,7 @@ func New(cfg Config) (*App, error) {
 		now:         cfg.Now,
 	}
 	if a.callURL == "" {
-		base := cfg.TokenSource.Profile().APIBaseURL
+		base := cfg.TokenSource.Config().Profile.APIBaseURL
 		if base == "" {
 			return nil, errors.New("webapp: Config.CallURL is required: the profile has no API base URL")
 		}
@@ -339,18 +339,19 @@ type indexView struct {
 }
 
 func (a *App) serveIndex(w http.ResponseWriter, r *http.Request) {
+	tc := a.ts.Config()
 	v := indexView{
 		Title:    "pkjwt sample web app",
-		Profile:  a.ts.Profile().Name,
-		TokenURL: a.ts.TokenURL(),
-		Audience: a.ts.Audience(),
-		ClientID: a.ts.ClientID(),
+		Profile:  tc.Profile.Name,
+		TokenURL: tc.TokenURL,
+		Audience: tc.Audience,
+		ClientID: tc.ClientID,
 		JWKSURL:  a.baseURL(r) + jwks.Path,
 		CallURL:  a.callURL,
 	}
 	ring := a.keys.Ring()
 	// The token source's key, not the ring's: a --kid pins another key.
-	if k, err := a.ts.SigningKey(); err == nil {
+	if k, err := tc.Keys.SigningKey(); err == nil {
 		v.SigningKID = k.ID
 	} else {
 		v.SigningErr = err.Error()
@@ -426,14 +427,15 @@ func (a *App) Ready(ctx context.Context) error {
 	if ring.Len() == 0 {
 		return errors.New("no keys loaded: the JWKS is empty and nothing can sign")
 	}
-	k, err := a.ts.SigningKey()
+	tc := a.ts.Config()
+	k, err := tc.Keys.SigningKey()
 	if err != nil {
 		return fmt.Errorf("no key can sign now: %w", err)
 	}
 	if pk, err := ring.Lookup(k.ID); err != nil || !samePublic(pk, k) {
 		return fmt.Errorf("no key can sign now: the signing key %s is not in the published JWKS", k.ID)
 	}
-	if a.callURL == "" || a.ts.TokenURL() == "" || a.ts.ClientID() == "" {
+	if a.callURL == "" || tc.TokenURL == "" || tc.ClientID == "" {
 		return errors.New("configuration incomplete: token URL, client id and API URL are required")
 	}
 	return ctx.Err()

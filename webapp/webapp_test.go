@@ -74,7 +74,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	}
 	cfg := webapp.Config{TokenSource: s.ts, Keys: s.ring, Logger: log.With("component", "webapp")}
 	if o.callPath != "" {
-		cfg.CallURL = s.ts.Profile().APIBaseURL + "/" + o.callPath
+		cfg.CallURL = s.ts.Config().Profile.APIBaseURL + "/" + o.callPath
 	}
 	s.app, err = webapp.New(cfg)
 	if err != nil {
@@ -141,7 +141,7 @@ func TestIndexShowsConfigurationAndNoSecret(t *testing.T) {
 	}
 	k := key(t)
 	mustContain(t, body,
-		"local", s.ts.TokenURL(), s.clientID, k.ID,
+		"local", s.ts.Config().TokenURL, s.clientID, k.ID,
 		s.web.URL+jwks.Path,
 		s.emuSrv.URL+"/personal-demographics/FHIR/R4/Patient/9000000009",
 		`href="/system-to-system"`)

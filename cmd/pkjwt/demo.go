@@ -63,7 +63,7 @@ and prints the URL to open. Ctrl-C (SIGINT) or SIGTERM stops it.`,
 				return err
 			}
 			fmt.Fprintf(e.stdout, "pkjwt demo: key %s in %s, client id %s\n", d.kid, filepath.Join(*dir, "keys"), d.clientID)
-			fmt.Fprintf(e.stdout, "Emulator %s (token URL %s)\n", d.emulatorURL, d.ts.TokenURL())
+			fmt.Fprintf(e.stdout, "Emulator %s (token URL %s)\n", d.emulatorURL, d.ts.Config().TokenURL)
 			fmt.Fprintf(e.stdout, "Open %s/\n", d.webURL)
 			fmt.Fprintln(e.stdout, "Press Ctrl-C to stop.")
 			err = d.wait()

@@ -55,7 +55,7 @@ the server's error, error_description and message_id and exits 1.`,
 			}
 			info := pkjwt.Info(tok)
 			out := tokenOutput{TokenType: info.TokenType, ExpiresIn: info.ExpiresIn, ExpiresAt: info.Expiry.UTC(),
-				IssuedAt: info.IssuedAt.UTC(), Scope: info.Scope, KeyID: info.KeyID, TokenURL: ts.TokenURL()}
+				IssuedAt: info.IssuedAt.UTC(), Scope: info.Scope, KeyID: info.KeyID, TokenURL: ts.Config().TokenURL}
 			if *show {
 				out.AccessToken = tok.AccessToken
 			}
@@ -93,7 +93,7 @@ func explainTokenError(err error, ts *pkjwt.TokenSource) error {
 	if te.Code == "" && te.Body != "" {
 		msg += "\n  body: " + bodySummary(te.Body)
 		if looksLikeHTML(te.Body) {
-			h = fmt.Sprintf("%s answered a web page, not an OAuth token endpoint: check --token-url (NHS England: https://<environment host>/oauth2/token)", ts.TokenURL())
+			h = fmt.Sprintf("%s answered a web page, not an OAuth token endpoint: check --token-url (NHS England: https://<environment host>/oauth2/token)", ts.Config().TokenURL)
 		}
 	}
 	if h == "" {

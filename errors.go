@@ -115,8 +115,8 @@ func (e *TokenError) Error() string {
 	return b.String()
 }
 
-// Retryable reports whether the same request, with a fresh assertion, may
+// retryable reports whether the same request, with a fresh assertion, may
 // succeed later: 429 and 5xx responses.
-func (e *TokenError) Retryable() bool {
+func (e *TokenError) retryable() bool {
 	return e.StatusCode == 429 || e.StatusCode >= 500
 }

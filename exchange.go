@@ -52,7 +52,7 @@ func (ts *TokenSource) fetch(ctx context.Context) (*oauth2.Token, *TokenInfo, er
 func retryable(err error) bool {
 	var te *TokenError
 	if errors.As(err, &te) {
-		return te.Retryable()
+		return te.retryable()
 	}
 	if errors.Is(err, ErrConfig) || errors.Is(err, ErrTokenResponse) {
 		return false

@@ -71,14 +71,14 @@ const maxAPIBody = 1 << 20
 // Config configures an App.
 type Config struct {
 	// TokenSource gets the access tokens; required. Its profile, token URL
-	// and client id are shown on the index page.
+	// and client id are shown on the index page, and the app publishes the
+	// public keys of its key source ([pkjwt.Config].Keys) at
+	// /.well-known/jwks.json, so that the keys it signs with and the keys
+	// it publishes cannot disagree: the ring of a [keys.RingSource] (a
+	// [*keys.Ring] is fixed; a [*keys.DirSource] follows its directory, and
+	// the JWKS and pages follow it), or the one key of a [*keys.Key]. Any
+	// other key source is refused.
 	TokenSource *pkjwt.TokenSource
-	// Keys gives the key ring whose public keys the app publishes at
-	// /.well-known/jwks.json; required. A *keys.Ring is fixed; a
-	// *keys.DirSource follows its directory, and the JWKS and pages follow
-	// it. It should hold the key the token source signs with, or the
-	// authorization server cannot verify it.
-	Keys keys.RingSource
 	// CallURL is the absolute URL the System to System Call requests; ""
 	// means DefaultPatientPath under the token source profile's API base.
 	// It must be https, or http to a loopback host (127.0.0.0/8, ::1,
@@ -138,12 +138,13 @@ func New(cfg Config) (*App, error) {
 	if cfg.TokenSource == nil {
 		return nil, errors.New("webapp: Config.TokenSource is required")
 	}
-	if cfg.Keys == nil || cfg.Keys.Ring() == nil {
-		return nil, errors.New("webapp: Config.Keys is required")
+	rs, err := ringOf(cfg.TokenSource.Config().Keys)
+	if err != nil {
+		return nil, err
 	}
 	a := &App{
 		ts:          cfg.TokenSource,
-		keys:        cfg.Keys,
+		keys:        rs,
 		callURL:     cfg.CallURL,
 		publicURL:   strings.TrimRight(cfg.PublicURL, "/"),
 		client:      cfg.HTTPClient,
@@ -196,13 +197,13 @@ func New(cfg Config) (*App, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	ring := cfg.Keys.Ring()
+	ring := rs.Ring()
 	a.jwks, err = jwks.NewHandler(ring.Keys())
 	if err != nil {
 		return nil, fmt.Errorf("webapp: JWKS: %w", err)
 	}
 	a.jwksRing.Store(ring)
-	if pub, ok := cfg.Keys.(Publisher); ok {
+	if pub, ok := rs.(Publisher); ok {
 		a.firstPublish = newRecorder(pub, a.log)
 	}
 	a.pages, err = parsePages()
@@ -216,6 +217,21 @@ func New(cfg Config) (*App, error) {
 	a.static = http.StripPrefix("/static/", http.FileServerFS(sub))
 	a.handler = a.middleware(http.HandlerFunc(a.route))
 	return a, nil
+}
+
+// ringOf returns the key ring source the app publishes for a token
+// source's key source ks: ks itself when it is a [keys.RingSource], a ring
+// of one key for a [*keys.Key].
+func ringOf(ks pkjwt.KeySource) (keys.RingSource, error) {
+	switch k := ks.(type) {
+	case keys.RingSource:
+		if k.Ring() != nil {
+			return k, nil
+		}
+	case *keys.Key:
+		return keys.NewRing(k), nil
+	}
+	return nil, fmt.Errorf("webapp: the token source's keys (%T) give no key ring to publish: use a *keys.Ring, a *keys.DirSource or a *keys.Key", ks)
 }
 
 // parsePages parses every page with the shared layout.

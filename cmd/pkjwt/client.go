@@ -59,6 +59,32 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	}
 }
 
+// pinKey is --kid: a key source that signs with k and whose ring (what
+// the web app publishes) is still that of rs. A *keys.DirSource keeps its
+// methods (the web app records first publications through MarkPublished).
+func pinKey(rs keys.RingSource, k *keys.Key) pkjwt.KeySource {
+	if ds, ok := rs.(*keys.DirSource); ok {
+		return pinnedDir{ds, k}
+	}
+	return pinnedRing{rs, k}
+}
+
+// pinnedRing is the ring of a RingSource, signing with one of its keys.
+type pinnedRing struct {
+	keys.RingSource
+	key *keys.Key
+}
+
+func (p pinnedRing) SigningKey() (*keys.Key, error) { return p.key, nil }
+
+// pinnedDir is a *keys.DirSource signing with one of its keys.
+type pinnedDir struct {
+	*keys.DirSource
+	key *keys.Key
+}
+
+func (p pinnedDir) SigningKey() (*keys.Key, error) { return p.key, nil }
+
 // profileNames are the names --profile accepts: those of
 // pkjwt.LookupProfile (TestProfileNames keeps the two lists equal).
 func profileNames() []string {
@@ -213,7 +239,7 @@ func (cf *clientFlags) tokenSourceWith(rs keys.RingSource) (*pkjwt.TokenSource, 
 		if err != nil {
 			return nil, usagef("%s: %v", cf.origin("kid"), err)
 		}
-		src = k
+		src = pinKey(rs, k)
 	}
 	ts, err := pkjwt.NewTokenSource(pkjwt.Config{
 		Profile:    p,

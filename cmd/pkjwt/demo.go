@@ -185,7 +185,7 @@ func startDemo(ctx context.Context, o demoOptions) (*demo, error) {
 		closeAll()
 		return nil, err
 	}
-	app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: ring, PublicURL: webURL, Logger: log.With("component", "webapp")})
+	app, err := webapp.New(webapp.Config{TokenSource: ts, PublicURL: webURL, Logger: log.With("component", "webapp")})
 	if err != nil {
 		closeAll()
 		return nil, err

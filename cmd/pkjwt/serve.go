@@ -77,7 +77,7 @@ writes the address it listens on to FILE (removed when it stops).`,
 					log.Info("keys reloaded", "keys", r.Len(), "signing_kid", kid)
 				}, func(err error) { log.Warn("key reload failed", "error", err.Error()) })
 			}
-			app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: src, CallURL: target, PublicURL: *publicURL, Logger: log})
+			app, err := webapp.New(webapp.Config{TokenSource: ts, CallURL: target, PublicURL: *publicURL, Logger: log})
 			if err != nil {
 				return usagef("%v", err)
 			}

@@ -101,8 +101,8 @@ type Config struct {
 	// TokenSource. It must add the token itself.
 	HTTPClient *http.Client
 	// CallTimeout bounds one System to System Call; 0 means
-	// DefaultCallTimeout. Keep it below WriteTimeout when serving with
-	// NewServer.
+	// DefaultCallTimeout. Keep it below the WriteTimeout of the server
+	// (60 s with [NewServer]).
 	CallTimeout time.Duration
 	// Logger receives one line per request and one per call; nil discards.
 	// No line ever holds a token, an assertion or a key.

@@ -27,7 +27,9 @@ const DefaultLifetime = 3 * time.Minute
 const AssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // Assertion describes one client assertion (RFC 7523 §3): iss = sub =
-// ClientID, aud = Audience, a jti, iat and exp.
+// ClientID, aud = Audience, a jti, iat and exp. A [TokenSource] signs one
+// for every token request; [Assertion.Sign] signs one for a caller that
+// sends it itself (another grant, a test).
 type Assertion struct {
 	// ClientID goes into iss and sub.
 	ClientID string
@@ -37,7 +39,7 @@ type Assertion struct {
 	ID string
 	// IssuedAt is iat; the zero time means now.
 	IssuedAt time.Time
-	// Lifetime is exp - iat; 0 means DefaultLifetime.
+	// Lifetime is exp - iat; 0 means [DefaultLifetime].
 	Lifetime time.Duration
 	// Header holds extra JOSE header members, e.g. "x5t#S256"; none may
 	// be one pkjwt sets or one that changes how the signature is made or
@@ -83,7 +85,7 @@ func checkExtras(what string, m map[string]any, reserved []string) error {
 // (so key.Signer may be any crypto.Signer, local or remote). The header is
 // {"alg": key.Algorithm, "kid": key.ID, "typ": "JWT"} plus a.Header; the
 // claims are iss, sub, aud, jti, iat and exp plus a.Claims. A reserved
-// name in a.Header or a.Claims is an error wrapping ErrConfig.
+// name in a.Header or a.Claims is an error wrapping [ErrConfig].
 //
 // ctx reaches a key held by a key service: a signer that implements
 // [keys.ContextSigner] (AWS KMS, Azure Key Vault, their keys in a key

@@ -31,7 +31,7 @@ import (
 // no usable token in the cache, callers wait for one request, however many
 // they are, and all get its result or its error.
 //
-// Freshness follows the wall clock (Config.Now), read through a coarse
+// Freshness follows the wall clock ([Config.Now]), read through a coarse
 // clock that a timer refreshes every 250 ms while the source is in use: a
 // cached read costs no clock read, and after a host or VM resumes from a
 // pause no caller gets a token past its refresh time for more than about
@@ -85,8 +85,9 @@ func (e *cacheEntry) fresh(c *coarse.Clock) bool {
 // expirySkew is how long before its expiry a token stops being handed out.
 const expirySkew = 10 * time.Second
 
-// NewTokenSource validates cfg and returns a TokenSource. It makes no
-// network call.
+// NewTokenSource validates cfg and returns a [TokenSource]. It makes no
+// network call, but asks cfg.Keys for its signing key once, so that a key
+// the profile refuses fails here.
 func NewTokenSource(cfg Config) (*TokenSource, error) {
 	r, err := cfg.resolve()
 	if err != nil {
@@ -110,13 +111,13 @@ func (ts *TokenSource) Config() Config {
 	return c
 }
 
-// SyncClock makes the cache re-read the wall clock (Config.Now) now
+// SyncClock makes the cache re-read the wall clock ([Config.Now]) now
 // rather than at its next tick, at most 250 ms away. A program that learns
 // of a resume from suspend, or a test that moves an injected clock
 // forward, may call it; nothing else needs to.
 func (ts *TokenSource) SyncClock() { ts.clock.Tick() }
 
-// Token returns a valid token; it implements oauth2.TokenSource.
+// Token returns a valid token; it implements [oauth2.TokenSource].
 func (ts *TokenSource) Token() (*oauth2.Token, error) {
 	return ts.TokenContext(context.Background())
 }
@@ -178,9 +179,9 @@ func (ts *TokenSource) startRefresh(ctx context.Context) <-chan singleflight.Res
 const invalidateEvery = 30 * time.Second
 
 // Invalidate drops tok from the cache if it is the cached token, so that the
-// next call fetches a new one; use it when an API rejects a token early. It
-// drops at most one token per 30 seconds, and reports whether it dropped
-// tok.
+// next call fetches a new one; use it when an API rejects a token early
+// (the client of [NewClient] does, after a 401). It drops at most one token
+// per 30 seconds, and reports whether it dropped tok.
 func (ts *TokenSource) Invalidate(tok *oauth2.Token) bool {
 	e := ts.cur.Load()
 	if e == nil || e.tok != tok {

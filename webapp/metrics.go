@@ -103,8 +103,8 @@ func (m *metrics) CacheHit() { m.cacheHits.Inc() }
 // BackgroundRefresh implements pkjwt.Observer.
 func (m *metrics) BackgroundRefresh() { m.refreshes.Inc() }
 
-// Registry returns the app's Prometheus registry, served at /metrics, to
-// add collectors of one's own.
+// Registry returns the app's [prometheus.Registry], served at
+// [MetricsPath], to add collectors of one's own.
 func (a *App) Registry() *prometheus.Registry { return a.metrics.reg }
 
 // routeName is the route label of a path: a fixed set of values.

@@ -1,7 +1,9 @@
 // Package webapp is the sample web application of pkjwt: a server-side app
 // that authenticates to an OAuth 2.0 token endpoint with a private key JWT
-// (NHS England's "signed JWT authentication"), calls an API with the access
-// token, and publishes its own JWKS.
+// (NHS England's "signed JWT authentication") through a
+// [pkjwt.TokenSource], calls an API with the access token, and publishes
+// the public keys of the token source's key source as its JWKS. [New]
+// makes an [App] from a [Config]; [NewServer] and [Serve] run it.
 //
 // It is the Go counterpart of the .NET sample "OAuth-SysToSys" that the
 // article "Example: Web Server App Authenticating with NHS Digital OAuth"
@@ -23,8 +25,8 @@
 // X-Content-Type-Options: nosniff and Referrer-Policy: no-referrer; the call
 // page also carries Cache-Control: no-store. Unknown paths get a 404 page,
 // wrong methods a 405 page with an Allow header, and a request whose Host is
-// neither loopback nor Config.PublicURL's host a 421 page (see
-// Config.PublicURL).
+// neither loopback nor [Config.PublicURL]'s host a 421 page. The JWKS is
+// the bytes of [jwks.MarshalRing]; the metrics are at [MetricsPath].
 package webapp
 
 import (
@@ -68,11 +70,11 @@ const DefaultCallTimeout = 45 * time.Second
 // maxAPIBody bounds how much of an API response the call page reads.
 const maxAPIBody = 1 << 20
 
-// Config configures an App.
+// Config configures an [App].
 type Config struct {
 	// TokenSource gets the access tokens; required. Its profile, token URL
 	// and client id are shown on the index page, and the app publishes the
-	// public keys of its key source ([pkjwt.Config].Keys) at
+	// public keys of its key source ([pkjwt.Config.Keys]) at
 	// /.well-known/jwks.json, so that the keys it signs with and the keys
 	// it publishes cannot disagree: the ring of a [keys.RingSource] (a
 	// [*keys.Ring] is fixed; a [*keys.DirSource] follows its directory, and
@@ -80,7 +82,7 @@ type Config struct {
 	// other key source is refused.
 	TokenSource *pkjwt.TokenSource
 	// CallURL is the absolute URL the System to System Call requests; ""
-	// means DefaultPatientPath under the token source profile's API base.
+	// means [DefaultPatientPath] under the token source profile's API base.
 	// It must be https, or http to a loopback host (127.0.0.0/8, ::1,
 	// localhost): the request carries the access token.
 	CallURL string
@@ -97,11 +99,11 @@ type Config struct {
 	// /healthz, /readyz and /metrics answer whatever the Host, for health
 	// probes and scrapers.
 	PublicURL string
-	// HTTPClient sends the API request; nil means pkjwt.NewClient of
+	// HTTPClient sends the API request; nil means [pkjwt.NewClient] of
 	// TokenSource. It must add the token itself.
 	HTTPClient *http.Client
 	// CallTimeout bounds one System to System Call; 0 means
-	// DefaultCallTimeout. Keep it below the WriteTimeout of the server
+	// [DefaultCallTimeout]. Keep it below the WriteTimeout of the server
 	// (60 s with [NewServer]).
 	CallTimeout time.Duration
 	// Logger receives one line per request and one per call; nil discards.
@@ -111,8 +113,8 @@ type Config struct {
 	Now func() time.Time
 }
 
-// App is the web application. Create it with New; it is safe for concurrent
-// use and holds no package-level state.
+// App is the web application. Create it with [New]; it is safe for
+// concurrent use and holds no package-level state.
 type App struct {
 	ts           *pkjwt.TokenSource
 	keys         keys.RingSource
@@ -133,7 +135,9 @@ type App struct {
 	metrics      *metrics
 }
 
-// New checks cfg and returns an App. It makes no network call.
+// New checks cfg and returns an [App]. It makes no network call. It
+// starts the app's Prometheus metrics, which observe cfg.TokenSource
+// ([pkjwt.TokenSource.Observe]).
 func New(cfg Config) (*App, error) {
 	if cfg.TokenSource == nil {
 		return nil, errors.New("webapp: Config.TokenSource is required")
@@ -393,7 +397,7 @@ func (a *App) serveJWKS(w http.ResponseWriter, r *http.Request) {
 }
 
 // Publisher is a key source that records when its keys were first
-// published; *keys.DirSource is one. The App calls MarkPublished from a
+// published; [*keys.DirSource] is one. The App calls MarkPublished from a
 // goroutine of its own, never from a request.
 type Publisher interface {
 	MarkPublished(ctx context.Context, kids []string, t time.Time) error

@@ -27,7 +27,9 @@ const DefaultLifetime = 3 * time.Minute
 const AssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // Assertion describes one client assertion (RFC 7523 §3): iss = sub =
-// ClientID, aud = Audience, a jti, iat and exp.
+// ClientID, aud = Audience, a jti, iat and exp. A [TokenSource] signs one
+// for every token request; [Assertion.Sign] signs one for a caller that
+// sends it itself (another grant, a test).
 type Assertion struct {
 	// ClientID goes into iss and sub.
 	ClientID string
@@ -37,18 +39,20 @@ type Assertion struct {
 	ID string
 	// IssuedAt is iat; the zero time means now.
 	IssuedAt time.Time
-	// Lifetime is exp - iat; 0 means DefaultLifetime.
+	// Lifetime is exp - iat; 0 means [DefaultLifetime].
 	Lifetime time.Duration
 	// Header holds extra JOSE header members, e.g. "x5t#S256"; none may
-	// be one of ReservedHeaders.
+	// be one pkjwt sets or one that changes how the signature is made or
+	// checked: alg, kid, typ, cty, crit, b64, jku, jwk, x5u.
 	Header map[string]any
-	// Claims holds extra claims, e.g. "scope"; none may be one of
-	// ReservedClaims.
+	// Claims holds extra claims, e.g. "scope"; none may be one pkjwt sets
+	// or owns: iss, sub, aud, jti, exp, iat, nbf.
 	Claims map[string]any
 }
 
 // AssertionExtras are the header members and claims [Config.ModifyAssertion]
-// adds to an assertion.
+// adds to an assertion; the names [Assertion.Header] and [Assertion.Claims]
+// refuse are refused here too.
 type AssertionExtras struct {
 	// Header holds extra JOSE header members.
 	Header map[string]any
@@ -56,18 +60,14 @@ type AssertionExtras struct {
 	Claims map[string]any
 }
 
-// HeaderX5TS256 is the JOSE header member of a certificate's SHA-256
-// thumbprint (RFC 7515 §4.1.8), added by [Config.CertificateThumbprint].
-const HeaderX5TS256 = "x5t#S256"
-
-// ReservedClaims returns the claims pkjwt sets or owns in every assertion;
+// reservedClaims returns the claims pkjwt sets or owns in every assertion;
 // Assertion.Claims may hold none of them.
-func ReservedClaims() []string { return []string{"iss", "sub", "aud", "jti", "exp", "iat", "nbf"} }
+func reservedClaims() []string { return []string{"iss", "sub", "aud", "jti", "exp", "iat", "nbf"} }
 
-// ReservedHeaders returns the JOSE header members pkjwt sets, or that
+// reservedHeaders returns the JOSE header members pkjwt sets, or that
 // would change how the signature is made or checked; Assertion.Header may
 // hold none of them.
-func ReservedHeaders() []string {
+func reservedHeaders() []string {
 	return []string{"alg", "kid", "typ", "cty", "crit", "b64", "jku", "jwk", "x5u"}
 }
 
@@ -85,7 +85,7 @@ func checkExtras(what string, m map[string]any, reserved []string) error {
 // (so key.Signer may be any crypto.Signer, local or remote). The header is
 // {"alg": key.Algorithm, "kid": key.ID, "typ": "JWT"} plus a.Header; the
 // claims are iss, sub, aud, jti, iat and exp plus a.Claims. A reserved
-// name in a.Header or a.Claims is an error wrapping ErrConfig.
+// name in a.Header or a.Claims is an error wrapping [ErrConfig].
 //
 // ctx reaches a key held by a key service: a signer that implements
 // [keys.ContextSigner] (AWS KMS, Azure Key Vault, their keys in a key
@@ -96,10 +96,10 @@ func (a Assertion) Sign(ctx context.Context, key *keys.Key) (string, error) {
 	if a.ClientID == "" || a.Audience == "" {
 		return "", fmt.Errorf("pkjwt: assertion needs a client id and an audience: %w", ErrConfig)
 	}
-	if err := checkExtras("header member", a.Header, ReservedHeaders()); err != nil {
+	if err := checkExtras("header member", a.Header, reservedHeaders()); err != nil {
 		return "", err
 	}
-	if err := checkExtras("claim", a.Claims, ReservedClaims()); err != nil {
+	if err := checkExtras("claim", a.Claims, reservedClaims()); err != nil {
 		return "", err
 	}
 	if err := keys.CheckAlgorithm(key.Public(), key.Algorithm); err != nil {

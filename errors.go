@@ -12,7 +12,8 @@ import (
 	"github.com/pkjwt/pkjwt/internal/textsafe"
 )
 
-// ErrConfig is wrapped by every error about an invalid Config or profile.
+// ErrConfig is wrapped by every error about an invalid [Config] or
+// [Profile].
 var ErrConfig = errors.New("invalid configuration")
 
 // ErrTokenResponse is wrapped when a token endpoint answers 2xx with a body
@@ -20,14 +21,14 @@ var ErrConfig = errors.New("invalid configuration")
 // type other than Bearer, a body over the size limit).
 var ErrTokenResponse = errors.New("malformed token response")
 
-// ErrUnsafeDestination is wrapped when Transport refuses to send a token:
+// ErrUnsafeDestination is wrapped when [Transport] refuses to send a token:
 // plain http to a host that is not loopback, or a redirect to another
 // origin.
 var ErrUnsafeDestination = errors.New("unsafe destination for a credential")
 
 // TokenError is a token endpoint's error response (RFC 6749 §5.2), with the
 // HTTP status and the message_id NHS England adds. Test for it with
-// errors.As. Its text never contains the assertion or any token.
+// [errors.As]. Its text never contains the assertion or any token.
 //
 // Code written for x/oauth2 finds it too: errors.As(err, &re) with
 // re an [*oauth2.RetrieveError] gives the same error, description and URI
@@ -115,8 +116,8 @@ func (e *TokenError) Error() string {
 	return b.String()
 }
 
-// Retryable reports whether the same request, with a fresh assertion, may
+// retryable reports whether the same request, with a fresh assertion, may
 // succeed later: 429 and 5xx responses.
-func (e *TokenError) Retryable() bool {
+func (e *TokenError) retryable() bool {
 	return e.StatusCode == 429 || e.StatusCode >= 500
 }

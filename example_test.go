@@ -68,7 +68,7 @@ func ExampleNewClient() {
 		log.Fatal(err)
 	}
 	client := pkjwt.NewClient(ts) // adds Authorization and X-Request-ID
-	resp, err := client.Get(ts.Profile().APIBaseURL + "/Patient/9000000009")
+	resp, err := client.Get(ts.Config().Profile.APIBaseURL + "/Patient/9000000009")
 	if err != nil {
 		log.Fatal(err)
 	}

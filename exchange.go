@@ -52,7 +52,7 @@ func (ts *TokenSource) fetch(ctx context.Context) (*oauth2.Token, *TokenInfo, er
 func retryable(err error) bool {
 	var te *TokenError
 	if errors.As(err, &te) {
-		return te.Retryable()
+		return te.retryable()
 	}
 	if errors.Is(err, ErrConfig) || errors.Is(err, ErrTokenResponse) {
 		return false
@@ -143,7 +143,7 @@ func (r *resolved) extras(key *keys.Key, a *Assertion) error {
 		if err != nil {
 			return fmt.Errorf("pkjwt: x5t#S256 of key %s: %w", key.ID, err)
 		}
-		a.Header = map[string]any{HeaderX5TS256: x5t}
+		a.Header = map[string]any{keys.KIDX5tS256: x5t}
 	}
 	if r.ModifyAssertion == nil {
 		return nil

@@ -35,8 +35,8 @@ type TokenInfo struct {
 	Assertion *AssertionSummary `json:"assertion,omitempty"`
 }
 
-// Info returns the TokenInfo of a token from a TokenSource, or nil for a
-// token from elsewhere.
+// Info returns the [TokenInfo] of a token from a [TokenSource], or nil for
+// a token from elsewhere.
 func Info(tok *oauth2.Token) *TokenInfo {
 	if tok == nil {
 		return nil

@@ -70,15 +70,15 @@ const (
 	OutcomeNotSent TokenOutcome = "not_sent"
 )
 
-// TokenOutcomes lists every TokenOutcome, so that a metric can start each
+// TokenOutcomes lists every [TokenOutcome], so that a metric can start each
 // of its series at zero.
 func TokenOutcomes() []TokenOutcome {
 	return []TokenOutcome{OutcomeOK, OutcomeRejected, OutcomeRateLimited, OutcomeServerError,
 		OutcomeNetworkError, OutcomeInvalidResponse, OutcomeNotSent}
 }
 
-// TokenRequestEvent describes one token request attempt. It holds no
-// secret.
+// TokenRequestEvent describes one token request attempt, as
+// [Observer.TokenRequest] receives it. It holds no secret.
 type TokenRequestEvent struct {
 	// Outcome classifies the attempt.
 	Outcome TokenOutcome
@@ -152,7 +152,7 @@ func (s *observerSet) add(o Observer) {
 	}
 }
 
-// Observe adds o to the source's observers (after Config.Observer, if
+// Observe adds o to the source's observers (after [Config.Observer], if
 // set): every later event goes to each of them. It is safe to call while
 // the source is in use; a nil o is ignored.
 func (ts *TokenSource) Observe(o Observer) {

@@ -3,19 +3,24 @@
 // "private_key_jwt"), as NHS England's API platform ("signed JWT
 // authentication") and any standards-following authorization server expect.
 //
-// A [TokenSource] signs a fresh, short-lived client assertion for every
+// A [Config] names the server (a [Profile]: [NHSInt], [NHSProd],
+// [NHSSandbox], [Local] for the emulator, [Generic] with a token URL), the
+// client id and the signing keys ([Config.Keys]: a [*keys.Key], a
+// [*keys.Ring], or a [*keys.DirSource] that follows key rotation on disk).
+// [NewTokenSource] turns it into a [TokenSource]; create it once and share
+// it. A TokenSource signs a fresh, short-lived client assertion for every
 // token request, caches the access token and refreshes it before it
 // expires; it implements [oauth2.TokenSource], and its tokens keep the
 // server's response members ([oauth2.Token.Extra]) beside what [Info]
 // returns. [NewClient] returns an [*http.Client] whose [Transport] adds the
 // token (and, for NHS APIs, an X-Request-ID) to every request, under a
-// [RetryTransport] that retries idempotent requests after 429 and 503 and
-// any replayable request once after a 401 with a new token.
+// retry layer that retries idempotent requests after 429 and 503 and any
+// replayable request once after a 401 with a new token.
 //
 // A token endpoint's error is a [*TokenError], which also matches
 // [*oauth2.RetrieveError] with [errors.As]. [Config.ModifyAssertion] adds
 // header members and claims to the assertion; [Config.CertificateThumbprint]
-// adds x5t#S256.
+// adds x5t#S256. An [Observer] sees every token request, for metrics.
 //
 // Keys come from package [github.com/pkjwt/pkjwt/keys]; their public halves
 // are published with package [github.com/pkjwt/pkjwt/jwks].
@@ -32,17 +37,20 @@ import (
 	"github.com/pkjwt/pkjwt/internal/loopback"
 )
 
-// KeySource gives the key that signs the next assertion. *keys.Key and
-// *keys.Ring implement it; a source may change its answer over time (key
-// rotation), and the token source asks for every assertion.
+// KeySource gives the key that signs the next assertion. [*keys.Key],
+// [*keys.Ring] and [*keys.DirSource] implement it; a source may change its
+// answer over time (key rotation: a ring signs with its active key, a
+// DirSource follows its directory), and the token source asks for every
+// assertion.
 type KeySource interface {
 	SigningKey() (*keys.Key, error)
 }
 
-// Config configures a TokenSource.
+// Config configures a [TokenSource]; [NewTokenSource] checks it and fills
+// in its defaults.
 type Config struct {
 	// Profile supplies defaults (token URL, algorithm, lifetime cap,
-	// request ids). The zero Profile behaves as Generic().
+	// request ids). The zero Profile behaves as [Generic].
 	Profile Profile
 	// ClientID is the client identifier: iss and sub of the assertion.
 	// Under the NHS profiles this is the application's API key.
@@ -53,17 +61,17 @@ type Config struct {
 	Audience string
 	// Keys gives the signing key.
 	Keys KeySource
-	// Lifetime is the assertion lifetime; 0 means DefaultLifetime. It may
-	// not exceed Profile.MaxLifetime.
+	// Lifetime is the assertion lifetime; 0 means [DefaultLifetime]. It
+	// may not exceed Profile.MaxLifetime.
 	Lifetime time.Duration
 	// Scopes, if any, are sent space-separated as the scope parameter.
 	// NHS England takes no scope parameter; leave it empty there.
 	Scopes []string
 	// HTTPClient sends the token requests; nil means a client with a
-	// DefaultTimeout timeout.
+	// [DefaultTimeout] timeout.
 	HTTPClient *http.Client
 	// RefreshBefore is how long before expiry the token is refreshed;
-	// 0 means the rule documented on TokenSource.
+	// 0 means the rule documented on [TokenSource].
 	RefreshBefore time.Duration
 	// MaxAttempts bounds the attempts of one token fetch (each attempt
 	// signs a new assertion); 0 means 3.
@@ -77,13 +85,13 @@ type Config struct {
 	// signed, with the key that will sign it; it may add header members
 	// and claims to x (a scope, a longer aud list under another name, a
 	// tenant). It cannot change the members pkjwt sets: a reserved name
-	// (see [ReservedClaims], [ReservedHeaders]) fails the token request
-	// with ErrConfig. An error it returns fails the token request.
+	// (see [Assertion.Header], [Assertion.Claims]) fails the token request
+	// with [ErrConfig]. An error it returns fails the token request.
 	ModifyAssertion func(key *keys.Key, x *AssertionExtras) error
 	// CertificateThumbprint adds the x5t#S256 header member (the SHA-256
 	// thumbprint of the key's certificate, RFC 7515 §4.1.8) when the
-	// signing key carries a certificate (keys.Key.Certificate, e.g. from a
-	// PFX); a key without one is signed without it.
+	// signing key carries a certificate ([keys.Key.Certificate], e.g. from
+	// a PFX); a key without one is signed without it.
 	CertificateThumbprint bool
 	// Observer, when set, receives every token request, cache hit and
 	// background refresh (see [Observer]); nil reports nothing.

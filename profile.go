@@ -2,8 +2,12 @@ package pkjwt
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/pkjwt/pkjwt/keys"
 )
 
 // Profile holds the settings of one authorization server environment, so that
@@ -23,26 +27,28 @@ type Profile struct {
 	MaxLifetime time.Duration
 	// KeyBits is the RSA key size the environment documents; pkjwt check
 	// warns about a smaller signing key. Key generation does not read it
-	// (keys.Generate's bits, DefaultRSABits by default, decide).
+	// ([keys.Generate]'s bits, [keys.DefaultRSABits] by default, decide).
 	KeyBits int
-	// RequestIDs makes NewClient send a fresh UUIDv4 X-Request-ID with
+	// RequestIDs makes [NewClient] send a fresh UUIDv4 X-Request-ID with
 	// every API request, as NHS APIs require.
 	RequestIDs bool
 }
 
-// NHS England API platform hosts (docs/nhs-reference.md, "Environments").
-const (
-	nhsPDSPath = "/personal-demographics/FHIR/R4"
-)
+// nhsPDSPath is the PDS FHIR R4 API under an NHS England API platform
+// host (docs/nhs-reference.md, "Environments").
+const nhsPDSPath = "/personal-demographics/FHIR/R4"
 
+// nhsProfile is an NHS England environment: RS512, RSA 4096 and at most 5
+// minutes of assertion lifetime (docs/nhs-reference.md), the values of
+// package keys' constants.
 func nhsProfile(name, host string) Profile {
 	return Profile{
 		Name:        name,
 		TokenURL:    "https://" + host + "/oauth2/token",
 		APIBaseURL:  "https://" + host + nhsPDSPath,
-		Algorithm:   "RS512",
-		MaxLifetime: 5 * time.Minute,
-		KeyBits:     4096,
+		Algorithm:   keys.DefaultAlgorithm,
+		MaxLifetime: keys.MaxAssertionLifetime,
+		KeyBits:     keys.DefaultRSABits,
 		RequestIDs:  true,
 	}
 }
@@ -56,14 +62,14 @@ func NHSInt() Profile { return nhsProfile("nhs-int", "int.api.service.nhs.uk") }
 // NHSProd is NHS England's production environment.
 func NHSProd() Profile { return nhsProfile("nhs-prod", "api.service.nhs.uk") }
 
-// DefaultLocalURL is where the emulator listens by default.
-const DefaultLocalURL = "http://127.0.0.1:9000"
+// defaultLocalURL is where the emulator listens by default.
+const defaultLocalURL = "http://127.0.0.1:9000"
 
-// Local is the pkjwt emulator at baseURL ("" = DefaultLocalURL): the NHS
-// rules, served on loopback.
+// Local is the pkjwt emulator at baseURL ("" = http://127.0.0.1:9000, where
+// it listens by default): the NHS rules, served on loopback.
 func Local(baseURL string) Profile {
 	if baseURL == "" {
-		baseURL = DefaultLocalURL
+		baseURL = defaultLocalURL
 	}
 	baseURL = strings.TrimRight(baseURL, "/")
 	p := nhsProfile("local", "")
@@ -75,57 +81,35 @@ func Local(baseURL string) Profile {
 // Generic is the profile for any standards-following authorization server:
 // the caller sets the token URL; the algorithm follows the key.
 func Generic() Profile {
-	return Profile{Name: "generic", MaxLifetime: 5 * time.Minute, KeyBits: 4096}
+	return Profile{Name: "generic", MaxLifetime: keys.MaxAssertionLifetime, KeyBits: keys.DefaultRSABits}
 }
 
-// profileEntry is one named profile of the registry.
-type profileEntry struct {
-	name    string
-	summary string
-	make    func() Profile
-}
-
-// profiles is the registry of named profiles: the one list LookupProfile,
-// ProfileNames and ProfileHelp read.
-func profiles() []profileEntry {
-	return []profileEntry{
-		{"generic", "any standards-following server (set the token URL)", Generic},
-		{"local", "the pkjwt emulator at " + DefaultLocalURL, func() Profile { return Local("") }},
-		{"nhs-int", "NHS England integration test", NHSInt},
-		{"nhs-prod", "NHS England production", NHSProd},
-		{"nhs-sandbox", "NHS England open-access sandbox", NHSSandbox},
+// profiles is the registry of named profiles: the one list
+// LookupProfile reads.
+func profiles() map[string]func() Profile {
+	return map[string]func() Profile{
+		"generic":     Generic,
+		"local":       func() Profile { return Local("") },
+		"nhs-int":     NHSInt,
+		"nhs-prod":    NHSProd,
+		"nhs-sandbox": NHSSandbox,
 	}
 }
 
-// ProfileNames lists the names LookupProfile accepts, sorted.
-func ProfileNames() []string {
-	var n []string
-	for _, p := range profiles() {
-		n = append(n, p.name)
-	}
-	return n
+// profileNames lists the names LookupProfile accepts, sorted.
+func profileNames() []string {
+	return slices.Sorted(maps.Keys(profiles()))
 }
 
-// ProfileHelp describes the named profiles in one line, for a flag's help:
-// "generic (any standards-following server ...), local (...), ...".
-func ProfileHelp() string {
-	var parts []string
-	for _, p := range profiles() {
-		parts = append(parts, p.name+" ("+p.summary+")")
-	}
-	return strings.Join(parts, ", ")
-}
-
-// LookupProfile returns the profile with the given name. "local" uses
-// DefaultLocalURL; "" means "generic".
+// LookupProfile returns the profile with the given name: "generic",
+// "local" (the emulator at its default address), "nhs-int", "nhs-prod" or
+// "nhs-sandbox"; "" means "generic".
 func LookupProfile(name string) (Profile, error) {
 	if name == "" {
 		name = "generic"
 	}
-	for _, p := range profiles() {
-		if p.name == name {
-			return p.make(), nil
-		}
+	if mk, ok := profiles()[name]; ok {
+		return mk(), nil
 	}
-	return Profile{}, fmt.Errorf("pkjwt: unknown profile %q (known: %s): %w", name, strings.Join(ProfileNames(), ", "), ErrConfig)
+	return Profile{}, fmt.Errorf("pkjwt: unknown profile %q (known: %s): %w", name, strings.Join(profileNames(), ", "), ErrConfig)
 }

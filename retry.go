@@ -10,49 +10,30 @@ import (
 	"github.com/pkjwt/pkjwt/internal/httpx"
 )
 
-// Retry defaults of [RetryTransport].
+// Retry defaults of the retry layer of [NewClient] (see [WithRetries]).
 const (
-	// DefaultMaxRetries bounds the retries of one request.
-	DefaultMaxRetries = 2
-	// DefaultMaxRetryAfter is the longest Retry-After honoured.
-	DefaultMaxRetryAfter = 10 * time.Second
+	// defaultMaxRetries bounds the retries of one request.
+	defaultMaxRetries = 2
+	// defaultMaxRetryAfter is the longest Retry-After honoured.
+	defaultMaxRetryAfter = 10 * time.Second
 )
 
-// RetryTransport is an opt-in [http.RoundTripper] that retries a request
-// sent through Base (usually a [*Transport]), at most MaxRetries times:
-//
-//   - after a 401, once, with a new token: it drops the rejected token from
-//     Source (when Source has an Invalidate method, as [*TokenSource] does;
-//     TokenSource allows that once per 30 seconds, so an API that rejects
-//     every token does not cost a token request per call), fetches a new
-//     one, and sends the request again. A 401 means the server did not act
-//     on the request, so any request whose body can be replayed is
-//     retried. When the new token cannot be fetched, RoundTrip returns the
-//     401 response, unread, and [RefreshError] of that response gives the
-//     fetch error;
-//   - after a 429 or 503 that carries a Retry-After of at most
-//     MaxRetryAfter, waiting that long, when the request is idempotent (GET,
-//     HEAD, OPTIONS, TRACE, PUT, DELETE, or any method with an
-//     Idempotency-Key or X-Idempotency-Key header).
-//
-// A request with a body is retried only if it can replay it (GetBody,
-// which http.NewRequest sets for in-memory bodies). A retry carries the
-// X-Request-ID the first attempt was sent with (the one [Transport] gave
-// it), so that NHS APIs de-duplicate it. Every other response, and every
-// error of Base, is returned as it is.
-type RetryTransport struct {
-	// Base sends each attempt; nil is an error.
-	Base http.RoundTripper
-	// Source gives the token Base sends; the 401 rule needs it. nil means
-	// Base's Source when Base is a *Transport; with neither, a 401 is
-	// returned as it is.
-	Source ContextTokenSource
-	// MaxRetries bounds the retries of one request; 0 means
-	// DefaultMaxRetries, negative means none.
-	MaxRetries int
-	// MaxRetryAfter is the longest Retry-After honoured; 0 means
-	// DefaultMaxRetryAfter.
-	MaxRetryAfter time.Duration
+// retryTransport is the retry layer [NewClient] puts above a [*Transport];
+// NewClient's doc says what it retries. A retry carries the X-Request-ID
+// the first attempt was sent with (the one Transport gave it), so that NHS
+// APIs de-duplicate it. Every other response, and every error of base, is
+// returned as it is.
+type retryTransport struct {
+	// base sends each attempt.
+	base http.RoundTripper
+	// source gives the token base sends; the 401 rule needs it.
+	source *TokenSource
+	// maxRetries bounds the retries of one request; 0 means
+	// defaultMaxRetries, negative means none.
+	maxRetries int
+	// maxRetryAfter is the longest Retry-After honoured; 0 means
+	// defaultMaxRetryAfter.
+	maxRetryAfter time.Duration
 }
 
 // refreshErrorKey keys the token fetch error in a 401 response's request
@@ -60,8 +41,8 @@ type RetryTransport struct {
 type refreshErrorKey struct{}
 
 // RefreshError returns the error of the token fetch that followed a 401,
-// when [RetryTransport] returned the 401 response because it could not get
-// a new token; otherwise nil.
+// when the client of [NewClient] returned the 401 response because it
+// could not get a new token; otherwise nil.
 func RefreshError(resp *http.Response) error {
 	if resp == nil || resp.Request == nil {
 		return nil
@@ -83,28 +64,18 @@ func idempotent(req *http.Request) bool {
 }
 
 // RoundTrip implements http.RoundTripper. It does not modify req.
-func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.Base == nil {
-		if req.Body != nil && req.Body != http.NoBody {
-			req.Body.Close()
-		}
-		return nil, fmt.Errorf("pkjwt: RetryTransport has no Base: %w", ErrConfig)
-	}
-	retries := t.MaxRetries
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	retries := t.maxRetries
 	if retries == 0 {
-		retries = DefaultMaxRetries
+		retries = defaultMaxRetries
 	}
-	maxWait := t.MaxRetryAfter
+	maxWait := t.maxRetryAfter
 	if maxWait == 0 {
-		maxWait = DefaultMaxRetryAfter
-	}
-	src := t.Source
-	if tr, ok := t.Base.(*Transport); ok && src == nil {
-		src = tr.Source
+		maxWait = defaultMaxRetryAfter
 	}
 	ctx := req.Context()
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	requestID := req.Header.Get(RequestIDHeader)
+	requestID := req.Header.Get(requestIDHeader)
 	refreshed := false
 	for attempt := 0; ; attempt++ {
 		r2 := req
@@ -118,19 +89,19 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				r2.Body = body
 			}
 			if requestID != "" {
-				r2.Header.Set(RequestIDHeader, requestID)
+				r2.Header.Set(requestIDHeader, requestID)
 			}
 		}
-		resp, err := t.Base.RoundTrip(r2)
+		resp, err := t.base.RoundTrip(r2)
 		if err != nil || attempt >= retries || !replayable {
 			return resp, err
 		}
 		if attempt == 0 && requestID == "" && resp.Request != nil {
-			requestID = resp.Request.Header.Get(RequestIDHeader) // the one Transport gave
+			requestID = resp.Request.Header.Get(requestIDHeader) // the one Transport gave
 		}
 		switch {
 		case resp.StatusCode == http.StatusUnauthorized && !refreshed:
-			retry, ferr := renewToken(ctx, src, resp)
+			retry, ferr := renewToken(ctx, t.source, resp)
 			if ferr != nil {
 				return withRefreshError(resp, ferr), nil
 			}
@@ -162,9 +133,8 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // carried, if src still caches it and may drop it, and fetches the next
 // one. retry is false when no new token is to be had without a fetch the
 // source refuses (Invalidate's rate limit); err is the fetch's error.
-func renewToken(ctx context.Context, src ContextTokenSource, resp *http.Response) (retry bool, err error) {
-	inv, ok := src.(invalidator)
-	if !ok || resp.Request == nil {
+func renewToken(ctx context.Context, src *TokenSource, resp *http.Response) (retry bool, err error) {
+	if resp.Request == nil {
 		return false, nil
 	}
 	sent := bearer(resp.Request)
@@ -175,7 +145,7 @@ func renewToken(ctx context.Context, src ContextTokenSource, resp *http.Response
 	if cur.AccessToken != sent {
 		return true, nil // another request already replaced it
 	}
-	if !inv.Invalidate(cur) {
+	if !src.Invalidate(cur) {
 		return false, nil
 	}
 	if _, err := src.TokenContext(ctx); err != nil {

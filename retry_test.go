@@ -92,8 +92,8 @@ func TestRetryRules(t *testing.T) {
 		{name: "POST with Idempotency-Key retried", method: "POST", header: map[string]string{"Idempotency-Key": "k1"}, body: "{}", plan: []int{503}, wantCalls: 2, wantStatus: 200},
 		{name: "POST 401 retried with a new token", method: "POST", body: "{}", plan: []int{401}, wantCalls: 2, wantStatus: 200},
 		{name: "Retry-After 0 not retried", method: "GET", plan: []int{502}, wantCalls: 1, wantStatus: 502},
-		{name: "without retries", method: "GET", plan: []int{503}, opts: []pkjwt.ClientOption{pkjwt.WithoutRetries()}, wantCalls: 1, wantStatus: 503},
-		{name: "without retries 401", method: "GET", plan: []int{401}, opts: []pkjwt.ClientOption{pkjwt.WithoutRetries()}, wantCalls: 1, wantStatus: 401},
+		{name: "without retries", method: "GET", plan: []int{503}, opts: []pkjwt.ClientOption{pkjwt.WithRetries(0, 0)}, wantCalls: 1, wantStatus: 503},
+		{name: "without retries 401", method: "GET", plan: []int{401}, opts: []pkjwt.ClientOption{pkjwt.WithRetries(0, 0)}, wantCalls: 1, wantStatus: 401},
 		{name: "Retry-After over the cap", method: "GET", plan: []int{503}, opts: []pkjwt.ClientOption{pkjwt.WithRetries(2, 500*time.Millisecond)}, wantCalls: 1, wantStatus: 503},
 		{name: "one retry at most", method: "GET", plan: []int{503, 503}, opts: []pkjwt.ClientOption{pkjwt.WithRetries(1, 0)}, wantCalls: 2, wantStatus: 503},
 	}
@@ -168,12 +168,5 @@ func TestTransportDoesNotRetry(t *testing.T) {
 	}
 	if n := len(api.headers()); n != 3 {
 		t.Fatal("a request was sent without a token")
-	}
-}
-
-func TestRetryTransportNeedsBase(t *testing.T) {
-	req, _ := http.NewRequest("GET", "https://example.org/", nil)
-	if _, err := (&pkjwt.RetryTransport{}).RoundTrip(req); !errors.Is(err, pkjwt.ErrConfig) {
-		t.Fatalf("error %v, want ErrConfig", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -12,7 +13,6 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/pkjwt/pkjwt/internal/coarse"
-	"github.com/pkjwt/pkjwt/keys"
 )
 
 // TokenSource gets access tokens with the client credentials grant,
@@ -31,7 +31,7 @@ import (
 // no usable token in the cache, callers wait for one request, however many
 // they are, and all get its result or its error.
 //
-// Freshness follows the wall clock (Config.Now), read through a coarse
+// Freshness follows the wall clock ([Config.Now]), read through a coarse
 // clock that a timer refreshes every 250 ms while the source is in use: a
 // cached read costs no clock read, and after a host or VM resumes from a
 // pause no caller gets a token past its refresh time for more than about
@@ -85,8 +85,9 @@ func (e *cacheEntry) fresh(c *coarse.Clock) bool {
 // expirySkew is how long before its expiry a token stops being handed out.
 const expirySkew = 10 * time.Second
 
-// NewTokenSource validates cfg and returns a TokenSource. It makes no
-// network call.
+// NewTokenSource validates cfg and returns a [TokenSource]. It makes no
+// network call, but asks cfg.Keys for its signing key once, so that a key
+// the profile refuses fails here.
 func NewTokenSource(cfg Config) (*TokenSource, error) {
 	r, err := cfg.resolve()
 	if err != nil {
@@ -97,29 +98,26 @@ func NewTokenSource(cfg Config) (*TokenSource, error) {
 	return ts, nil
 }
 
-// TokenURL returns the token endpoint the source posts to.
-func (ts *TokenSource) TokenURL() string { return ts.cfg.tokenURL }
+// Config returns the configuration ts works with: the [Config] it was
+// made with, with the defaults [NewTokenSource] filled in (Profile,
+// TokenURL, Audience, Lifetime, MaxAttempts, HTTPClient, Now). Its Keys is
+// the source's key source, whose SigningKey gives the key the next
+// assertion will be signed with. Changing the copy changes nothing in ts.
+func (ts *TokenSource) Config() Config {
+	c := ts.cfg.Config
+	c.TokenURL, c.Audience = ts.cfg.tokenURL, ts.cfg.audience
+	c.Lifetime, c.MaxAttempts = ts.cfg.lifetime, ts.cfg.attempts
+	c.Scopes = slices.Clone(c.Scopes)
+	return c
+}
 
-// Audience returns the aud claim the source puts in its assertions.
-func (ts *TokenSource) Audience() string { return ts.cfg.audience }
-
-// Profile returns the resolved profile.
-func (ts *TokenSource) Profile() Profile { return ts.cfg.Profile }
-
-// SigningKey returns the key the next assertion will be signed with, as
-// Config.Keys gives it now.
-func (ts *TokenSource) SigningKey() (*keys.Key, error) { return ts.cfg.Keys.SigningKey() }
-
-// ClientID returns the client id.
-func (ts *TokenSource) ClientID() string { return ts.cfg.ClientID }
-
-// SyncClock makes the cache re-read the wall clock (Config.Now) now
+// SyncClock makes the cache re-read the wall clock ([Config.Now]) now
 // rather than at its next tick, at most 250 ms away. A program that learns
 // of a resume from suspend, or a test that moves an injected clock
 // forward, may call it; nothing else needs to.
 func (ts *TokenSource) SyncClock() { ts.clock.Tick() }
 
-// Token returns a valid token; it implements oauth2.TokenSource.
+// Token returns a valid token; it implements [oauth2.TokenSource].
 func (ts *TokenSource) Token() (*oauth2.Token, error) {
 	return ts.TokenContext(context.Background())
 }
@@ -181,9 +179,9 @@ func (ts *TokenSource) startRefresh(ctx context.Context) <-chan singleflight.Res
 const invalidateEvery = 30 * time.Second
 
 // Invalidate drops tok from the cache if it is the cached token, so that the
-// next call fetches a new one; use it when an API rejects a token early. It
-// drops at most one token per 30 seconds, and reports whether it dropped
-// tok.
+// next call fetches a new one; use it when an API rejects a token early
+// (the client of [NewClient] does, after a 401). It drops at most one token
+// per 30 seconds, and reports whether it dropped tok.
 func (ts *TokenSource) Invalidate(tok *oauth2.Token) bool {
 	e := ts.cur.Load()
 	if e == nil || e.tok != tok {

@@ -12,20 +12,15 @@ import (
 	"github.com/pkjwt/pkjwt/internal/loopback"
 )
 
-// ContextTokenSource is a token source that takes a context, as
+// contextTokenSource is a token source that takes a context, as
 // [*TokenSource] does.
-type ContextTokenSource interface {
+type contextTokenSource interface {
 	TokenContext(ctx context.Context) (*oauth2.Token, error)
-}
-
-// invalidator is implemented by sources that can drop a rejected token.
-type invalidator interface {
-	Invalidate(tok *oauth2.Token) bool
 }
 
 // Transport is an [http.RoundTripper] that authorizes requests with a
 // bearer token from Source, and does nothing else: it neither retries nor
-// waits (see [RetryTransport], which [NewClient] puts above it).
+// waits (the client of [NewClient] puts a retry layer above it).
 //
 // It refuses (with [ErrUnsafeDestination]) to send a token over plain http
 // to a host that is not loopback, and to follow a redirect to another
@@ -38,16 +33,18 @@ type invalidator interface {
 //
 // When Source fails, RoundTrip returns its error and sends nothing.
 type Transport struct {
-	// Source gives tokens.
-	Source ContextTokenSource
+	// Source gives tokens: a [*TokenSource], or any [oauth2.TokenSource]
+	// (one with a TokenContext(ctx) method, as *TokenSource has, gets the
+	// request's context).
+	Source oauth2.TokenSource
 	// Base sends the requests; nil means http.DefaultTransport.
 	Base http.RoundTripper
 	// RequestIDs adds X-Request-ID (see above).
 	RequestIDs bool
 }
 
-// RequestIDHeader is the header NHS APIs de-duplicate requests on.
-const RequestIDHeader = "X-Request-ID"
+// requestIDHeader is the header NHS APIs de-duplicate requests on.
+const requestIDHeader = "X-Request-ID"
 
 // RoundTrip implements http.RoundTripper. It does not modify req.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -64,24 +61,32 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := checkDestination(req); err != nil {
 		return fail(err)
 	}
-	tok, err := t.Source.TokenContext(req.Context())
+	tok, err := sourceToken(req.Context(), t.Source)
 	if err != nil {
 		return fail(err)
 	}
 	r2 := req.Clone(req.Context())
 	tok.SetAuthHeader(r2)
-	if t.RequestIDs && r2.Header.Get(RequestIDHeader) == "" {
+	if t.RequestIDs && r2.Header.Get(requestIDHeader) == "" {
 		id, err := uuid.NewRandom()
 		if err != nil {
 			return fail(fmt.Errorf("pkjwt: X-Request-ID: %w", err))
 		}
-		r2.Header.Set(RequestIDHeader, id.String())
+		r2.Header.Set(requestIDHeader, id.String())
 	}
 	base := t.Base
 	if base == nil {
 		base = http.DefaultTransport
 	}
 	return base.RoundTrip(r2) // closes the body
+}
+
+// sourceToken gets a token from src, with ctx when src takes one.
+func sourceToken(ctx context.Context, src oauth2.TokenSource) (*oauth2.Token, error) {
+	if cs, ok := src.(contextTokenSource); ok {
+		return cs.TokenContext(ctx)
+	}
+	return src.Token()
 }
 
 // checkDestination refuses to attach a token to a request that would carry
@@ -114,41 +119,54 @@ func sameOriginRedirect(req *http.Request, via []*http.Request) error {
 }
 
 // ClientOption changes what [NewClient] builds.
-type ClientOption func(*RetryTransport)
+type ClientOption func(*retryTransport)
 
 // WithRetries sets the retry layer's bounds: at most maxRetries retries of
-// one request (0 or less: none), and a Retry-After of at most maxWait
-// honoured (0: DefaultMaxRetryAfter).
+// one request (0 or less: none, so that the caller sees every 401, 429
+// and 503 as it comes), and a Retry-After of at most maxWait honoured (0:
+// 10 s).
 func WithRetries(maxRetries int, maxWait time.Duration) ClientOption {
-	return func(rt *RetryTransport) {
-		rt.MaxRetries = maxRetries
+	return func(rt *retryTransport) {
+		rt.maxRetries = maxRetries
 		if maxRetries <= 0 {
-			rt.MaxRetries = -1
+			rt.maxRetries = -1
 		}
-		rt.MaxRetryAfter = maxWait
+		rt.maxRetryAfter = maxWait
 	}
 }
 
-// WithoutRetries makes NewClient's client send every request once: the
-// caller sees every 401, 429 and 503 as it comes.
-func WithoutRetries() ClientOption { return WithRetries(0, 0) }
-
-// NewClient returns an HTTP client whose requests carry a token from ts: a
-// [RetryTransport] (by default: at most 2 retries, Retry-After up to 10 s;
-// see [WithRetries], [WithoutRetries]) over a [Transport]. Under a profile
-// with RequestIDs (the NHS profiles) each request also gets an
-// X-Request-ID, the same on its retries. The client uses the transport of
-// the token source's HTTP client and its timeout (DefaultTimeout if it has
-// none). It follows redirects only within the origin of the request.
+// NewClient returns an HTTP client whose requests carry a token from ts,
+// through a [Transport] under a retry layer. By default (see
+// [WithRetries]) it retries a request at most twice, honouring a
+// Retry-After of up to 10 s:
+//
+//   - after a 401, once, with a new token: it drops the rejected token
+//     ([TokenSource.Invalidate]: at most once per 30 seconds, so an API
+//     that rejects every token does not cost a token request per call)
+//     and sends the request again, whatever its method, when its body can
+//     be replayed. When no new token can be had, the client returns the
+//     401 response, and [RefreshError] of it gives the fetch's error;
+//   - after a 429 or 503 with a Retry-After within the bound, waiting that
+//     long, when the request is idempotent (GET, HEAD, OPTIONS, TRACE, PUT,
+//     DELETE, or any method with an Idempotency-Key or X-Idempotency-Key
+//     header).
+//
+// A request with a body is retried only if it can replay it (GetBody,
+// which http.NewRequest sets for in-memory bodies). Under a profile with
+// RequestIDs (the NHS profiles) each request also gets an X-Request-ID,
+// the same on its retries, so that NHS APIs de-duplicate them. The client
+// uses the transport of the token source's HTTP client and its timeout
+// ([DefaultTimeout] if it has none). It follows redirects only within the
+// origin of the request.
 func NewClient(ts *TokenSource, opts ...ClientOption) *http.Client {
 	base := ts.cfg.HTTPClient.Transport
 	timeout := ts.cfg.HTTPClient.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
-	rt := &RetryTransport{
-		Base:   &Transport{Source: ts, Base: base, RequestIDs: ts.cfg.Profile.RequestIDs},
-		Source: ts,
+	rt := &retryTransport{
+		base:   &Transport{Source: ts, Base: base, RequestIDs: ts.cfg.Profile.RequestIDs},
+		source: ts,
 	}
 	for _, o := range opts {
 		o(rt)

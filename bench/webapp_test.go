@@ -10,7 +10,6 @@ import (
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/emulator"
 	"github.com/pkjwt/pkjwt/jwks"
-	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/webapp"
 )
 
@@ -54,7 +53,7 @@ func benchWebapp(b *testing.B, path string) {
 		{"log=discard", func(*testing.B) *slog.Logger { return slog.New(slog.DiscardHandler) }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: keys.NewRing(key), Logger: bc.log(b)})
+			app, err := webapp.New(webapp.Config{TokenSource: ts, Logger: bc.log(b)})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -60,8 +60,8 @@ func TestClientAgainstEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ts.TokenURL() != srv.TokenURL() {
-		t.Fatalf("client token URL %q, emulator advertises %q", ts.TokenURL(), srv.TokenURL())
+	if ts.Config().TokenURL != srv.TokenURL() {
+		t.Fatalf("client token URL %q, emulator advertises %q", ts.Config().TokenURL, srv.TokenURL())
 	}
 	tok, err := ts.TokenContext(t.Context())
 	if err != nil {

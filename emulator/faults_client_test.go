@@ -80,8 +80,8 @@ func newFaultStack(t *testing.T, k *keys.Key) *faultStack {
 	}
 	s.client = pkjwt.NewClient(s.ts)
 	s.client.Timeout = apiTimeout
-	s.callURL = s.ts.Profile().APIBaseURL + "/Patient/9000000009"
-	app, err := webapp.New(webapp.Config{TokenSource: s.ts, Keys: keys.NewRing(k), CallURL: s.callURL, HTTPClient: s.client})
+	s.callURL = s.ts.Config().Profile.APIBaseURL + "/Patient/9000000009"
+	app, err := webapp.New(webapp.Config{TokenSource: s.ts, CallURL: s.callURL, HTTPClient: s.client})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -126,7 +126,7 @@ func TestHydraClientCredentials(t *testing.T) {
 	}
 	ts := newSource(t, pkjwt.Config{})
 	// Hydra has no API for the System to System Call; only the JWKS is used.
-	app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: ring, CallURL: hy.PublicURL + "/health/alive"})
+	app, err := webapp.New(webapp.Config{TokenSource: ts, CallURL: hy.PublicURL + "/health/alive"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,12 +10,12 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/internal/httpx"
 	"github.com/pkjwt/pkjwt/internal/nhserr"
+	"github.com/pkjwt/pkjwt/internal/reqlog"
 )
 
 // callView is what the System to System Call page shows. It has no field
@@ -78,7 +78,7 @@ type tokenErrView struct {
 func (a *App) tokenErrViewOf(te *pkjwt.TokenError) *tokenErrView {
 	return &tokenErrView{StatusCode: te.StatusCode, Code: te.Code, Description: te.Description,
 		URI: te.URI, MessageID: te.MessageID, Body: te.Body,
-		Hint: nhserr.Hint(te.Code, te.Description, a.ts.Audience())}
+		Hint: nhserr.Hint(te.Code, te.Description, a.ts.Config().Audience)}
 }
 
 // patientView is a readable summary of a FHIR Patient.
@@ -195,7 +195,7 @@ func (a *App) serveCall(w http.ResponseWriter, r *http.Request) {
 // that came from outside passes through redact with the token, as a second
 // line of defence: an API that echoed the token must not put it on a page.
 func (a *App) call(ctx context.Context) callView {
-	v := callView{Title: "System to System Call", CallURL: a.callURL, CallURLHTML: breakableURL(a.callURL), TokenURL: a.ts.TokenURL()}
+	v := callView{Title: "System to System Call", CallURL: a.callURL, CallURLHTML: breakableURL(a.callURL), TokenURL: a.ts.Config().TokenURL}
 	t0 := time.Now()
 	tok, err := a.ts.TokenContext(ctx)
 	v.TokenLatency = time.Since(t0)
@@ -221,8 +221,7 @@ func (a *App) call(ctx context.Context) callView {
 		v.Assertion = assertionViewOf(info.Assertion)
 	}
 
-	sent := &sentTokens{}
-	req, err := http.NewRequestWithContext(withSentTokens(ctx, sent), http.MethodGet, a.callURL, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.callURL, nil)
 	if err != nil {
 		v.Err = redact(err.Error(), secret)
 		return v
@@ -233,9 +232,13 @@ func (a *App) call(ctx context.Context) callView {
 	// The token fetched above may not be the one the API saw: after a 401
 	// the retry layer invalidates it, fetches a new one and retries, and a
 	// 503/429 retry takes whatever the cache then holds. Redact every token
-	// that may have been sent: the first, each one recorded on the wire
-	// (when the client is the app's own), and the one cached now.
-	secrets := append([]string{secret}, sent.list()...)
+	// that may have been sent: the first, the one the request that got the
+	// response carried (the responses to earlier attempts are discarded),
+	// and the one cached now.
+	secrets := []string{secret}
+	if resp != nil && resp.Request != nil {
+		secrets = append(secrets, bearer(resp.Request))
+	}
 	// When the refresh after a 401 failed, the 401 comes back with the
 	// fetch's error: no new token exists, so do not fetch again.
 	refreshErr := pkjwt.RefreshError(resp)
@@ -267,7 +270,7 @@ func (a *App) call(ctx context.Context) callView {
 	v.Called = true
 	v.Status = resp.StatusCode
 	v.StatusText = http.StatusText(resp.StatusCode)
-	v.RequestID = redact(resp.Header.Get(pkjwt.RequestIDHeader), secrets...)
+	v.RequestID = redact(resp.Header.Get(reqlog.RequestIDHeader), secrets...)
 	v.ContentType = redact(resp.Header.Get("Content-Type"), secrets...)
 	if rerr != nil {
 		v.Truncated = true
@@ -282,7 +285,7 @@ func (a *App) call(ctx context.Context) callView {
 	v.Raw = redact(pretty(body), secrets...)
 	sentID := ""
 	if resp.Request != nil {
-		sentID = resp.Request.Header.Get(pkjwt.RequestIDHeader)
+		sentID = resp.Request.Header.Get(reqlog.RequestIDHeader)
 	}
 	a.log.Info("system-to-system call", "url", a.callURL, "api_status", resp.StatusCode,
 		"token_ms", v.TokenLatency.Milliseconds(), "api_ms", v.APILatency.Milliseconds(), "kid", kidOf(v.Token),
@@ -319,45 +322,13 @@ func redactIssue(is *issueView, secrets ...string) {
 	}
 }
 
-// sentTokens collects the bearer tokens put on the wire for one call.
-type sentTokens struct {
-	mu   sync.Mutex
-	toks []string
-}
-
-func (s *sentTokens) add(tok string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.toks = append(s.toks, tok)
-}
-
-func (s *sentTokens) list() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.toks...)
-}
-
-type sentTokensKey struct{}
-
-func withSentTokens(ctx context.Context, s *sentTokens) context.Context {
-	return context.WithValue(ctx, sentTokensKey{}, s)
-}
-
-// recordTokens sits below pkjwt.Transport in the app's own client and
-// records each bearer token it sends in the request's sentTokens.
-type recordTokens struct{ base http.RoundTripper }
-
-func (rt recordTokens) RoundTrip(r *http.Request) (*http.Response, error) {
-	if s, ok := r.Context().Value(sentTokensKey{}).(*sentTokens); ok {
-		if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-			s.add(strings.TrimSpace(tok))
-		}
+// bearer returns the bearer token of a request's Authorization header.
+func bearer(r *http.Request) string {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
 	}
-	base := rt.base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	return base.RoundTrip(r)
+	return strings.TrimSpace(tok)
 }
 
 // pretty indents a JSON body, or returns the body as text if it is not JSON.

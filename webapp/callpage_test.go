@@ -23,7 +23,7 @@ func TestCallPageTellsWhatHappened(t *testing.T) {
 	for _, want := range []string{
 		`id="assertion-header-alg">RS512<`, `id="assertion-header-typ">JWT<`,
 		`id="assertion-claim-iss">` + s.clientID + `<`, `id="assertion-claim-sub">` + s.clientID + `<`,
-		`id="assertion-claim-aud">` + s.ts.TokenURL() + `<`, `id="assertion-claim-exp">`,
+		`id="assertion-claim-aud">` + s.ts.Config().TokenURL + `<`, `id="assertion-claim-exp">`,
 		`id="patient-deceased">2010-10-22T00:00:00`,
 	} {
 		if !strings.Contains(first, want) {

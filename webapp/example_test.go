@@ -41,7 +41,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: ring})
+	app, err := webapp.New(webapp.Config{TokenSource: ts})
 	if err != nil {
 		log.Fatal(err)
 	}

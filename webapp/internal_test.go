@@ -43,7 +43,7 @@ func TestRedact(t *testing.T) {
 // TestWriteTimeoutCoversACall: the server's write timeout leaves room for
 // the longest System to System Call.
 func TestWriteTimeoutCoversACall(t *testing.T) {
-	if WriteTimeout <= DefaultCallTimeout {
-		t.Fatalf("WriteTimeout %s must exceed DefaultCallTimeout %s", WriteTimeout, DefaultCallTimeout)
+	if wt := NewServer(nil).WriteTimeout; wt <= DefaultCallTimeout {
+		t.Fatalf("WriteTimeout %s must exceed DefaultCallTimeout %s", wt, DefaultCallTimeout)
 	}
 }

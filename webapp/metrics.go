@@ -103,8 +103,8 @@ func (m *metrics) CacheHit() { m.cacheHits.Inc() }
 // BackgroundRefresh implements pkjwt.Observer.
 func (m *metrics) BackgroundRefresh() { m.refreshes.Inc() }
 
-// Registry returns the app's Prometheus registry, served at /metrics, to
-// add collectors of one's own.
+// Registry returns the app's [prometheus.Registry], served at
+// [MetricsPath], to add collectors of one's own.
 func (a *App) Registry() *prometheus.Registry { return a.metrics.reg }
 
 // routeName is the route label of a path: a fixed set of values.
@@ -196,7 +196,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	if exp, ok := c.a.ts.CachedExpiry(); ok {
 		ch <- prometheus.MustNewConstMetric(descTokenExpiresIn, prometheus.GaugeValue, exp.Sub(now).Seconds())
 	}
-	if k, err := c.a.ts.SigningKey(); err == nil && !k.Created.IsZero() {
+	if k, err := c.a.ts.Config().Keys.SigningKey(); err == nil && !k.Created.IsZero() {
 		ch <- prometheus.MustNewConstMetric(descKeyAge, prometheus.GaugeValue, now.Sub(k.Created).Seconds(), k.ID)
 	}
 	ring := c.a.keys.Ring()

@@ -43,7 +43,7 @@ func dirApp(t *testing.T) (d keys.Dir, pending string, app *webapp.App, url stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err = webapp.New(webapp.Config{TokenSource: ts, Keys: src})
+	app, err = webapp.New(webapp.Config{TokenSource: ts})
 	if err != nil {
 		t.Fatal(err)
 	}

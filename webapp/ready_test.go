@@ -11,11 +11,14 @@ import (
 )
 
 // failingAfterFirst gives its key once (NewTokenSource checks it), then
-// fails as a ring with no signing key does.
+// fails as a ring with no signing key does; its ring (what the app
+// publishes) holds the key.
 type failingAfterFirst struct {
 	k     *keys.Key
 	calls atomic.Int64
 }
+
+func (f *failingAfterFirst) Ring() *keys.Ring { return keys.NewRing(f.k) }
 
 func (f *failingAfterFirst) SigningKey() (*keys.Key, error) {
 	if f.calls.Add(1) == 1 {
@@ -32,7 +35,7 @@ func TestReadyWrapsTheKeyError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: keys.NewRing(k), CallURL: "http://127.0.0.1:1/Patient/9000000009"})
+	app, err := webapp.New(webapp.Config{TokenSource: ts, CallURL: "http://127.0.0.1:1/Patient/9000000009"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/pkjwt/pkjwt"
-	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/webapp"
 )
 
@@ -43,7 +42,7 @@ func TestFailedRefreshAfter401(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: keys.NewRing(k), CallURL: api.URL + "/Patient/9000000009"})
+	app, err := webapp.New(webapp.Config{TokenSource: ts, CallURL: api.URL + "/Patient/9000000009"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,9 @@
 // Package webapp is the sample web application of pkjwt: a server-side app
 // that authenticates to an OAuth 2.0 token endpoint with a private key JWT
-// (NHS England's "signed JWT authentication"), calls an API with the access
-// token, and publishes its own JWKS.
+// (NHS England's "signed JWT authentication") through a
+// [pkjwt.TokenSource], calls an API with the access token, and publishes
+// the public keys of the token source's key source as its JWKS. [New]
+// makes an [App] from a [Config]; [NewServer] and [Serve] run it.
 //
 // It is the Go counterpart of the .NET sample "OAuth-SysToSys" that the
 // article "Example: Web Server App Authenticating with NHS Digital OAuth"
@@ -23,8 +25,8 @@
 // X-Content-Type-Options: nosniff and Referrer-Policy: no-referrer; the call
 // page also carries Cache-Control: no-store. Unknown paths get a 404 page,
 // wrong methods a 405 page with an Allow header, and a request whose Host is
-// neither loopback nor Config.PublicURL's host a 421 page (see
-// Config.PublicURL).
+// neither loopback nor [Config.PublicURL]'s host a 421 page. The JWKS is
+// the bytes of [jwks.MarshalRing]; the metrics are at [MetricsPath].
 package webapp
 
 import (
@@ -68,19 +70,19 @@ const DefaultCallTimeout = 45 * time.Second
 // maxAPIBody bounds how much of an API response the call page reads.
 const maxAPIBody = 1 << 20
 
-// Config configures an App.
+// Config configures an [App].
 type Config struct {
 	// TokenSource gets the access tokens; required. Its profile, token URL
-	// and client id are shown on the index page.
+	// and client id are shown on the index page, and the app publishes the
+	// public keys of its key source ([pkjwt.Config.Keys]) at
+	// /.well-known/jwks.json, so that the keys it signs with and the keys
+	// it publishes cannot disagree: the ring of a [keys.RingSource] (a
+	// [*keys.Ring] is fixed; a [*keys.DirSource] follows its directory, and
+	// the JWKS and pages follow it), or the one key of a [*keys.Key]. Any
+	// other key source is refused.
 	TokenSource *pkjwt.TokenSource
-	// Keys gives the key ring whose public keys the app publishes at
-	// /.well-known/jwks.json; required. A *keys.Ring is fixed; a
-	// *keys.DirSource follows its directory, and the JWKS and pages follow
-	// it. It should hold the key the token source signs with, or the
-	// authorization server cannot verify it.
-	Keys keys.RingSource
 	// CallURL is the absolute URL the System to System Call requests; ""
-	// means DefaultPatientPath under the token source profile's API base.
+	// means [DefaultPatientPath] under the token source profile's API base.
 	// It must be https, or http to a loopback host (127.0.0.0/8, ::1,
 	// localhost): the request carries the access token.
 	CallURL string
@@ -97,12 +99,12 @@ type Config struct {
 	// /healthz, /readyz and /metrics answer whatever the Host, for health
 	// probes and scrapers.
 	PublicURL string
-	// HTTPClient sends the API request; nil means pkjwt.NewClient of
+	// HTTPClient sends the API request; nil means [pkjwt.NewClient] of
 	// TokenSource. It must add the token itself.
 	HTTPClient *http.Client
 	// CallTimeout bounds one System to System Call; 0 means
-	// DefaultCallTimeout. Keep it below WriteTimeout when serving with
-	// NewServer.
+	// [DefaultCallTimeout]. Keep it below the WriteTimeout of the server
+	// (60 s with [NewServer]).
 	CallTimeout time.Duration
 	// Logger receives one line per request and one per call; nil discards.
 	// No line ever holds a token, an assertion or a key.
@@ -111,8 +113,8 @@ type Config struct {
 	Now func() time.Time
 }
 
-// App is the web application. Create it with New; it is safe for concurrent
-// use and holds no package-level state.
+// App is the web application. Create it with [New]; it is safe for
+// concurrent use and holds no package-level state.
 type App struct {
 	ts           *pkjwt.TokenSource
 	keys         keys.RingSource
@@ -133,17 +135,20 @@ type App struct {
 	metrics      *metrics
 }
 
-// New checks cfg and returns an App. It makes no network call.
+// New checks cfg and returns an [App]. It makes no network call. It
+// starts the app's Prometheus metrics, which observe cfg.TokenSource
+// ([pkjwt.TokenSource.Observe]).
 func New(cfg Config) (*App, error) {
 	if cfg.TokenSource == nil {
 		return nil, errors.New("webapp: Config.TokenSource is required")
 	}
-	if cfg.Keys == nil || cfg.Keys.Ring() == nil {
-		return nil, errors.New("webapp: Config.Keys is required")
+	rs, err := ringOf(cfg.TokenSource.Config().Keys)
+	if err != nil {
+		return nil, err
 	}
 	a := &App{
 		ts:          cfg.TokenSource,
-		keys:        cfg.Keys,
+		keys:        rs,
 		callURL:     cfg.CallURL,
 		publicURL:   strings.TrimRight(cfg.PublicURL, "/"),
 		client:      cfg.HTTPClient,
@@ -152,7 +157,7 @@ func New(cfg Config) (*App, error) {
 		now:         cfg.Now,
 	}
 	if a.callURL == "" {
-		base := cfg.TokenSource.Profile().APIBaseURL
+		base := cfg.TokenSource.Config().Profile.APIBaseURL
 		if base == "" {
 			return nil, errors.New("webapp: Config.CallURL is required: the profile has no API base URL")
 		}
@@ -181,16 +186,6 @@ func New(cfg Config) (*App, error) {
 	}
 	if a.client == nil {
 		a.client = pkjwt.NewClient(cfg.TokenSource)
-		// Record the tokens the Transport puts on the wire, so that a
-		// call page can redact each of them (see call).
-		if rt, ok := a.client.Transport.(*pkjwt.RetryTransport); ok {
-			if tr, ok := rt.Base.(*pkjwt.Transport); ok {
-				rec, retry := *tr, *rt
-				rec.Base = recordTokens{base: tr.Base}
-				retry.Base = &rec
-				a.client.Transport = &retry
-			}
-		}
 	}
 	// Prometheus metrics, on by default (metrics.go): the token source
 	// reports to them, and the API client counts its calls.
@@ -206,13 +201,13 @@ func New(cfg Config) (*App, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	ring := cfg.Keys.Ring()
+	ring := rs.Ring()
 	a.jwks, err = jwks.NewHandler(ring.Keys())
 	if err != nil {
 		return nil, fmt.Errorf("webapp: JWKS: %w", err)
 	}
 	a.jwksRing.Store(ring)
-	if pub, ok := cfg.Keys.(Publisher); ok {
+	if pub, ok := rs.(Publisher); ok {
 		a.firstPublish = newRecorder(pub, a.log)
 	}
 	a.pages, err = parsePages()
@@ -226,6 +221,21 @@ func New(cfg Config) (*App, error) {
 	a.static = http.StripPrefix("/static/", http.FileServerFS(sub))
 	a.handler = a.middleware(http.HandlerFunc(a.route))
 	return a, nil
+}
+
+// ringOf returns the key ring source the app publishes for a token
+// source's key source ks: ks itself when it is a [keys.RingSource], a ring
+// of one key for a [*keys.Key].
+func ringOf(ks pkjwt.KeySource) (keys.RingSource, error) {
+	switch k := ks.(type) {
+	case keys.RingSource:
+		if k.Ring() != nil {
+			return k, nil
+		}
+	case *keys.Key:
+		return keys.NewRing(k), nil
+	}
+	return nil, fmt.Errorf("webapp: the token source's keys (%T) give no key ring to publish: use a *keys.Ring, a *keys.DirSource or a *keys.Key", ks)
 }
 
 // parsePages parses every page with the shared layout.
@@ -349,18 +359,19 @@ type indexView struct {
 }
 
 func (a *App) serveIndex(w http.ResponseWriter, r *http.Request) {
+	tc := a.ts.Config()
 	v := indexView{
 		Title:    "pkjwt sample web app",
-		Profile:  a.ts.Profile().Name,
-		TokenURL: a.ts.TokenURL(),
-		Audience: a.ts.Audience(),
-		ClientID: a.ts.ClientID(),
+		Profile:  tc.Profile.Name,
+		TokenURL: tc.TokenURL,
+		Audience: tc.Audience,
+		ClientID: tc.ClientID,
 		JWKSURL:  a.baseURL(r) + jwks.Path,
 		CallURL:  a.callURL,
 	}
 	ring := a.keys.Ring()
 	// The token source's key, not the ring's: a --kid pins another key.
-	if k, err := a.ts.SigningKey(); err == nil {
+	if k, err := tc.Keys.SigningKey(); err == nil {
 		v.SigningKID = k.ID
 	} else {
 		v.SigningErr = err.Error()
@@ -386,7 +397,7 @@ func (a *App) serveJWKS(w http.ResponseWriter, r *http.Request) {
 }
 
 // Publisher is a key source that records when its keys were first
-// published; *keys.DirSource is one. The App calls MarkPublished from a
+// published; [*keys.DirSource] is one. The App calls MarkPublished from a
 // goroutine of its own, never from a request.
 type Publisher interface {
 	MarkPublished(ctx context.Context, kids []string, t time.Time) error
@@ -436,14 +447,15 @@ func (a *App) Ready(ctx context.Context) error {
 	if ring.Len() == 0 {
 		return errors.New("no keys loaded: the JWKS is empty and nothing can sign")
 	}
-	k, err := a.ts.SigningKey()
+	tc := a.ts.Config()
+	k, err := tc.Keys.SigningKey()
 	if err != nil {
 		return fmt.Errorf("no key can sign now: %w", err)
 	}
 	if pk, err := ring.Lookup(k.ID); err != nil || !samePublic(pk, k) {
 		return fmt.Errorf("no key can sign now: the signing key %s is not in the published JWKS", k.ID)
 	}
-	if a.callURL == "" || a.ts.TokenURL() == "" || a.ts.ClientID() == "" {
+	if a.callURL == "" || tc.TokenURL == "" || tc.ClientID == "" {
 		return errors.New("configuration incomplete: token URL, client id and API URL are required")
 	}
 	return ctx.Err()

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,7 +40,7 @@ type stack struct {
 	emu      *emulator.Server
 	emuSrv   *httptest.Server
 	ts       *pkjwt.TokenSource
-	ring     *keys.Ring
+	keys     *swapRing // the token source's keys, which the app publishes
 	app      *webapp.App
 	web      *httptest.Server
 	logs     *testutil.SyncBuffer
@@ -49,8 +50,21 @@ type stack struct {
 type stackOptions struct {
 	unregistered bool   // do not register the app with the emulator
 	callPath     string // relative to the PDS base; "" = the default
-	ring         *keys.Ring
 }
+
+// swapRing is a key source whose ring a test replaces, as a key
+// directory's reload does.
+type swapRing struct{ p atomic.Pointer[keys.Ring] }
+
+func newSwapRing(ks ...*keys.Key) *swapRing {
+	s := &swapRing{}
+	s.p.Store(keys.NewRing(ks...))
+	return s
+}
+
+func (s *swapRing) Ring() *keys.Ring               { return s.p.Load() }
+func (s *swapRing) SigningKey() (*keys.Key, error) { return s.Ring().SigningKey() }
+func (s *swapRing) swap(ks ...*keys.Key)           { s.p.Store(keys.NewRing(ks...)) }
 
 func newStack(t *testing.T, o stackOptions) *stack {
 	t.Helper()
@@ -64,17 +78,14 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	}
 	s.emuSrv = httptest.NewServer(s.emu.Handler())
 	t.Cleanup(s.emuSrv.Close)
-	s.ts, err = pkjwt.NewTokenSource(pkjwt.Config{Profile: pkjwt.Local(s.emuSrv.URL), ClientID: s.clientID, Keys: k})
+	s.keys = newSwapRing(k)
+	s.ts, err = pkjwt.NewTokenSource(pkjwt.Config{Profile: pkjwt.Local(s.emuSrv.URL), ClientID: s.clientID, Keys: s.keys})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.ring = o.ring
-	if s.ring == nil {
-		s.ring = keys.NewRing(k)
-	}
-	cfg := webapp.Config{TokenSource: s.ts, Keys: s.ring, Logger: log.With("component", "webapp")}
+	cfg := webapp.Config{TokenSource: s.ts, Logger: log.With("component", "webapp")}
 	if o.callPath != "" {
-		cfg.CallURL = s.ts.Profile().APIBaseURL + "/" + o.callPath
+		cfg.CallURL = s.ts.Config().Profile.APIBaseURL + "/" + o.callPath
 	}
 	s.app, err = webapp.New(cfg)
 	if err != nil {
@@ -141,7 +152,7 @@ func TestIndexShowsConfigurationAndNoSecret(t *testing.T) {
 	}
 	k := key(t)
 	mustContain(t, body,
-		"local", s.ts.TokenURL(), s.clientID, k.ID,
+		"local", s.ts.Config().TokenURL, s.clientID, k.ID,
 		s.web.URL+jwks.Path,
 		s.emuSrv.URL+"/personal-demographics/FHIR/R4/Patient/9000000009",
 		`href="/system-to-system"`)
@@ -256,7 +267,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 
 func TestJWKSIsTheRingsBytes(t *testing.T) {
 	s := newStack(t, stackOptions{})
-	want, err := jwks.MarshalRing(s.ring)
+	want, err := jwks.MarshalRing(s.keys.Ring())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,18 +291,20 @@ func TestReadiness(t *testing.T) {
 		t.Fatalf("healthz %d %q", resp.StatusCode, body)
 	}
 
-	// A ring whose only key is pending (published, not yet signing).
+	// The key source reloads a ring whose only key is pending (published,
+	// not yet signing).
 	pending, err := keys.Generate("ES256", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pending.State = keys.StatePending
-	s2 := newStack(t, stackOptions{ring: keys.NewRing(pending)})
-	resp, body = s2.get(t, "GET", "/readyz")
+	s.keys.swap(pending)
+	resp, body = s.get(t, "GET", "/readyz")
 	if resp.StatusCode != 503 || !strings.Contains(body, "no key can sign now") {
 		t.Fatalf("readyz with a pending key only: %d %q", resp.StatusCode, body)
 	}
-	s3 := newStack(t, stackOptions{ring: keys.NewRing()})
+	s3 := s
+	s3.keys.swap()
 	resp, body = s3.get(t, "GET", "/readyz")
 	if resp.StatusCode != 503 || !strings.Contains(body, "no keys loaded") {
 		t.Fatalf("readyz with no keys: %d %q", resp.StatusCode, body)
@@ -357,23 +370,31 @@ func TestAPIUnreachable(t *testing.T) {
 	}
 }
 
+// keyOnly is a key source that is neither a key nor a ring source.
+type keyOnly struct{ k *keys.Key }
+
+func (s keyOnly) SigningKey() (*keys.Key, error) { return s.k, nil }
+
 func TestNewChecksConfig(t *testing.T) {
 	k := key(t)
 	ts, err := pkjwt.NewTokenSource(pkjwt.Config{Profile: pkjwt.Local(""), ClientID: "x", Keys: k})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring := keys.NewRing(k)
+	keyOnlyTS, err := pkjwt.NewTokenSource(pkjwt.Config{Profile: pkjwt.Local(""), ClientID: "x", Keys: keyOnly{k}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, cfg := range map[string]webapp.Config{
-		"no token source":          {Keys: ring},
-		"no keys":                  {TokenSource: ts},
-		"relative call":            {TokenSource: ts, Keys: ring, CallURL: "Patient/9000000009"},
-		"user info":                {TokenSource: ts, Keys: ring, CallURL: "https://u:p@example.org/x"},
-		"bad public URL":           {TokenSource: ts, Keys: ring, PublicURL: "example.org"},
-		"http to a remote host":    {TokenSource: ts, Keys: ring, CallURL: "http://api.example.org/Patient/9000000009"},
-		"http to a remote IP":      {TokenSource: ts, Keys: ring, CallURL: "http://192.0.2.10:8080/Patient/9000000009"},
-		"http to a 127 look-alike": {TokenSource: ts, Keys: ring, CallURL: "http://127.0.0.1.example.org/x"},
-		"http to localhost.evil":   {TokenSource: ts, Keys: ring, CallURL: "http://localhost.example.org/x"},
+		"no token source":          {},
+		"keys without a ring":      {TokenSource: keyOnlyTS},
+		"relative call":            {TokenSource: ts, CallURL: "Patient/9000000009"},
+		"user info":                {TokenSource: ts, CallURL: "https://u:p@example.org/x"},
+		"bad public URL":           {TokenSource: ts, PublicURL: "example.org"},
+		"http to a remote host":    {TokenSource: ts, CallURL: "http://api.example.org/Patient/9000000009"},
+		"http to a remote IP":      {TokenSource: ts, CallURL: "http://192.0.2.10:8080/Patient/9000000009"},
+		"http to a 127 look-alike": {TokenSource: ts, CallURL: "http://127.0.0.1.example.org/x"},
+		"http to localhost.evil":   {TokenSource: ts, CallURL: "http://localhost.example.org/x"},
 	} {
 		if _, err := webapp.New(cfg); err == nil {
 			t.Errorf("%s: New accepted it", name)
@@ -383,19 +404,19 @@ func TestNewChecksConfig(t *testing.T) {
 		"https://api.example.org/Patient/9000000009", "http://127.0.0.1:9000/x", "http://127.8.9.10/x",
 		"http://[::1]:9000/x", "http://localhost:9000/x", "http://LOCALHOST/x",
 	} {
-		if _, err := webapp.New(webapp.Config{TokenSource: ts, Keys: ring, CallURL: ok}); err != nil {
+		if _, err := webapp.New(webapp.Config{TokenSource: ts, CallURL: ok}); err != nil {
 			t.Errorf("CallURL %s refused: %v", ok, err)
 		}
 	}
-	if _, err := webapp.New(webapp.Config{TokenSource: ts, Keys: ring, CallURL: "http://api.example.org/x"}); err == nil ||
+	if _, err := webapp.New(webapp.Config{TokenSource: ts, CallURL: "http://api.example.org/x"}); err == nil ||
 		!strings.Contains(err.Error(), "clear text") {
 		t.Errorf("http to a remote host: error %v, want one that explains the clear-text token", err)
 	}
-	app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: ring})
+	app, err := webapp.New(webapp.Config{TokenSource: ts})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := app.CallURL(), pkjwt.DefaultLocalURL+"/personal-demographics/FHIR/R4/Patient/9000000009"; got != want {
+	if got, want := app.CallURL(), pkjwt.Local("").APIBaseURL+"/Patient/9000000009"; got != want {
 		t.Errorf("CallURL %q, want %q", got, want)
 	}
 }
@@ -443,7 +464,7 @@ func TestEchoedTokenIsRedacted(t *testing.T) {
 	}))
 	defer echo.Close()
 	s := newStack(t, stackOptions{})
-	app, err := webapp.New(webapp.Config{TokenSource: s.ts, Keys: s.ring, CallURL: echo.URL + "/Patient/9000000009"})
+	app, err := webapp.New(webapp.Config{TokenSource: s.ts, CallURL: echo.URL + "/Patient/9000000009"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,7 +513,7 @@ func TestRefreshedTokenEchoIsRedacted(t *testing.T) {
 			}))
 			defer api.Close()
 			s := newStack(t, stackOptions{})
-			cfg := webapp.Config{TokenSource: s.ts, Keys: s.ring, CallURL: api.URL + "/Patient/9000000009"}
+			cfg := webapp.Config{TokenSource: s.ts, CallURL: api.URL + "/Patient/9000000009"}
 			if !own {
 				cfg.HTTPClient = pkjwt.NewClient(s.ts)
 			}
@@ -535,7 +556,6 @@ func TestHostCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring := keys.NewRing(k)
 	for _, c := range []struct {
 		publicURL, host, path string
 		want                  int
@@ -567,7 +587,7 @@ func TestHostCheck(t *testing.T) {
 		{"http://app.internal:8080", "app.internal:8080", "/", 200},
 		{"http://app.internal:8080", "app.internal", "/", 421},
 	} {
-		app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: ring, PublicURL: c.publicURL})
+		app, err := webapp.New(webapp.Config{TokenSource: ts, PublicURL: c.publicURL})
 		if err != nil {
 			t.Fatal(err)
 		}

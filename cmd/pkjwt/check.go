@@ -216,9 +216,10 @@ func (c *checker) config(ctx context.Context, e *env, cf *clientFlags, maxAge, e
 		c.fail("config", "%v", err)
 		return nil, nil
 	}
-	c.ok("config", "profile %s, token URL %s, client id %s", p.Name, ts.TokenURL(), ts.ClientID())
-	if ts.Audience() != ts.TokenURL() {
-		c.warn("config", "aud %q differs from the token URL; NHS England requires them equal", ts.Audience())
+	tc := ts.Config()
+	c.ok("config", "profile %s, token URL %s, client id %s", p.Name, tc.TokenURL, tc.ClientID)
+	if tc.Audience != tc.TokenURL {
+		c.warn("config", "aud %q differs from the token URL; NHS England requires them equal", tc.Audience)
 	}
 	return ts, signer
 }
@@ -303,7 +304,7 @@ func (c *checker) jwks(ctx context.Context, raw string, signer *keys.Key, timeou
 func (c *checker) clock(ctx context.Context, ts *pkjwt.TokenSource, lifetime, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, ts.TokenURL(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, ts.Config().TokenURL, nil)
 	if err != nil {
 		c.warn("clock", "%v", err)
 		return
@@ -373,7 +374,7 @@ func (c *checker) token(ctx context.Context, ts *pkjwt.TokenSource) {
 
 // hint explains NHS England's token errors (docs/nhs-reference.md, "Token endpoint errors"; the table is internal/nhserr).
 func hint(te *pkjwt.TokenError, ts *pkjwt.TokenSource) string {
-	return nhserr.Hint(te.Code, te.Description, ts.Audience())
+	return nhserr.Hint(te.Code, te.Description, ts.Config().Audience)
 }
 
 // testSign has a remote key sign a digest of nothing in particular, the way

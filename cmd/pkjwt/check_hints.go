@@ -111,13 +111,13 @@ func duplicateKeys(set *jose.JSONWebKeySet) []string {
 
 // connectionHint explains a token endpoint that refused the connection, or
 // returns "". Under --profile local the endpoint is the emulator, at
-// --token-url or by default at pkjwt.DefaultLocalURL.
+// --token-url or by default where pkjwt.Local("") points.
 func connectionHint(err error, ts *pkjwt.TokenSource) string {
 	if !errors.Is(err, syscall.ECONNREFUSED) && !strings.Contains(err.Error(), "connection refused") {
 		return ""
 	}
-	if ts.Profile().Name == "local" {
-		return fmt.Sprintf("nothing listens at %s: start the emulator ('pkjwt emulator' prints its token URL; it listens on %s by default) and pass that URL with --token-url", ts.TokenURL(), pkjwt.DefaultLocalURL)
+	if ts.Config().Profile.Name == "local" {
+		return fmt.Sprintf("nothing listens at %s: start the emulator ('pkjwt emulator' prints its token URL; it listens on %s by default) and pass that URL with --token-url", ts.Config().TokenURL, strings.TrimSuffix(pkjwt.Local("").TokenURL, "/oauth2/token"))
 	}
-	return fmt.Sprintf("nothing listens at %s: check --token-url and the profile", ts.TokenURL())
+	return fmt.Sprintf("nothing listens at %s: check --token-url and the profile", ts.Config().TokenURL)
 }

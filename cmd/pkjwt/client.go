@@ -59,6 +59,38 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	}
 }
 
+// pinKey is --kid: a key source that signs with k and whose ring (what
+// the web app publishes) is still that of rs. A *keys.DirSource keeps its
+// methods (the web app records first publications through MarkPublished).
+func pinKey(rs keys.RingSource, k *keys.Key) pkjwt.KeySource {
+	if ds, ok := rs.(*keys.DirSource); ok {
+		return pinnedDir{ds, k}
+	}
+	return pinnedRing{rs, k}
+}
+
+// pinnedRing is the ring of a RingSource, signing with one of its keys.
+type pinnedRing struct {
+	keys.RingSource
+	key *keys.Key
+}
+
+func (p pinnedRing) SigningKey() (*keys.Key, error) { return p.key, nil }
+
+// pinnedDir is a *keys.DirSource signing with one of its keys.
+type pinnedDir struct {
+	*keys.DirSource
+	key *keys.Key
+}
+
+func (p pinnedDir) SigningKey() (*keys.Key, error) { return p.key, nil }
+
+// profileNames are the names --profile accepts: those of
+// pkjwt.LookupProfile (TestProfileNames keeps the two lists equal).
+func profileNames() []string {
+	return []string{"generic", "local", "nhs-int", "nhs-prod", "nhs-sandbox"}
+}
+
 // profileValue is --profile: a profile name, checked when it is set, so
 // that a bad value is traced to where it came from (the flag, PKJWT_PROFILE
 // or the config file).
@@ -73,7 +105,7 @@ func (p profileValue) String() string {
 
 func (p profileValue) Set(v string) error {
 	if _, err := pkjwt.LookupProfile(v); err != nil {
-		return fmt.Errorf("unknown profile %q (known: %s)", v, strings.Join(pkjwt.ProfileNames(), ", "))
+		return fmt.Errorf("unknown profile %q (known: %s)", v, strings.Join(profileNames(), ", "))
 	}
 	*p.name = v
 	return nil
@@ -82,7 +114,7 @@ func (p profileValue) Set(v string) error {
 // profileFlag registers --profile.
 func profileFlag(fs *flag.FlagSet) *string {
 	name := "generic"
-	fs.Var(profileValue{&name}, "profile", "environment: "+strings.Join(pkjwt.ProfileNames(), ", ")+" (local: the emulator)")
+	fs.Var(profileValue{&name}, "profile", "environment: "+strings.Join(profileNames(), ", ")+" (local: the emulator)")
 	return &name
 }
 
@@ -207,7 +239,7 @@ func (cf *clientFlags) tokenSourceWith(rs keys.RingSource) (*pkjwt.TokenSource, 
 		if err != nil {
 			return nil, usagef("%s: %v", cf.origin("kid"), err)
 		}
-		src = k
+		src = pinKey(rs, k)
 	}
 	ts, err := pkjwt.NewTokenSource(pkjwt.Config{
 		Profile:    p,

@@ -68,7 +68,7 @@ pkjwt demo --addr 127.0.0.1:8081 --emulator-addr 127.0.0.1:9001 --dir /tmp/pkjwt
 				return err
 			}
 			fmt.Fprintf(e.stdout, "pkjwt demo: key %s in %s, client id %s\n", d.kid, filepath.Join(*dir, "keys"), d.clientID)
-			fmt.Fprintf(e.stdout, "Emulator %s (token URL %s)\n", d.emulatorURL, d.ts.TokenURL())
+			fmt.Fprintf(e.stdout, "Emulator %s (token URL %s)\n", d.emulatorURL, d.ts.Config().TokenURL)
 			fmt.Fprintf(e.stdout, "Open %s/\n", d.webURL)
 			fmt.Fprintln(e.stdout, "Press Ctrl-C to stop.")
 			err = d.wait()
@@ -190,7 +190,7 @@ func startDemo(ctx context.Context, o demoOptions) (*demo, error) {
 		closeAll()
 		return nil, err
 	}
-	app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: ring, PublicURL: webURL, Logger: log.With("component", "webapp")})
+	app, err := webapp.New(webapp.Config{TokenSource: ts, PublicURL: webURL, Logger: log.With("component", "webapp")})
 	if err != nil {
 		closeAll()
 		return nil, err

@@ -82,7 +82,7 @@ pkjwt serve --profile local --client-id my-app --addr 127.0.0.1:8080`,
 					log.Info("keys reloaded", "keys", r.Len(), "signing_kid", kid)
 				}, func(err error) { log.Warn("key reload failed", "error", err.Error()) })
 			}
-			app, err := webapp.New(webapp.Config{TokenSource: ts, Keys: src, CallURL: target, PublicURL: *publicURL, Logger: log})
+			app, err := webapp.New(webapp.Config{TokenSource: ts, CallURL: target, PublicURL: *publicURL, Logger: log})
 			if err != nil {
 				return usagef("%v", err)
 			}

@@ -63,7 +63,7 @@ pkjwt token --profile nhs-int --client-id "$API_KEY" --keys pfx:client.pfx --pas
 			}
 			info := pkjwt.Info(tok)
 			out := tokenOutput{TokenType: info.TokenType, ExpiresIn: info.ExpiresIn, ExpiresAt: info.Expiry.UTC(),
-				IssuedAt: info.IssuedAt.UTC(), Scope: info.Scope, KeyID: info.KeyID, TokenURL: ts.TokenURL()}
+				IssuedAt: info.IssuedAt.UTC(), Scope: info.Scope, KeyID: info.KeyID, TokenURL: ts.Config().TokenURL}
 			if *show {
 				out.AccessToken = tok.AccessToken
 			}
@@ -101,7 +101,7 @@ func explainTokenError(err error, ts *pkjwt.TokenSource) error {
 	if te.Code == "" && te.Body != "" {
 		msg += "\n  body: " + bodySummary(te.Body)
 		if looksLikeHTML(te.Body) {
-			h = fmt.Sprintf("%s answered a web page, not an OAuth token endpoint: check --token-url (NHS England: https://<environment host>/oauth2/token)", ts.TokenURL())
+			h = fmt.Sprintf("%s answered a web page, not an OAuth token endpoint: check --token-url (NHS England: https://<environment host>/oauth2/token)", ts.Config().TokenURL)
 		}
 	}
 	if h == "" {

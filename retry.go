@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/pkjwt/pkjwt/internal/httpx"
@@ -137,7 +136,7 @@ func renewToken(ctx context.Context, src *TokenSource, resp *http.Response) (ret
 	if resp.Request == nil {
 		return false, nil
 	}
-	sent := bearer(resp.Request)
+	sent := httpx.Bearer(resp.Request)
 	cur, err := src.TokenContext(ctx)
 	if err != nil {
 		return false, err
@@ -152,15 +151,6 @@ func renewToken(ctx context.Context, src *TokenSource, resp *http.Response) (ret
 		return false, err
 	}
 	return true, nil
-}
-
-// bearer returns the bearer token of a request's Authorization header.
-func bearer(r *http.Request) string {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ""
-	}
-	return strings.TrimSpace(tok)
 }
 
 // withRefreshError returns resp with err reachable through RefreshError.

@@ -237,7 +237,7 @@ func (a *App) call(ctx context.Context) callView {
 	// and the one cached now.
 	secrets := []string{secret}
 	if resp != nil && resp.Request != nil {
-		secrets = append(secrets, bearer(resp.Request))
+		secrets = append(secrets, httpx.Bearer(resp.Request))
 	}
 	// When the refresh after a 401 failed, the 401 comes back with the
 	// fetch's error: no new token exists, so do not fetch again.
@@ -320,15 +320,6 @@ func redactIssue(is *issueView, secrets ...string) {
 	for _, f := range []*string{&is.Severity, &is.Code, &is.DetailCode, &is.Display, &is.Diagnostics} {
 		*f = redact(*f, secrets...)
 	}
-}
-
-// bearer returns the bearer token of a request's Authorization header.
-func bearer(r *http.Request) string {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ""
-	}
-	return strings.TrimSpace(tok)
 }
 
 // pretty indents a JSON body, or returns the body as text if it is not JSON.

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pkjwt/pkjwt/internal/httpx"
 )
 
 // maxConfigFile bounds the size of a --config file.
@@ -299,12 +301,12 @@ func applyConfigFile(fs *flag.FlagSet, path string, set map[string]bool, allowed
 		return usagef("config file: %v", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
+	data, err := httpx.ReadBounded(f, maxConfigFile)
+	if errors.Is(err, httpx.ErrTooLarge) {
+		return usagef("config file %s is larger than %d bytes", path, maxConfigFile)
+	}
 	if err != nil {
 		return fmt.Errorf("read config file %s: %w", path, err)
-	}
-	if len(data) > maxConfigFile {
-		return usagef("config file %s is larger than %d bytes", path, maxConfigFile)
 	}
 	var m map[string]any
 	if err := yaml.Unmarshal(data, &m); err != nil {

@@ -1,5 +1,6 @@
 // Package httpx holds small HTTP helpers shared inside pkjwt: bounded body
-// reads, Retry-After parsing and the status-recording response writer.
+// reads, the bearer token of a request, Retry-After parsing and the
+// status-recording response writer.
 package httpx
 
 import (
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,6 +27,16 @@ func ReadBounded(r io.Reader, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("body exceeds %d bytes: %w", limit, ErrTooLarge)
 	}
 	return b, nil
+}
+
+// Bearer returns the bearer token of a request's Authorization header, ""
+// when it has none.
+func Bearer(r *http.Request) string {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
 }
 
 // DrainClose reads a little of body, so that the connection can be reused,

@@ -118,3 +118,22 @@ func TestStatusRecorder(t *testing.T) {
 		})
 	}
 }
+
+func TestBearer(t *testing.T) {
+	for _, tc := range []struct{ header, want string }{
+		{"Bearer abc", "abc"},
+		{"bearer abc ", "abc"},
+		{"DPoP abc", ""},
+		{"Bearer", ""},
+		{"", ""},
+		{"Basic dXNlcjpwYXNz", ""},
+	} {
+		r, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1/", nil)
+		if tc.header != "" {
+			r.Header.Set("Authorization", tc.header)
+		}
+		if got := Bearer(r); got != tc.want {
+			t.Errorf("Bearer(%q) = %q, want %q", tc.header, got, tc.want)
+		}
+	}
+}

@@ -194,7 +194,7 @@ type algorithm struct {
 }
 
 // algorithms is the one table of supported algorithms: CheckAlgorithm,
-// Generate, Algorithms and AlgorithmsHelp read it.
+// Generate, SignerOpts, AlgorithmCurve and Algorithms read it.
 func algorithms() []algorithm {
 	return []algorithm{
 		{name: "RS256", hash: crypto.SHA256}, {name: "RS384", hash: crypto.SHA384}, {name: "RS512", hash: crypto.SHA512},
@@ -209,7 +209,7 @@ func lookupAlgorithm(alg string) (algorithm, error) {
 			return a, nil
 		}
 	}
-	return algorithm{}, fmt.Errorf("keys: %q: %w (use %s)", alg, ErrUnsupportedAlgorithm, AlgorithmsHelp())
+	return algorithm{}, fmt.Errorf("keys: %q: %w (use %s)", alg, ErrUnsupportedAlgorithm, strings.Join(Algorithms(), ", "))
 }
 
 // SignerOpts returns the crypto.SignerOpts a crypto.Signer signs an alg
@@ -245,10 +245,6 @@ func Algorithms() []string {
 	}
 	return n
 }
-
-// AlgorithmsHelp lists the algorithms for a message or a flag's help:
-// "RS256, RS384, ..., ES384".
-func AlgorithmsHelp() string { return strings.Join(Algorithms(), ", ") }
 
 // CheckAlgorithm reports whether a key with public half pub can sign with
 // alg: one of Algorithms, with an RSA key of at least MinRSABits for

@@ -15,6 +15,7 @@ import (
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/keys/awskms"
 	"github.com/pkjwt/pkjwt/keys/azurekv"
+	"github.com/pkjwt/pkjwt/keys/keyfile"
 )
 
 // backends are the key services the CLI can use for keys whose private
@@ -195,7 +196,7 @@ func (cf *clientFlags) openKeys(ctx context.Context, e *env) (keys.RingSource, e
 		if err != nil {
 			return nil, err
 		}
-		if signer, cert, err = keys.ParsePFXContext(ctx, data, string(password)); err != nil {
+		if signer, cert, err = keyfile.ParsePFXContext(ctx, data, string(password)); err != nil {
 			return nil, fmt.Errorf("--keys %s: %w", r.pfx, err)
 		}
 	case strings.HasPrefix(r.remote, azurekv.Scheme+"://"):
@@ -267,7 +268,7 @@ func (cf *clientFlags) openPEM(e *env, path string) (crypto.Signer, time.Time, e
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	signer, err := keys.ParsePEMPassword(data, password)
+	signer, err := keyfile.ParsePEMPassword(data, password)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("--keys pem:%s: %w", path, err)
 	}

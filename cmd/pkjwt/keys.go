@@ -56,7 +56,7 @@ publish the JWKS, and activate the key once relying parties have cached it
 			fs := newFlags(e, c)
 			dir := dirFlag(fs)
 			bits := fs.Int("bits", keys.DefaultRSABits, "RSA modulus size in bits (ignored for ES256/ES384)")
-			alg := fs.String("alg", keys.DefaultAlgorithm, "JWS algorithm: "+keys.AlgorithmsHelp())
+			alg := fs.String("alg", keys.DefaultAlgorithm, "JWS algorithm: "+algorithmsHelp())
 			kid := fs.String("kid", "", "the key's kid (default: its RFC 7638 thumbprint)")
 			state := fs.String("state", string(keys.StateActive), "initial state: active, or pending (published, not signing yet)")
 			if err := parseFlags(e, c, fs, args); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keyfile"
 )
 
 // maxPasswordFile bounds a --password-file.
@@ -74,12 +75,12 @@ func readInput(flagName, path string) ([]byte, error) {
 		return nil, usagef("--%s: %v", flagName, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, keys.MaxPFXSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, keyfile.MaxPFXSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	if len(data) > keys.MaxPFXSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes: %w", path, keys.MaxPFXSize, keys.ErrMalformed)
+	if len(data) > keyfile.MaxPFXSize {
+		return nil, fmt.Errorf("%s is larger than %d bytes: %w", path, keyfile.MaxPFXSize, keys.ErrMalformed)
 	}
 	return data, nil
 }
@@ -91,7 +92,7 @@ func kidFromHelp() string {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		fmt.Fprintf(&b, "%s = %s", m, keys.KIDMethodSummary(m))
+		fmt.Fprintf(&b, "%s = %s", m, kidMethodSummary(m))
 	}
 	return b.String()
 }
@@ -133,7 +134,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 	pw := newPasswordFlags(fl, "PFX or PEM")
 	kid := fl.String("kid", "", "the key's kid (printable ASCII, at most 128 characters)")
 	kidFrom := fl.String("kid-from", "", kidFromHelp()+" (default thumbprint)")
-	alg := fl.String("alg", keys.DefaultAlgorithm, "JWS algorithm the key signs with: "+keys.AlgorithmsHelp())
+	alg := fl.String("alg", keys.DefaultAlgorithm, "JWS algorithm the key signs with: "+algorithmsHelp())
 	state := fl.String("state", string(keys.StateActive), "initial state: active, or pending (published, not signing yet)")
 	if err := parseFlags(e, c, fl, args); err != nil {
 		return err
@@ -151,7 +152,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 	if method == "" {
 		method = keys.KIDThumbprint
 	}
-	if keys.KIDMethodSummary(method) == "" {
+	if kidMethodSummary(method) == "" {
 		return usagef("--kid-from %q: use one of %s", method, strings.Join(keys.KIDMethods(), ", "))
 	}
 	if *pemPath != "" && method != keys.KIDThumbprint {
@@ -180,7 +181,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 		if err != nil {
 			return err
 		}
-		signer, cert, err := keys.ParsePFXContext(ctx, data, string(password))
+		signer, cert, err := keyfile.ParsePFXContext(ctx, data, string(password))
 		if err != nil {
 			return fmt.Errorf("%s: %w", *pfxPath, err)
 		}
@@ -193,7 +194,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 		if err != nil {
 			return err
 		}
-		signer, err := keys.ParsePEMPasswordContext(ctx, data, password)
+		signer, err := keyfile.ParsePEMPasswordContext(ctx, data, password)
 		if err != nil {
 			return fmt.Errorf("%s: %w", *pemPath, err)
 		}
@@ -333,9 +334,9 @@ func runKeysExport(ctx context.Context, e *env, c *command, args []string) error
 			return err
 		}
 	}
-	encode := keys.EncodePFX
+	encode := keyfile.EncodePFX
 	if *legacy {
-		encode = keys.EncodePFXLegacy
+		encode = keyfile.EncodePFXLegacy
 	}
 	data, err := encode(k.Signer, cert, string(password))
 	if err != nil {

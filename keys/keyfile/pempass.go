@@ -1,4 +1,4 @@
-package keys
+package keyfile
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pkjwt/pkjwt/keys"
 	"github.com/youmark/pkcs8"
 )
 
@@ -36,23 +37,23 @@ func ParsePEMPassword(data, password []byte) (crypto.Signer, error) {
 // in the background.
 func ParsePEMPasswordContext(ctx context.Context, data, password []byte) (crypto.Signer, error) {
 	if len(data) > MaxPFXSize {
-		return nil, fmt.Errorf("keys: PEM file is larger than %d bytes: %w", MaxPFXSize, ErrMalformed)
+		return nil, fmt.Errorf("keys: PEM file is larger than %d bytes: %w", MaxPFXSize, keys.ErrMalformed)
 	}
 	block, rest := pem.Decode(data)
 	if block == nil {
-		return ParsePEM(data) // reports the missing or damaged block
+		return keys.ParsePEM(data) // reports the missing or damaged block
 	}
 	if bytes.Contains(rest, []byte("-----BEGIN")) {
-		return nil, fmt.Errorf("keys: more than one PEM block; put one key in each file: %w", ErrMalformed)
+		return nil, fmt.Errorf("keys: more than one PEM block; put one key in each file: %w", keys.ErrMalformed)
 	}
 	if strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
-		return nil, fmt.Errorf("keys: legacy OpenSSL PEM encryption (DEK-Info %q) is not supported; convert it: openssl pkcs8 -topk8 -v2 aes-256-cbc -in old.pem -out new.pem: %w", block.Headers["DEK-Info"], ErrEncryptedPEM)
+		return nil, fmt.Errorf("keys: legacy OpenSSL PEM encryption (DEK-Info %q) is not supported; convert it: openssl pkcs8 -topk8 -v2 aes-256-cbc -in old.pem -out new.pem: %w", block.Headers["DEK-Info"], keys.ErrEncryptedPEM)
 	}
 	if block.Type != "ENCRYPTED PRIVATE KEY" {
-		return ParsePEM(data)
+		return keys.ParsePEM(data)
 	}
 	if len(password) == 0 {
-		return nil, fmt.Errorf("keys: the PEM key is encrypted; give its password: %w", ErrEncryptedPEM)
+		return nil, fmt.Errorf("keys: the PEM key is encrypted; give its password: %w", keys.ErrEncryptedPEM)
 	}
 	if err := checkPKCS8Work(block.Bytes); err != nil {
 		return nil, err
@@ -84,7 +85,7 @@ func decryptPKCS8(der, password []byte) (signer crypto.Signer, err error) {
 		// The decrypter slices untrusted ciphertext; a damaged file must come
 		// back as an error.
 		if r := recover(); r != nil {
-			signer, err = nil, fmt.Errorf("keys: damaged ENCRYPTED PRIVATE KEY: %w", ErrMalformed)
+			signer, err = nil, fmt.Errorf("keys: damaged ENCRYPTED PRIVATE KEY: %w", keys.ErrMalformed)
 		}
 	}()
 	key, _, err := pkcs8.ParsePrivateKey(der, password)
@@ -94,13 +95,13 @@ func decryptPKCS8(der, password []byte) (signer crypto.Signer, err error) {
 		case strings.Contains(msg, "incorrect password"):
 			return nil, fmt.Errorf("keys: the password does not decrypt the PEM key: %w", ErrWrongPassword)
 		case strings.Contains(msg, "only PBES2 supported"):
-			return nil, fmt.Errorf("keys: the PEM key uses the old PBES1 encryption; convert it: openssl pkcs8 -topk8 -v2 aes-256-cbc -in old.pem -out new.pem: %w", ErrEncryptedPEM)
+			return nil, fmt.Errorf("keys: the PEM key uses the old PBES1 encryption; convert it: openssl pkcs8 -topk8 -v2 aes-256-cbc -in old.pem -out new.pem: %w", keys.ErrEncryptedPEM)
 		case strings.Contains(msg, "unsupported"):
 			// PBES2 with a PRF, KDF or cipher the decrypter lacks (it has
 			// HMAC-SHA-1/SHA-256, PBKDF2/scrypt, AES-CBC and 3DES).
-			return nil, fmt.Errorf("keys: the PEM key's encryption is not supported (%v); convert it: openssl pkcs8 -topk8 -v2 aes-256-cbc -in old.pem -out new.pem: %w", err, ErrEncryptedPEM)
+			return nil, fmt.Errorf("keys: the PEM key's encryption is not supported (%v); convert it: openssl pkcs8 -topk8 -v2 aes-256-cbc -in old.pem -out new.pem: %w", err, keys.ErrEncryptedPEM)
 		}
-		return nil, fmt.Errorf("keys: cannot decrypt the PEM key: %w: %w", ErrMalformed, err)
+		return nil, fmt.Errorf("keys: cannot decrypt the PEM key: %w: %w", keys.ErrMalformed, err)
 	}
 	return signerOf(key)
 }
@@ -134,25 +135,25 @@ func checkPKCS8Work(der []byte) error {
 	}
 	var p pbes2Params
 	if _, err := asn1.Unmarshal(epki.Algorithm.Parameters.FullBytes, &p); err != nil {
-		return fmt.Errorf("keys: the PEM key's PBES2 parameters cannot be read: %w: %w", ErrMalformed, err)
+		return fmt.Errorf("keys: the PEM key's PBES2 parameters cannot be read: %w: %w", keys.ErrMalformed, err)
 	}
 	switch kdf := p.KeyDerivationFunc; {
 	case kdf.Algorithm.Equal(oidPBKDF2):
 		var kp pbkdf2Params
 		if _, err := asn1.Unmarshal(kdf.Parameters.FullBytes, &kp); err != nil {
-			return fmt.Errorf("keys: the PEM key's PBKDF2 parameters cannot be read: %w: %w", ErrMalformed, err)
+			return fmt.Errorf("keys: the PEM key's PBKDF2 parameters cannot be read: %w: %w", keys.ErrMalformed, err)
 		}
 		if kp.Iterations > MaxPFXIterations {
-			return fmt.Errorf("keys: the PEM key asks for %d PBKDF2 iterations, more than the %d allowed: %w: %w", kp.Iterations, MaxPFXIterations, ErrKDFCost, ErrMalformed)
+			return fmt.Errorf("keys: the PEM key asks for %d PBKDF2 iterations, more than the %d allowed: %w: %w", kp.Iterations, MaxPFXIterations, ErrKDFCost, keys.ErrMalformed)
 		}
 	case kdf.Algorithm.Equal(oidScrypt):
 		var sp scryptParams
 		if _, err := asn1.Unmarshal(kdf.Parameters.FullBytes, &sp); err != nil {
-			return fmt.Errorf("keys: the PEM key's scrypt parameters cannot be read: %w: %w", ErrMalformed, err)
+			return fmt.Errorf("keys: the PEM key's scrypt parameters cannot be read: %w: %w", keys.ErrMalformed, err)
 		}
 		n, r := int64(sp.CostParameter), int64(sp.BlockSize)
 		if n <= 0 || r <= 0 || sp.Parallelization <= 0 || n > MaxScryptMemory || r > MaxScryptMemory || 128*n*r > MaxScryptMemory || sp.Parallelization > 16 {
-			return fmt.Errorf("keys: the PEM key's scrypt parameters (N=%d, r=%d, p=%d) ask for more than %d MiB or 16-way parallelism: %w: %w", sp.CostParameter, sp.BlockSize, sp.Parallelization, MaxScryptMemory>>20, ErrKDFCost, ErrMalformed)
+			return fmt.Errorf("keys: the PEM key's scrypt parameters (N=%d, r=%d, p=%d) ask for more than %d MiB or 16-way parallelism: %w: %w", sp.CostParameter, sp.BlockSize, sp.Parallelization, MaxScryptMemory>>20, ErrKDFCost, keys.ErrMalformed)
 		}
 	}
 	return nil

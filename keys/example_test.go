@@ -9,6 +9,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // The kid of every key is its RFC 7638 thumbprint; this is the example key
@@ -36,7 +37,7 @@ func ExampleDir() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
-	dir := keys.Dir{Path: filepath.Join(tmp, "keys")}
+	dir := keydir.Dir{Path: filepath.Join(tmp, "keys")}
 
 	k, err := keys.Generate("RS512", 2048) // NHS England: 4096 (keys.DefaultRSABits)
 	if err != nil {

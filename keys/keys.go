@@ -42,9 +42,6 @@ var (
 	// ErrUnsupportedAlgorithm is returned for an algorithm pkjwt does not sign
 	// client assertions with (HMAC, none, EdDSA, ...).
 	ErrUnsupportedAlgorithm = errors.New("unsupported signing algorithm")
-	// ErrKidMismatch is returned when a stored key's file name (its kid) is not
-	// the RFC 7638 thumbprint of the key inside.
-	ErrKidMismatch = errors.New("kid does not match the key's RFC 7638 thumbprint")
 	// ErrNoSigningKey is returned by a Ring with no key that may sign now.
 	ErrNoSigningKey = errors.New("no active signing key")
 	// ErrNotFound is returned when a kid is not in a store or ring.
@@ -66,6 +63,10 @@ const DefaultRSABits = 4096
 
 // DefaultAlgorithm is the JWS algorithm NHS England requires.
 const DefaultAlgorithm = "RS512"
+
+// MaxAssertionLifetime is the longest client assertion lifetime NHS England
+// accepts (docs/nhs-reference.md).
+const MaxAssertionLifetime = 5 * time.Minute
 
 // State is the life-cycle state of a key.
 type State string

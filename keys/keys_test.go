@@ -18,6 +18,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 var rsaKey = sync.OnceValue(func() *rsa.PrivateKey {
@@ -88,7 +89,7 @@ func TestGenerate(t *testing.T) {
 }
 
 func TestDirSaveLoad(t *testing.T) {
-	dir := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+	dir := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys")}
 	k, err := keys.New(rsaKey(), "RS512", time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -170,12 +171,12 @@ func TestLoadErrors(t *testing.T) {
 		{"empty", kid, nil, "", keys.ErrMalformed},
 		{"public key only", kid, pubPEM, "", keys.ErrMalformed},
 		{"damaged DER", kid, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8[:100]}), "", keys.ErrMalformed},
-		{"kid mismatch", kid, otherPEM, "", keys.ErrKidMismatch},
+		{"kid mismatch", kid, otherPEM, "", keydir.ErrKidMismatch},
 		{"EC key under RS512", ecKid, ecPEM, "", keys.ErrAlgorithmMismatch},
 		{"EC key under ES256", ecKid, ecPEM, `{"version":1,"kid":"` + ecKid + `","alg":"ES256","state":"active"}`, nil},
 		{"RSA key under ES256", kid, good, `{"version":1,"kid":"` + kid + `","alg":"ES256","state":"active"}`, keys.ErrAlgorithmMismatch},
 		{"bad state", kid, good, `{"version":1,"kid":"` + kid + `","alg":"RS512","state":"weird"}`, keys.ErrMalformed},
-		{"meta for another kid", kid, good, `{"version":1,"kid":"x","alg":"RS512","state":"active"}`, keys.ErrKidMismatch},
+		{"meta for another kid", kid, good, `{"version":1,"kid":"x","alg":"RS512","state":"active"}`, keydir.ErrKidMismatch},
 		{"broken meta", kid, good, `{`, keys.ErrMalformed},
 	}
 	for _, tc := range cases {
@@ -185,7 +186,7 @@ func TestLoadErrors(t *testing.T) {
 			if tc.meta != "" {
 				writeFile(t, d, tc.kid+".json", []byte(tc.meta))
 			}
-			k, err := keys.Dir{Path: d}.Load(tc.kid)
+			k, err := keydir.Dir{Path: d}.Load(tc.kid)
 			if tc.wantErr == nil {
 				if err != nil || k.ID != tc.kid {
 					t.Fatalf("load: %v", err)
@@ -195,12 +196,12 @@ func TestLoadErrors(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err %v, want %v", err, tc.wantErr)
 			}
-			if _, rerr := (keys.Dir{Path: d}).LoadRing(); !errors.Is(rerr, tc.wantErr) {
+			if _, rerr := (keydir.Dir{Path: d}).LoadRing(); !errors.Is(rerr, tc.wantErr) {
 				t.Fatalf("LoadRing err %v, want %v", rerr, tc.wantErr)
 			}
 		})
 	}
-	if _, err := (keys.Dir{Path: t.TempDir()}).Load("../etc/passwd"); !errors.Is(err, keys.ErrNotFound) {
+	if _, err := (keydir.Dir{Path: t.TempDir()}).Load("../etc/passwd"); !errors.Is(err, keys.ErrNotFound) {
 		t.Fatalf("path traversal kid: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/keys/azurekv"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // clientFlags are the flags of every command that gets a token.
@@ -131,7 +132,7 @@ func (cf *clientFlags) applyConfigFrom(ctx context.Context) error {
 	fill(cf.clientID, vc.ClientID)
 	fill(cf.tokenURL, vc.TokenURL)
 	fill(cf.apiURL, vc.APIURL)
-	if vc.PFXSecret != "" && *cf.keys == "" && *cf.dir == keys.DefaultDir {
+	if vc.PFXSecret != "" && *cf.keys == "" && *cf.dir == keydir.DefaultDir {
 		ref := vc.PFXSecret
 		if vc.Sources[azurekv.SettingKey] == sampleKeySecret {
 			ref += "?kid-from=x509-sha1-hex"

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 	"github.com/pkjwt/pkjwt/keys/keyfile"
 )
 
@@ -212,7 +213,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 	// One transaction: a kid or a key already in the directory is refused
 	// (keys.ErrDuplicateKID, fs.ErrExist) before anything is written.
 	var prev *keys.Key
-	err = changeDir(e, fl, *dir).Update(ctx, func(tx *keys.Tx) error {
+	err = changeDir(e, fl, *dir).Update(ctx, func(tx *keydir.Tx) error {
 		if st == keys.StateActive {
 			prev, _ = tx.Ring().SigningKey()
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pkjwt/pkjwt/internal/listen"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 	"github.com/pkjwt/pkjwt/webapp"
 )
 
@@ -67,7 +68,7 @@ writes the address it listens on to FILE (removed when it stops).`,
 			if err != nil {
 				return err
 			}
-			if ds, ok := src.(*keys.DirSource); ok && *reload > 0 {
+			if ds, ok := src.(*keydir.DirSource); ok && *reload > 0 {
 				go ds.Watch(ctx, *reload, func(r *keys.Ring) {
 					k, _ := r.SigningKey()
 					kid := ""

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 	"github.com/pkjwt/pkjwt/keys/keyfile"
 )
 
@@ -65,7 +66,7 @@ func ExampleParsePFX() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
-	dir := keys.Dir{Path: tmp}
+	dir := keydir.Dir{Path: tmp}
 	if err := dir.Save(k); err != nil {
 		log.Fatal(err)
 	}

@@ -54,8 +54,8 @@ var (
 // MinRSABits is the smallest RSA modulus pkjwt generates or accepts.
 const MinRSABits = 2048
 
-// MaxRSABits is the largest RSA modulus Generate makes.
-const MaxRSABits = 16384
+// maxRSABits is the largest RSA modulus Generate makes.
+const maxRSABits = 16384
 
 // DefaultRSABits is the RSA modulus size NHS England documents for signed JWT
 // authentication, and pkjwt's default.
@@ -128,18 +128,18 @@ type Key struct {
 	Certificate *x509.Certificate
 }
 
-// MaxKIDLength bounds the length of a kid.
-const MaxKIDLength = 128
+// maxKIDLength bounds the length of a kid.
+const maxKIDLength = 128
 
 // ValidateKID reports whether kid may be used as a key id: 1 to
-// MaxKIDLength bytes of printable ASCII without spaces, quotes or
+// 128 bytes of printable ASCII without spaces, quotes or
 // backslashes. A kid is never used as a file name.
 func ValidateKID(kid string) error {
 	if kid == "" {
 		return fmt.Errorf("keys: empty kid: %w", ErrInvalidKID)
 	}
-	if len(kid) > MaxKIDLength {
-		return fmt.Errorf("keys: kid is %d bytes long, at most %d allowed: %w", len(kid), MaxKIDLength, ErrInvalidKID)
+	if len(kid) > maxKIDLength {
+		return fmt.Errorf("keys: kid is %d bytes long, at most %d allowed: %w", len(kid), maxKIDLength, ErrInvalidKID)
 	}
 	if !utf8.ValidString(kid) {
 		return fmt.Errorf("keys: kid is not valid UTF-8: %w", ErrInvalidKID)
@@ -325,8 +325,8 @@ func GenerateContext(ctx context.Context, alg string, bits int) (*Key, error) {
 		if bits < MinRSABits {
 			return nil, fmt.Errorf("keys: %d bits requested, at least %d required: %w", bits, MinRSABits, ErrKeyTooSmall)
 		}
-		if bits > MaxRSABits {
-			return nil, fmt.Errorf("keys: %d bits requested, at most %d supported: %w", bits, MaxRSABits, ErrUnsupportedAlgorithm)
+		if bits > maxRSABits {
+			return nil, fmt.Errorf("keys: %d bits requested, at most %d supported: %w", bits, maxRSABits, ErrUnsupportedAlgorithm)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("keys: generate %s key stopped: %w", alg, err)

@@ -41,12 +41,6 @@ type Signer struct {
 
 var _ crypto.Signer = (*Signer)(nil)
 
-// rsaAlgs maps the JWS RSA algorithms to their digest.
-var rsaAlgs = map[string]crypto.Hash{
-	"RS256": crypto.SHA256, "RS384": crypto.SHA384, "RS512": crypto.SHA512,
-	"PS256": crypto.SHA256, "PS384": crypto.SHA384, "PS512": crypto.SHA512,
-}
-
 // newSigner checks a key bundle (enabled, in its validity dates, allowed
 // to sign, a known key type) and builds the Signer pinned to its version.
 func (b *Backend) newSigner(c *azkeys.Client, r Ref, kb azkeys.KeyBundle) (*Signer, error) {

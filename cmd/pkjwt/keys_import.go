@@ -10,10 +10,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/pkjwt/pkjwt/internal/atomicfile"
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/keys/keydir"
@@ -361,47 +361,15 @@ func certSHA1Hex(k *keys.Key, cert *x509.Certificate) string {
 	return s
 }
 
-// writeNewFile writes data to name atomically with mode perm: a temporary
-// file in the same directory is written, synced and then linked to name
-// (which fails if name exists, so an existing file is never replaced unless
-// force) or, with force, renamed over it.
-func writeNewFile(name string, data []byte, perm os.FileMode, force bool) (err error) {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("create a temporary file next to %s: %w", name, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a link, the temporary name goes; after a rename, it is gone already
-	if err = f.Chmod(perm); err != nil {
-		f.Close()
-		return fmt.Errorf("chmod %s: %w", tmp, err)
-	}
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", name, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", name, err)
-	}
+// writeNewFile writes data to name atomically with mode perm (see
+// internal/atomicfile): an existing file is never replaced unless force.
+func writeNewFile(name string, data []byte, perm os.FileMode, force bool) error {
 	if force {
-		err = os.Rename(tmp, name)
-	} else {
-		err = os.Link(tmp, name)
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s exists; give --force to replace it: %w", name, fs.ErrExist)
-		}
+		return atomicfile.Write(name, data, perm)
 	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
+	err := atomicfile.WriteNew(name, data, perm)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s exists; give --force to replace it: %w", name, fs.ErrExist)
 	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return err
 }

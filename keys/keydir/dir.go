@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkjwt/pkjwt/internal/atomicfile"
 	"github.com/pkjwt/pkjwt/keys"
 )
 
@@ -213,49 +214,13 @@ func (d Dir) writeMeta(k *keys.Key) error {
 	return writeAtomic(filepath.Join(d.path(), name+".json"), append(b, '\n'))
 }
 
-// writeAtomic writes data to a temporary file next to name with mode 0600,
-// syncs it, renames it over name and syncs the directory.
-func writeAtomic(name string, data []byte) (err error) {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("keys: create temporary file: %w", err)
+// writeAtomic writes data to name with mode 0600, atomically (see
+// internal/atomicfile).
+func writeAtomic(name string, data []byte) error {
+	if err := atomicfile.Write(name, data, 0o600); err != nil {
+		return fmt.Errorf("keys: %w", err)
 	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("keys: chmod temporary file: %w", err)
-	}
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("keys: write %s: %w", name, err)
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("keys: sync %s: %w", name, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("keys: close %s: %w", name, err)
-	}
-	if err = os.Rename(tmp, name); err != nil {
-		return fmt.Errorf("keys: rename into place: %w", err)
-	}
-	syncDir(dir)
 	return nil
-}
-
-// syncDir syncs a directory after a rename or removal, best effort: some
-// file systems do not sync directories.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 func readBounded(name string) ([]byte, error) {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkjwt/pkjwt/internal/atomicfile"
 	"github.com/pkjwt/pkjwt/keys"
 )
 
@@ -288,7 +289,7 @@ func (tx *Tx) Remove(kid string) error {
 	if err := os.Remove(filepath.Join(p, name+".json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("keys: remove the metadata of %s: %w", kid, err)
 	}
-	syncDir(p)
+	atomicfile.SyncDir(p)
 	var ks []*keys.Key
 	for _, o := range tx.ring.Keys() {
 		if o.ID != kid {

@@ -1,11 +1,16 @@
-// Package keys holds the signing keys of a pkjwt client: their identifiers
-// (RFC 7638 thumbprints), their life-cycle state, a Ring that decides which key
-// signs and which keys are published, and a directory store that keeps private
-// keys as PKCS#8 PEM files written atomically with mode 0600.
+// Package keys is the key model of a pkjwt client: a [Key] (any
+// [crypto.Signer], its kid and its life-cycle [State]), a [Ring] that
+// decides which key signs and which keys are published, the one table of
+// signing algorithms ([Algorithms], [CheckAlgorithm], [SignerOpts]), kids
+// ([Thumbprint], RFC 7638, and [KIDFrom]), the [Backend] interface of
+// key services and [ContextSigner].
 //
 // A Key wraps any crypto.Signer, so a key whose private half lives in a
-// hardware module or a cloud key service signs through the same code path as a
-// key loaded from a PEM file.
+// hardware module or a cloud key service signs through the same code path as
+// a key read from a file. The key directory and its rotation are package
+// [github.com/pkjwt/pkjwt/keys/keydir]; PFX and encrypted PEM files are
+// read by package [github.com/pkjwt/pkjwt/keys/keyfile], which a program
+// that holds its key in memory does not link.
 package keys
 
 import (

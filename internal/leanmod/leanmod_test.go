@@ -114,3 +114,25 @@ func TestConsumerModuleIsLean(t *testing.T) {
 		}
 	}
 }
+
+// TestRootLinksNoCodec: the root package and the key model link none of
+// the PFX and encrypted-PEM code (keys/keyfile and its modules), nor the
+// key directory; go list needs no network.
+func TestRootLinksNoCodec(t *testing.T) {
+	out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "list", "-deps", "github.com/pkjwt/pkjwt", "github.com/pkjwt/pkjwt/keys").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 20 {
+		t.Fatalf("go list -deps listed only %d packages", len(deps))
+	}
+	banned := append([]string{"github.com/pkjwt/pkjwt/keys/keyfile", "github.com/pkjwt/pkjwt/keys/keydir"}, forbidden...)
+	for _, d := range deps {
+		for _, b := range banned {
+			if d == b || strings.HasPrefix(d, b+"/") {
+				t.Errorf("the root package depends on %s", d)
+			}
+		}
+	}
+}

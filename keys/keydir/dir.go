@@ -1,3 +1,14 @@
+// Package keydir is the on-disk key store of pkjwt and its life cycle: a
+// [Dir] of PKCS#8 PEM key files and metadata written atomically with mode
+// 0600, changed only through [Dir.Update] transactions under the
+// directory's lock; a [DirSource] whose ring follows the directory; and
+// rotation: [Plan] works out the next steps under a [Policy], [Tx.Apply]
+// carries them out, and [CheckActivate], [CheckRetire] and [CheckRemove]
+// are the guards every change goes through.
+//
+// Keys are [github.com/pkjwt/pkjwt/keys.Key] values; a key held by a key
+// service is kept as metadata and opened through its
+// [github.com/pkjwt/pkjwt/keys.Backend].
 package keydir
 
 import (

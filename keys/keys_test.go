@@ -2,11 +2,8 @@ package keys_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"errors"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,14 +11,6 @@ import (
 
 	"github.com/pkjwt/pkjwt/keys"
 )
-
-var rsaKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 // TestThumbprintRFC7638 checks the kid against the example of RFC 7638 §3.1.
 func TestThumbprintRFC7638(t *testing.T) {

@@ -4,13 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/des"
+	"crypto/pbkdf2"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
+	"hash"
 	"strings"
 
 	"github.com/pkjwt/pkjwt/keys"
-	"github.com/youmark/pkcs8"
+	"golang.org/x/crypto/scrypt"
 )
 
 // ParsePEMPassword is ParsePEMPasswordContext without a context: it cannot
@@ -79,32 +87,98 @@ func ParsePEMPasswordContext(ctx context.Context, data, password []byte) (crypto
 }
 
 // decryptPKCS8 decrypts an EncryptedPrivateKeyInfo whose work
-// checkPKCS8Work has bounded.
+// checkPKCS8Work has bounded: PBES2 (RFC 8018) with PBKDF2 (HMAC-SHA-1 or
+// HMAC-SHA-256) or scrypt (RFC 7914), and AES-CBC or DES-EDE3-CBC.
 func decryptPKCS8(der, password []byte) (signer crypto.Signer, err error) {
-	defer func() {
-		// The decrypter slices untrusted ciphertext; a damaged file must come
-		// back as an error.
-		if r := recover(); r != nil {
-			signer, err = nil, fmt.Errorf("keys: damaged ENCRYPTED PRIVATE KEY: %w", keys.ErrMalformed)
-		}
-	}()
-	key, _, err := pkcs8.ParsePrivateKey(der, password)
-	if err != nil {
-		msg := err.Error()
-		switch {
-		case strings.Contains(msg, "incorrect password"):
-			return nil, fmt.Errorf("keys: the password does not decrypt the PEM key: %w", ErrWrongPassword)
-		case strings.Contains(msg, "only PBES2 supported"):
-			return nil, fmt.Errorf("keys: the PEM key uses the old PBES1 encryption; convert it: openssl pkcs8 -topk8 -v2 aes-256-cbc -in old.pem -out new.pem: %w", keys.ErrEncryptedPEM)
-		case strings.Contains(msg, "unsupported"):
-			// PBES2 with a PRF, KDF or cipher the decrypter lacks (it has
-			// HMAC-SHA-1/SHA-256, PBKDF2/scrypt, AES-CBC and 3DES).
-			return nil, fmt.Errorf("keys: the PEM key's encryption is not supported (%v); convert it: openssl pkcs8 -topk8 -v2 aes-256-cbc -in old.pem -out new.pem: %w", err, keys.ErrEncryptedPEM)
-		}
+	const convert = "convert it: openssl pkcs8 -topk8 -v2 aes-256-cbc -in old.pem -out new.pem"
+	var epki p12EncryptedPrivateKeyInfo
+	if err := unmarshalAll(der, &epki); err != nil {
 		return nil, fmt.Errorf("keys: cannot decrypt the PEM key: %w: %w", keys.ErrMalformed, err)
 	}
-	return signerOf(key)
+	if !epki.Algorithm.Algorithm.Equal(oidPBES2) {
+		return nil, fmt.Errorf("keys: the PEM key uses the old PBES1 encryption; %s: %w", convert, keys.ErrEncryptedPEM)
+	}
+	var p pbes2Params
+	if err := unmarshalAll(epki.Algorithm.Parameters.FullBytes, &p); err != nil {
+		return nil, fmt.Errorf("keys: the PEM key's PBES2 parameters cannot be read: %w: %w", keys.ErrMalformed, err)
+	}
+	unsupported := func(what string) error {
+		return fmt.Errorf("keys: the PEM key's encryption is not supported (%s); %s: %w", what, convert, keys.ErrEncryptedPEM)
+	}
+	var keyLen int
+	var newBlock func([]byte) (cipher.Block, error)
+	switch alg := p.Scheme.Algorithm; {
+	case alg.Equal(oidAES128CBC):
+		keyLen, newBlock = 16, aes.NewCipher
+	case alg.Equal(oidAES192CBC):
+		keyLen, newBlock = 24, aes.NewCipher
+	case alg.Equal(oidAES256CBC):
+		keyLen, newBlock = 32, aes.NewCipher
+	case alg.Equal(oidDESEDE3CBC):
+		keyLen, newBlock = 24, des.NewTripleDESCipher
+	default:
+		return nil, unsupported("cipher " + alg.String())
+	}
+	var key []byte
+	switch kdf := p.KeyDerivationFunc; {
+	case kdf.Algorithm.Equal(oidPBKDF2):
+		var kp pbkdf2Params
+		if err := unmarshalAll(kdf.Parameters.FullBytes, &kp); err != nil || kp.Salt.Tag != asn1.TagOctetString {
+			return nil, fmt.Errorf("keys: the PEM key's PBKDF2 parameters cannot be read: %w", keys.ErrMalformed)
+		}
+		var prf func() hash.Hash
+		switch a := kp.PRF.Algorithm; {
+		case len(a) == 0 || a.Equal(oidHMACWithSHA1):
+			prf = sha1.New
+		case a.Equal(oidHMACWithSHA256):
+			prf = sha256.New
+		default:
+			return nil, unsupported("PBKDF2 PRF " + a.String())
+		}
+		key, err = pbkdf2.Key(prf, string(password), kp.Salt.Bytes, kp.Iterations, keyLen)
+	case kdf.Algorithm.Equal(oidScrypt):
+		var sp scryptParams
+		if err := unmarshalAll(kdf.Parameters.FullBytes, &sp); err != nil {
+			return nil, fmt.Errorf("keys: the PEM key's scrypt parameters cannot be read: %w", keys.ErrMalformed)
+		}
+		key, err = scrypt.Key(password, sp.Salt, sp.CostParameter, sp.BlockSize, sp.Parallelization, keyLen)
+	default:
+		return nil, unsupported("key derivation " + kdf.Algorithm.String())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keys: the PEM key's key derivation: %w: %w", keys.ErrMalformed, err)
+	}
+	block, err := newBlock(key)
+	if err != nil {
+		return nil, fmt.Errorf("keys: the PEM key's cipher: %w: %w", keys.ErrMalformed, err)
+	}
+	iv, ct := p.Scheme.Parameters.Bytes, epki.EncryptedData
+	if len(iv) != block.BlockSize() || len(ct) == 0 || len(ct)%block.BlockSize() != 0 {
+		return nil, fmt.Errorf("keys: damaged ENCRYPTED PRIVATE KEY: %w", keys.ErrMalformed)
+	}
+	plain := make([]byte, len(ct))
+	cipher.NewCBCDecrypter(block, iv).CryptBlocks(plain, ct)
+	// The padding (RFC 8018 section 6.1.1) and the key inside tell a wrong
+	// password: under another key both come out as noise.
+	pad := int(plain[len(plain)-1])
+	if pad < 1 || pad > block.BlockSize() || !bytes.Equal(plain[len(plain)-pad:], bytes.Repeat([]byte{byte(pad)}, pad)) {
+		return nil, fmt.Errorf("keys: the password does not decrypt the PEM key: %w", ErrWrongPassword)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(plain[:len(plain)-pad])
+	if err != nil {
+		return nil, fmt.Errorf("keys: the password does not decrypt the PEM key: %w", ErrWrongPassword)
+	}
+	return signerOf(k)
 }
+
+var (
+	oidHMACWithSHA1   = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 7}
+	oidHMACWithSHA256 = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 9}
+	oidAES128CBC      = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 2}
+	oidAES192CBC      = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 22}
+	oidAES256CBC      = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 42}
+	oidDESEDE3CBC     = asn1.ObjectIdentifier{1, 2, 840, 113549, 3, 7}
+)
 
 // MaxScryptMemory bounds the memory (128·N·r bytes) the scrypt parameters of
 // an encrypted PEM key may ask for; OpenSSL's default (N=16384, r=8) needs

@@ -22,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/youmark/pkcs8"
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/pkjwt/pkjwt/internal/testutil"
@@ -823,12 +822,7 @@ func TestParsePEMPasswordContextCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := pkcs8.MarshalPrivateKey(k, []byte("pw"), &pkcs8.Opts{Cipher: pkcs8.AES256CBC,
-		KDFOpts: pkcs8.PBKDF2Opts{SaltSize: 16, IterationCount: keyfile.MaxPFXIterations, HMACHash: crypto.SHA256}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: der})
+	data := testutil.EncryptPEM(t, k, "pw", keyfile.MaxPFXIterations)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()

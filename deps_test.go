@@ -11,7 +11,7 @@ import (
 // that uses only local keys compiles and links none; the cloud backends
 // live in keys/awskms, keys/azurekv and jwks/publish.
 func TestCoreImportsNoCloudSDK(t *testing.T) {
-	core := []string{".", "./keys", "./jwks", "./emulator", "./webapp"}
+	core := []string{".", "./keys", "./keys/keydir", "./keys/keyfile", "./jwks", "./emulator", "./webapp"}
 	out, err := exec.Command("go", append([]string{"list", "-deps"}, core...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)

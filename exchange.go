@@ -139,7 +139,7 @@ func (ts *TokenSource) attempt(ctx context.Context) (*oauth2.Token, *TokenInfo, 
 // ModifyAssertion adds. Sign refuses reserved names.
 func (r *resolved) extras(key *keys.Key, a *Assertion) error {
 	if r.CertificateThumbprint && key.Certificate != nil {
-		x5t, err := keys.KIDFrom("x5t#S256", key.Public(), key.Certificate)
+		x5t, err := keys.KIDFrom(keys.KIDX5tS256, key.Public(), key.Certificate)
 		if err != nil {
 			return fmt.Errorf("pkjwt: x5t#S256 of key %s: %w", key.ID, err)
 		}

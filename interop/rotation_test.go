@@ -19,13 +19,13 @@ import (
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/internal/testutil"
 	"github.com/pkjwt/pkjwt/jwks"
-	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // rotateReport is what 'pkjwt keys rotate --json' prints.
 type rotateReport struct {
-	Time  time.Time   `json:"time"`
-	Steps []keys.Step `json:"steps"`
+	Time  time.Time     `json:"time"`
+	Steps []keydir.Step `json:"steps"`
 }
 
 // TestHydraRotationDrivenByRotate runs key rotations against ORY Hydra
@@ -106,7 +106,7 @@ func TestHydraRotationDrivenByRotate(t *testing.T) {
 	}
 	check()
 
-	src, err := keys.NewDirSource(keys.Dir{Path: dir})
+	src, err := keydir.NewDirSource(keydir.Dir{Path: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,9 +175,9 @@ func TestHydraRotationDrivenByRotate(t *testing.T) {
 		}
 		for _, s := range rep.Steps {
 			switch s.Action {
-			case keys.ActionActivate:
+			case keydir.ActionActivate:
 				rotations++
-			case keys.ActionRemove:
+			case keydir.ActionRemove:
 				removals++
 			}
 			steps = append(steps, fmt.Sprintf("%s %s %.8s", rep.Time.Sub(start).Round(time.Millisecond), s.Action, s.KID))

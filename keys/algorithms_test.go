@@ -2,6 +2,7 @@ package keys_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,8 +14,8 @@ import (
 // table's list in the message.
 func TestAlgorithmTable(t *testing.T) {
 	algs := keys.Algorithms()
-	if len(algs) == 0 || algs[0] != "RS256" || !strings.Contains(keys.AlgorithmsHelp(), keys.DefaultAlgorithm) {
-		t.Fatalf("table %v, help %q", algs, keys.AlgorithmsHelp())
+	if len(algs) == 0 || algs[0] != "RS256" || !slices.Contains(algs, keys.DefaultAlgorithm) {
+		t.Fatalf("table %v", algs)
 	}
 	for _, alg := range algs {
 		t.Run(alg, func(t *testing.T) {
@@ -32,7 +33,7 @@ func TestAlgorithmTable(t *testing.T) {
 	}
 	for _, bad := range []string{"HS256", "none", "EdDSA", "rs512", ""} {
 		err := keys.CheckAlgorithm(nil, bad)
-		if !errors.Is(err, keys.ErrUnsupportedAlgorithm) || !strings.Contains(err.Error(), keys.AlgorithmsHelp()) {
+		if !errors.Is(err, keys.ErrUnsupportedAlgorithm) || !strings.Contains(err.Error(), strings.Join(keys.Algorithms(), ", ")) {
 			t.Errorf("CheckAlgorithm(%q): %v", bad, err)
 		}
 		if bad == "" {

@@ -1,11 +1,16 @@
-// Package keys holds the signing keys of a pkjwt client: their identifiers
-// (RFC 7638 thumbprints), their life-cycle state, a Ring that decides which key
-// signs and which keys are published, and a directory store that keeps private
-// keys as PKCS#8 PEM files written atomically with mode 0600.
+// Package keys is the key model of a pkjwt client: a [Key] (any
+// [crypto.Signer], its kid and its life-cycle [State]), a [Ring] that
+// decides which key signs and which keys are published, the one table of
+// signing algorithms ([Algorithms], [CheckAlgorithm], [SignerOpts]), kids
+// ([Thumbprint], RFC 7638, and [KIDFrom]), the [Backend] interface of
+// key services and [ContextSigner].
 //
 // A Key wraps any crypto.Signer, so a key whose private half lives in a
-// hardware module or a cloud key service signs through the same code path as a
-// key loaded from a PEM file.
+// hardware module or a cloud key service signs through the same code path as
+// a key read from a file. The key directory and its rotation are package
+// [github.com/pkjwt/pkjwt/keys/keydir]; PFX and encrypted PEM files are
+// read by package [github.com/pkjwt/pkjwt/keys/keyfile], which a program
+// that holds its key in memory does not link.
 package keys
 
 import (
@@ -42,9 +47,6 @@ var (
 	// ErrUnsupportedAlgorithm is returned for an algorithm pkjwt does not sign
 	// client assertions with (HMAC, none, EdDSA, ...).
 	ErrUnsupportedAlgorithm = errors.New("unsupported signing algorithm")
-	// ErrKidMismatch is returned when a stored key's file name (its kid) is not
-	// the RFC 7638 thumbprint of the key inside.
-	ErrKidMismatch = errors.New("kid does not match the key's RFC 7638 thumbprint")
 	// ErrNoSigningKey is returned by a Ring with no key that may sign now.
 	ErrNoSigningKey = errors.New("no active signing key")
 	// ErrNotFound is returned when a kid is not in a store or ring.
@@ -57,8 +59,8 @@ var (
 // MinRSABits is the smallest RSA modulus pkjwt generates or accepts.
 const MinRSABits = 2048
 
-// MaxRSABits is the largest RSA modulus Generate makes.
-const MaxRSABits = 16384
+// maxRSABits is the largest RSA modulus Generate makes.
+const maxRSABits = 16384
 
 // DefaultRSABits is the RSA modulus size NHS England documents for signed JWT
 // authentication, and pkjwt's default.
@@ -66,6 +68,10 @@ const DefaultRSABits = 4096
 
 // DefaultAlgorithm is the JWS algorithm NHS England requires.
 const DefaultAlgorithm = "RS512"
+
+// MaxAssertionLifetime is the longest client assertion lifetime NHS England
+// accepts (docs/nhs-reference.md).
+const MaxAssertionLifetime = 5 * time.Minute
 
 // State is the life-cycle state of a key.
 type State string
@@ -127,18 +133,18 @@ type Key struct {
 	Certificate *x509.Certificate
 }
 
-// MaxKIDLength bounds the length of a kid.
-const MaxKIDLength = 128
+// maxKIDLength bounds the length of a kid.
+const maxKIDLength = 128
 
 // ValidateKID reports whether kid may be used as a key id: 1 to
-// MaxKIDLength bytes of printable ASCII without spaces, quotes or
+// 128 bytes of printable ASCII without spaces, quotes or
 // backslashes. A kid is never used as a file name.
 func ValidateKID(kid string) error {
 	if kid == "" {
 		return fmt.Errorf("keys: empty kid: %w", ErrInvalidKID)
 	}
-	if len(kid) > MaxKIDLength {
-		return fmt.Errorf("keys: kid is %d bytes long, at most %d allowed: %w", len(kid), MaxKIDLength, ErrInvalidKID)
+	if len(kid) > maxKIDLength {
+		return fmt.Errorf("keys: kid is %d bytes long, at most %d allowed: %w", len(kid), maxKIDLength, ErrInvalidKID)
 	}
 	if !utf8.ValidString(kid) {
 		return fmt.Errorf("keys: kid is not valid UTF-8: %w", ErrInvalidKID)
@@ -194,7 +200,7 @@ type algorithm struct {
 }
 
 // algorithms is the one table of supported algorithms: CheckAlgorithm,
-// Generate, Algorithms and AlgorithmsHelp read it.
+// Generate, SignerOpts, AlgorithmCurve and Algorithms read it.
 func algorithms() []algorithm {
 	return []algorithm{
 		{name: "RS256", hash: crypto.SHA256}, {name: "RS384", hash: crypto.SHA384}, {name: "RS512", hash: crypto.SHA512},
@@ -209,7 +215,7 @@ func lookupAlgorithm(alg string) (algorithm, error) {
 			return a, nil
 		}
 	}
-	return algorithm{}, fmt.Errorf("keys: %q: %w (use %s)", alg, ErrUnsupportedAlgorithm, AlgorithmsHelp())
+	return algorithm{}, fmt.Errorf("keys: %q: %w (use %s)", alg, ErrUnsupportedAlgorithm, strings.Join(Algorithms(), ", "))
 }
 
 // SignerOpts returns the crypto.SignerOpts a crypto.Signer signs an alg
@@ -245,10 +251,6 @@ func Algorithms() []string {
 	}
 	return n
 }
-
-// AlgorithmsHelp lists the algorithms for a message or a flag's help:
-// "RS256, RS384, ..., ES384".
-func AlgorithmsHelp() string { return strings.Join(Algorithms(), ", ") }
 
 // CheckAlgorithm reports whether a key with public half pub can sign with
 // alg: one of Algorithms, with an RSA key of at least MinRSABits for
@@ -328,8 +330,8 @@ func GenerateContext(ctx context.Context, alg string, bits int) (*Key, error) {
 		if bits < MinRSABits {
 			return nil, fmt.Errorf("keys: %d bits requested, at least %d required: %w", bits, MinRSABits, ErrKeyTooSmall)
 		}
-		if bits > MaxRSABits {
-			return nil, fmt.Errorf("keys: %d bits requested, at most %d supported: %w", bits, MaxRSABits, ErrUnsupportedAlgorithm)
+		if bits > maxRSABits {
+			return nil, fmt.Errorf("keys: %d bits requested, at most %d supported: %w", bits, maxRSABits, ErrUnsupportedAlgorithm)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("keys: generate %s key stopped: %w", alg, err)

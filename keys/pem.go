@@ -65,13 +65,3 @@ func signerOf(key any) (crypto.Signer, error) {
 	}
 	return nil, fmt.Errorf("keys: %T is not a signing key: %w", key, ErrMalformed)
 }
-
-// MarshalPEM encodes a local private key as PKCS#8 PEM. It fails for a
-// remote key whose private half cannot be exported.
-func MarshalPEM(k *Key) ([]byte, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(k.Signer)
-	if err != nil {
-		return nil, fmt.Errorf("keys: key %s cannot be exported as PKCS#8: %w", k.ID, err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
-}

@@ -84,3 +84,13 @@ func (r *Ring) SignerAt(now time.Time) (*Key, error) {
 // SigningKey returns the key that signs now. It makes *Ring a key source for
 // pkjwt.Config.
 func (r *Ring) SigningKey() (*Key, error) { return r.SignerAt(time.Now()) }
+
+// RingSource gives the current key ring. *Ring gives itself; *DirSource
+// gives the ring last loaded from its directory, so that the keys a program
+// signs with and publishes follow the directory without a restart.
+type RingSource interface {
+	Ring() *Ring
+}
+
+// Ring returns r itself, so that a fixed *Ring is a RingSource.
+func (r *Ring) Ring() *Ring { return r }

@@ -13,6 +13,7 @@ import (
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // MetricsPath is where the app serves its Prometheus metrics.
@@ -218,8 +219,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 // published).
 func nextRotationStep(ring *keys.Ring, now time.Time) (time.Time, bool) {
 	var next time.Time
-	for _, s := range keys.Plan(ring, now, keys.Policy{}) {
-		if s.Action != keys.ActionWait {
+	for _, s := range keydir.Plan(ring, now, keydir.Policy{}) {
+		if s.Action != keydir.ActionWait {
 			return now, true
 		}
 		if !s.At.IsZero() && (next.IsZero() || s.At.Before(next)) {

@@ -14,15 +14,16 @@ import (
 	"github.com/pkjwt/pkjwt/internal/testutil/lockholder"
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 	"github.com/pkjwt/pkjwt/webapp"
 )
 
 // dirApp serves the web app over loopback on a key directory holding an
 // active key and a pending key never published, and returns the
 // directory, the pending key's kid and the app's URL.
-func dirApp(t *testing.T) (d keys.Dir, pending string, app *webapp.App, url string) {
+func dirApp(t *testing.T) (d keydir.Dir, pending string, app *webapp.App, url string) {
 	t.Helper()
-	d = keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+	d = keydir.Dir{Path: filepath.Join(t.TempDir(), "keys")}
 	active := *key(t) // RS512, as the local profile requires; a copy, since it is shared
 	active.Published = time.Now().Add(-2 * time.Hour)
 	next, err := keys.Generate("ES256", 0)
@@ -35,7 +36,7 @@ func dirApp(t *testing.T) (d keys.Dir, pending string, app *webapp.App, url stri
 			t.Fatal(err)
 		}
 	}
-	src, err := keys.NewDirSource(d)
+	src, err := keydir.NewDirSource(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func dirApp(t *testing.T) (d keys.Dir, pending string, app *webapp.App, url stri
 }
 
 // publishedAt returns the recorded first publication of kid, zero if none.
-func publishedAt(t *testing.T, d keys.Dir, kid string) time.Time {
+func publishedAt(t *testing.T, d keydir.Dir, kid string) time.Time {
 	t.Helper()
 	k, err := d.Load(kid)
 	if err != nil {
@@ -130,7 +131,7 @@ func TestCloseStopsTheRecorder(t *testing.T) {
 	inside, release := make(chan struct{}), make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- d.Update(context.Background(), func(*keys.Tx) error {
+		done <- d.Update(context.Background(), func(*keydir.Tx) error {
 			close(inside)
 			<-release
 			return nil

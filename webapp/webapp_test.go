@@ -2,6 +2,8 @@ package webapp_test
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -161,10 +163,11 @@ func TestIndexShowsConfigurationAndNoSecret(t *testing.T) {
 			t.Errorf("index page contains %q", secret)
 		}
 	}
-	pemBytes, err := keys.MarshalPEM(k)
+	der, err := x509.MarshalPKCS8PrivateKey(k.Signer)
 	if err != nil {
 		t.Fatal(err)
 	}
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	if strings.Contains(body, string(pemBytes[40:80])) {
 		t.Error("index page contains part of the private key")
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/pkjwt/pkjwt/internal/nhserr"
 	"github.com/pkjwt/pkjwt/internal/textsafe"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // maxJWKSBody bounds a fetched JWKS.
@@ -186,7 +187,7 @@ func (c *checker) config(ctx context.Context, e *env, cf *clientFlags, maxAge, e
 			if pending == nil {
 				pending = k
 			}
-			at, published := keys.SafeToActivate(k, keys.DefaultLead)
+			at, published := keydir.SafeToActivate(k, keydir.DefaultLead)
 			switch {
 			case !published:
 				c.warn("keys", "%s is pending but was never published: run 'pkjwt jwks publish' (or serve the JWKS) before it can be activated", k.ID)
@@ -204,8 +205,8 @@ func (c *checker) config(ctx context.Context, e *env, cf *clientFlags, maxAge, e
 		if since.IsZero() {
 			since = signer.Created
 		}
-		if due := since.Add(*every); now.After(due.Add(-keys.DefaultLead)) {
-			c.warn("keys", "the next rotation is due at %s (--every %s) and no pending key is published: one must be published %s before; run 'pkjwt keys rotate' and 'pkjwt jwks publish'", due.UTC().Format(time.RFC3339), *every, keys.DefaultLead)
+		if due := since.Add(*every); now.After(due.Add(-keydir.DefaultLead)) {
+			c.warn("keys", "the next rotation is due at %s (--every %s) and no pending key is published: one must be published %s before; run 'pkjwt keys rotate' and 'pkjwt jwks publish'", due.UTC().Format(time.RFC3339), *every, keydir.DefaultLead)
 		}
 	}
 	if p.KeyBits > 0 && signer.Bits() < p.KeyBits && strings.HasPrefix(signer.Algorithm, "RS") {

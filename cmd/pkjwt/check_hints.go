@@ -13,6 +13,7 @@ import (
 
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // publication warns when the signing key took over from another key less
@@ -26,7 +27,7 @@ func (c *checker) publication(ring *keys.Ring, signer *keys.Key, now time.Time, 
 	if !signer.Signed.IsZero() || ring.Len() < 2 {
 		return
 	}
-	lead := keys.DefaultLead
+	lead := keydir.DefaultLead
 	var retired []*keys.Key
 	for _, k := range ring.Keys() {
 		if k.State == keys.StateRetired {
@@ -46,7 +47,7 @@ func (c *checker) publication(ring *keys.Ring, signer *keys.Key, now time.Time, 
 	// The rollback: the most recently retired key that may sign at once.
 	sort.SliceStable(retired, func(i, j int) bool { return retired[i].StateChanged.After(retired[j].StateChanged) })
 	for _, k := range retired {
-		if keys.CheckActivate(k, now, lead) == nil {
+		if keydir.CheckActivate(k, now, lead) == nil {
 			c.warn("keys", "to roll back at once: pkjwt keys activate --dir %s --kid %s (it signed before and is still published); activate %s again once it has been published for %s",
 				dir, k.ID, signer.ID, lead)
 			return

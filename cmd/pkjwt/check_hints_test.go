@@ -10,6 +10,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // TestCheckWarnsYoungSigningKey: after a forced early activation, check
@@ -80,7 +81,7 @@ func TestCheckKeyUnderAnotherKID(t *testing.T) {
 	if r := runCLI(t, nil, "keys", "generate", "--dir", dir, "--bits", "2048", "--kid", "my-kid"); r.Code != 0 {
 		t.Fatal(r)
 	}
-	k, err := keys.Dir{Path: dir}.Load("my-kid")
+	k, err := keydir.Dir{Path: dir}.Load("my-kid")
 	if err != nil {
 		t.Fatal(err)
 	}

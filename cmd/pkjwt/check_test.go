@@ -15,11 +15,12 @@ import (
 	"github.com/pkjwt/pkjwt/emulator"
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 func TestCheckCommand(t *testing.T) {
 	dir, kid := keyDir(t)
-	ring, err := keys.Dir{Path: dir}.LoadRing()
+	ring, err := keydir.Dir{Path: dir}.LoadRing()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ import (
 
 	"github.com/pkjwt/pkjwt/emulator"
 	"github.com/pkjwt/pkjwt/jwks"
-	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // generated is one 4096-bit key made with the CLI, shared by the tests
@@ -156,7 +156,7 @@ type verifyingEndpoint struct {
 }
 
 func newVerifyingEndpoint(t *testing.T, dir, kid, clientID string) *verifyingEndpoint {
-	k, err := keys.Dir{Path: dir}.Load(kid)
+	k, err := keydir.Dir{Path: dir}.Load(kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestHelp(t *testing.T) {
 // assertion, and 'call' fetching the synthetic patient 9000000009.
 func TestCallThroughEmulator(t *testing.T) {
 	dir, _ := keyDir(t)
-	ring, err := keys.Dir{Path: dir}.LoadRing()
+	ring, err := keydir.Dir{Path: dir}.LoadRing()
 	if err != nil {
 		t.Fatal(err)
 	}

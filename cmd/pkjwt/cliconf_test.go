@@ -18,8 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/youmark/pkcs8"
-
+	"github.com/pkjwt/pkjwt/internal/testutil"
 	"github.com/pkjwt/pkjwt/jwks"
 )
 
@@ -230,12 +229,8 @@ func TestKeysRefPEM(t *testing.T) {
 	if err := os.WriteFile(plain, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	encDER, err := pkcs8.MarshalPrivateKey(priv, []byte(fixturePassword), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	encrypted := filepath.Join(tmp, "encrypted.pem")
-	if err := os.WriteFile(encrypted, pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: encDER}), 0o600); err != nil {
+	if err := os.WriteFile(encrypted, testutil.EncryptPEM(t, priv, fixturePassword, 10_000), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	pwFile := filepath.Join(tmp, "pw.txt")

@@ -13,6 +13,7 @@ import (
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/keys/azurekv"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // clientFlags are the flags of every command that gets a token.
@@ -60,10 +61,10 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 }
 
 // pinKey is --kid: a key source that signs with k and whose ring (what
-// the web app publishes) is still that of rs. A *keys.DirSource keeps its
+// the web app publishes) is still that of rs. A *keydir.DirSource keeps its
 // methods (the web app records first publications through MarkPublished).
 func pinKey(rs keys.RingSource, k *keys.Key) pkjwt.KeySource {
-	if ds, ok := rs.(*keys.DirSource); ok {
+	if ds, ok := rs.(*keydir.DirSource); ok {
 		return pinnedDir{ds, k}
 	}
 	return pinnedRing{rs, k}
@@ -77,9 +78,9 @@ type pinnedRing struct {
 
 func (p pinnedRing) SigningKey() (*keys.Key, error) { return p.key, nil }
 
-// pinnedDir is a *keys.DirSource signing with one of its keys.
+// pinnedDir is a *keydir.DirSource signing with one of its keys.
 type pinnedDir struct {
-	*keys.DirSource
+	*keydir.DirSource
 	key *keys.Key
 }
 
@@ -163,7 +164,7 @@ func (cf *clientFlags) applyConfigFrom(ctx context.Context) error {
 	fill(cf.clientID, vc.ClientID)
 	fill(cf.tokenURL, vc.TokenURL)
 	fill(cf.apiURL, vc.APIURL)
-	if vc.PFXSecret != "" && *cf.keys == "" && *cf.dir == keys.DefaultDir {
+	if vc.PFXSecret != "" && *cf.keys == "" && *cf.dir == keydir.DefaultDir {
 		ref := vc.PFXSecret
 		if vc.Sources["key"] == sampleKeySecret {
 			ref += "?kid-from=x509-sha1-hex"

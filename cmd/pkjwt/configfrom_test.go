@@ -22,6 +22,7 @@ import (
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/keys/azurekv"
+	"github.com/pkjwt/pkjwt/keys/keyfile"
 )
 
 // TestConfigFromSampleVault moves an app from the original .NET sample
@@ -41,7 +42,7 @@ func TestConfigFromSampleVault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pfx, err := keys.EncodePFX(priv, cert, "")
+	pfx, err := keyfile.EncodePFX(priv, cert, "")
 	if err != nil {
 		t.Fatal(err)
 	}

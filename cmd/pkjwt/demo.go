@@ -23,6 +23,7 @@ import (
 	"github.com/pkjwt/pkjwt/internal/loopback"
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 	"github.com/pkjwt/pkjwt/webapp"
 )
 
@@ -214,9 +215,9 @@ func startDemo(ctx context.Context, o demoOptions) (*demo, error) {
 // the first time, in a transaction on the directory (a second demo started
 // meanwhile keeps the key the first one made). The source follows later
 // changes to the directory.
-func demoKeys(ctx context.Context, dir string, stderr io.Writer) (*keys.DirSource, error) {
-	kd := keys.Dir{Path: dir, OnLockWait: func(msg string) { fmt.Fprintf(stderr, "pkjwt demo: %s\n", msg) }}
-	src, err := keys.NewDirSource(kd)
+func demoKeys(ctx context.Context, dir string, stderr io.Writer) (*keydir.DirSource, error) {
+	kd := keydir.Dir{Path: dir, OnLockWait: func(msg string) { fmt.Fprintf(stderr, "pkjwt demo: %s\n", msg) }}
+	src, err := keydir.NewDirSource(kd)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +231,7 @@ func demoKeys(ctx context.Context, dir string, stderr io.Writer) (*keys.DirSourc
 		return nil, err
 	}
 	added := false
-	err = kd.Update(ctx, func(tx *keys.Tx) error {
+	err = kd.Update(ctx, func(tx *keydir.Tx) error {
 		if tx.Ring().Len() > 0 {
 			return nil // another demo made the first key meanwhile
 		}

@@ -16,6 +16,8 @@ import (
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/keys/awskms"
 	"github.com/pkjwt/pkjwt/keys/azurekv"
+	"github.com/pkjwt/pkjwt/keys/keydir"
+	"github.com/pkjwt/pkjwt/keys/keyfile"
 )
 
 // backends are the key services the CLI can use for keys whose private
@@ -26,12 +28,12 @@ func backends() []keys.Backend {
 
 // openDir returns the key directory at path, able to load remote keys,
 // with the --insecure-key-permissions of fs.
-func openDir(fs *flag.FlagSet, path string) keys.Dir {
+func openDir(fs *flag.FlagSet, path string) keydir.Dir {
 	insecure := false
 	if f := fs.Lookup(insecureFlag); f != nil {
 		insecure = f.Value.String() == "true"
 	}
-	return keys.Dir{Path: path, Backends: backends(), InsecurePermissions: insecure}
+	return keydir.Dir{Path: path, Backends: backends(), InsecurePermissions: insecure}
 }
 
 // insecureFlag is the flag that loads keys despite loose permissions.
@@ -167,9 +169,9 @@ func (cf *clientFlags) openKeys(ctx context.Context, e *env) (keys.RingSource, e
 	}
 	ref := *cf.keys
 	if ref == "" {
-		return keys.NewDirSource(openDir(cf.fs, *cf.dir))
+		return keydir.NewDirSource(openDir(cf.fs, *cf.dir))
 	}
-	if *cf.dir != keys.DefaultDir {
+	if *cf.dir != keydir.DefaultDir {
 		return nil, usagef("give --dir or --keys, not both (%s and %s)", cf.origin("dir"), cf.origin("keys"))
 	}
 	r, err := parseKeyRef(ref, cf.origin("keys"))
@@ -177,7 +179,7 @@ func (cf *clientFlags) openKeys(ctx context.Context, e *env) (keys.RingSource, e
 		return nil, err
 	}
 	if r.dir != "" {
-		return keys.NewDirSource(openDir(cf.fs, r.dir))
+		return keydir.NewDirSource(openDir(cf.fs, r.dir))
 	}
 	var signer crypto.Signer
 	var cert *x509.Certificate
@@ -196,7 +198,7 @@ func (cf *clientFlags) openKeys(ctx context.Context, e *env) (keys.RingSource, e
 		if err != nil {
 			return nil, err
 		}
-		if signer, cert, err = keys.ParsePFXContext(ctx, data, string(password)); err != nil {
+		if signer, cert, err = keyfile.ParsePFXContext(ctx, data, string(password)); err != nil {
 			return nil, fmt.Errorf("--keys %s: %w", r.pfx, err)
 		}
 	case strings.HasPrefix(r.remote, azurekv.Scheme+"://"):
@@ -264,7 +266,7 @@ func (cf *clientFlags) openPEM(e *env, path string) (crypto.Signer, time.Time, e
 		return nil, time.Time{}, usagef("%s: %v", cf.origin("keys"), err)
 	}
 	if f := cf.fs.Lookup(insecureFlag); (f == nil || f.Value.String() != "true") && runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
-		return nil, time.Time{}, withHint(fmt.Errorf("the private key file %s may be read by group or others (mode %04o): %w", path, st.Mode().Perm(), keys.ErrInsecurePermissions),
+		return nil, time.Time{}, withHint(fmt.Errorf("the private key file %s may be read by group or others (mode %04o): %w", path, st.Mode().Perm(), keydir.ErrInsecurePermissions),
 			fmt.Sprintf("run 'chmod 600 %s' (or give --insecure-key-permissions)", path))
 	}
 	data, err := readInput("keys", path)
@@ -275,7 +277,7 @@ func (cf *clientFlags) openPEM(e *env, path string) (crypto.Signer, time.Time, e
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	signer, err := keys.ParsePEMPassword(data, password)
+	signer, err := keyfile.ParsePEMPassword(data, password)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("--keys pem:%s: %w", path, err)
 	}

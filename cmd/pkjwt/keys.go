@@ -13,18 +13,19 @@ import (
 	"time"
 
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // dirFlag registers --dir and --insecure-key-permissions (see openDir).
 func dirFlag(fs *flag.FlagSet) *string {
 	fs.Bool(insecureFlag, false, "load private key files that group or others may read, or from a directory they may write to (refused by default)")
-	return fs.String("dir", keys.DefaultDir, "key directory (private keys, mode 0600, in a 0700 directory)")
+	return fs.String("dir", keydir.DefaultDir, "key directory (private keys, mode 0600, in a 0700 directory)")
 }
 
 // changeDir returns the key directory at path for a command that changes
 // it (through keys.Dir.Update): while another process holds the
 // directory's lock, the wait is told on stderr with the holder's pid.
-func changeDir(e *env, fs *flag.FlagSet, path string) keys.Dir {
+func changeDir(e *env, fs *flag.FlagSet, path string) keydir.Dir {
 	d := openDir(fs, path)
 	d.OnLockWait = func(msg string) { fmt.Fprintf(e.stderr, "pkjwt: %s\n", msg) }
 	return d
@@ -32,12 +33,12 @@ func changeDir(e *env, fs *flag.FlagSet, path string) keys.Dir {
 
 // leadFlag is --lead of the commands that activate keys.
 func leadFlag(fs *flag.FlagSet) *time.Duration {
-	return fs.Duration("lead", keys.DefaultLead, "how long a key must have been published before it may sign (NHS England caches a JWKS for 1 hour)")
+	return fs.Duration("lead", keydir.DefaultLead, "how long a key must have been published before it may sign (NHS England caches a JWKS for 1 hour)")
 }
 
 // graceFlag is --grace of the commands that remove keys.
 func graceFlag(fs *flag.FlagSet) *time.Duration {
-	return fs.Duration("grace", keys.DefaultGrace, "how long a retired key stays published before it may be removed (JWKS cache + longest assertion and token lifetimes)")
+	return fs.Duration("grace", keydir.DefaultGrace, "how long a retired key stays published before it may be removed (JWKS cache + longest assertion and token lifetimes)")
 }
 
 func cmdKeysGenerate() *command {
@@ -64,7 +65,7 @@ pkjwt keys generate --dir es-keys --alg ES256`,
 			fs := newFlags(e, c)
 			dir := dirFlag(fs)
 			bits := fs.Int("bits", keys.DefaultRSABits, "RSA modulus size in bits (ignored for ES256/ES384)")
-			alg := fs.String("alg", keys.DefaultAlgorithm, "JWS algorithm: "+keys.AlgorithmsHelp())
+			alg := fs.String("alg", keys.DefaultAlgorithm, "JWS algorithm: "+algorithmsHelp())
 			kid := fs.String("kid", "", "the key's kid (default: its RFC 7638 thumbprint)")
 			state := fs.String("state", string(keys.StateActive), "initial state: active, or pending (published, not signing yet)")
 			if err := parseFlags(e, c, fs, args); err != nil {
@@ -89,6 +90,9 @@ pkjwt keys generate --dir es-keys --alg ES256`,
 			if ctx.Err() != nil {
 				return fmt.Errorf("interrupted; nothing written: %w", ctx.Err())
 			}
+			if errors.Is(err, keys.ErrUnsupportedAlgorithm) {
+				return usagef("--bits %d: %v", *bits, err) // refused before any work (too large)
+			}
 			if err != nil {
 				return err
 			}
@@ -97,7 +101,7 @@ pkjwt keys generate --dir es-keys --alg ES256`,
 				k.ID = *kid
 			}
 			var prev *keys.Key
-			err = changeDir(e, fs, *dir).Update(ctx, func(tx *keys.Tx) error {
+			err = changeDir(e, fs, *dir).Update(ctx, func(tx *keydir.Tx) error {
 				if st == keys.StateActive {
 					prev, _ = tx.Ring().SigningKey()
 				}
@@ -127,8 +131,8 @@ func checkNewKeyFlags(alg string, bits int) error {
 	if err != nil {
 		return usagef("--alg %q: unsupported signing algorithm (use %s)", alg, strings.Join(keys.Algorithms(), ", "))
 	}
-	if curve == nil && (bits < keys.MinRSABits || bits > keys.MaxRSABits) {
-		return usagef("--bits %d: an RSA key has at least %d bits (at most %d)", bits, keys.MinRSABits, keys.MaxRSABits)
+	if curve == nil && bits < keys.MinRSABits {
+		return usagef("--bits %d: an RSA key has at least %d bits", bits, keys.MinRSABits)
 	}
 	return nil
 }
@@ -254,7 +258,7 @@ func age(d time.Duration) string {
 // on the key directory: the transaction, the ring read inside the lock and
 // the key.
 type keyOp struct {
-	tx   *keys.Tx
+	tx   *keydir.Tx
 	ring *keys.Ring
 	key  *keys.Key
 }
@@ -272,7 +276,7 @@ func updateKey(ctx context.Context, e *env, c *command, fs *flag.FlagSet, args [
 	if *kid == "" {
 		return usagef("--kid is required")
 	}
-	return changeDir(e, fs, *dir).Update(ctx, func(tx *keys.Tx) error {
+	return changeDir(e, fs, *dir).Update(ctx, func(tx *keydir.Tx) error {
 		ring := tx.Ring()
 		k, err := ring.Lookup(*kid)
 		if err != nil {
@@ -318,7 +322,7 @@ pkjwt keys activate --kid PREVIOUS_KID`,
 					fmt.Fprintf(e.stderr, "%s is already the signing key\n", k.ID)
 					return nil
 				}
-				guard := keys.CheckActivate(k, now, *lead)
+				guard := keydir.CheckActivate(k, now, *lead)
 				if guard != nil {
 					if !*force {
 						return fmt.Errorf("%w\n(--force activates it anyway; token requests may fail until relying parties refetch the JWKS)", guard)
@@ -369,7 +373,7 @@ pkjwt keys retire --kid KID`,
 					fmt.Fprintf(e.stderr, "%s is already retired\n", k.ID)
 					return nil
 				}
-				if err := keys.CheckRetire(k); err != nil {
+				if err := keydir.CheckRetire(k); err != nil {
 					return err
 				}
 				now := time.Now()
@@ -381,7 +385,7 @@ pkjwt keys retire --kid KID`,
 						}
 					}
 					if others == 0 {
-						err := fmt.Errorf("%s is the only key that can sign; activate another key first: %w", k.ID, keys.ErrIsSigningKey)
+						err := fmt.Errorf("%s is the only key that can sign; activate another key first: %w", k.ID, keydir.ErrIsSigningKey)
 						if !*force {
 							return err
 						}
@@ -419,8 +423,8 @@ pkjwt keys remove --kid KID`,
 			force := fs.Bool("force", false, "remove a retired key even inside its grace period")
 			return updateKey(ctx, e, c, fs, args, dir, kid, func(op *keyOp) error {
 				tx, ring, k := op.tx, op.ring, op.key
-				if err := keys.CheckRemove(ring, k, time.Now(), *grace); err != nil {
-					if !*force || !errors.Is(err, keys.ErrInGrace) {
+				if err := keydir.CheckRemove(ring, k, time.Now(), *grace); err != nil {
+					if !*force || !errors.Is(err, keydir.ErrInGrace) {
 						return err
 					}
 					fmt.Fprintf(e.stderr, "warning: --force: %v\n", err)
@@ -440,11 +444,11 @@ pkjwt keys remove --kid KID`,
 
 // rotateReport is the JSON output of "keys rotate --json".
 type rotateReport struct {
-	Dir    string      `json:"dir"`
-	DryRun bool        `json:"dry_run"`
-	Time   time.Time   `json:"time"`
-	Steps  []keys.Step `json:"steps"`
-	Added  []string    `json:"added,omitempty"`
+	Dir    string        `json:"dir"`
+	DryRun bool          `json:"dry_run"`
+	Time   time.Time     `json:"time"`
+	Steps  []keydir.Step `json:"steps"`
+	Added  []string      `json:"added,omitempty"`
 	// StillInService lists the references of removed keys that live in a
 	// key service: removal only forgets them; delete or disable them there.
 	StillInService []string `json:"still_in_service,omitempty"`
@@ -509,13 +513,13 @@ pkjwt jwks publish --to s3://BUCKET/.well-known/jwks.json`,
 			if *every > 0 && *every <= *lead {
 				return usagef("--every (%s) must be longer than --lead (%s)", *every, *lead)
 			}
-			p := keys.Policy{Lead: *lead, Grace: *grace, Every: *every, Algorithm: *alg, Bits: *bits, NewKey: *newKey}
+			p := keydir.Policy{Lead: *lead, Grace: *grace, Every: *every, Algorithm: *alg, Bits: *bits, NewKey: *newKey}
 			rep := rotateReport{Dir: *dir, DryRun: *dryRun}
 			plan := func(ring *keys.Ring) {
 				rep.Time = time.Now().UTC()
-				rep.Steps = keys.Plan(ring, rep.Time, p)
+				rep.Steps = keydir.Plan(ring, rep.Time, p)
 				for _, s := range rep.Steps {
-					if k, err := ring.Lookup(s.KID); err == nil && s.Action == keys.ActionRemove && k.Ref != "" {
+					if k, err := ring.Lookup(s.KID); err == nil && s.Action == keydir.ActionRemove && k.Ref != "" {
 						rep.StillInService = append(rep.StillInService, k.Ref)
 					}
 				}
@@ -533,12 +537,12 @@ pkjwt jwks publish --to s3://BUCKET/.well-known/jwks.json`,
 				if *skipIfLocked {
 					d.LockTimeout = -1
 				}
-				uerr := d.Update(ctx, func(tx *keys.Tx) error {
+				uerr := d.Update(ctx, func(tx *keydir.Tx) error {
 					plan(tx.Ring())
 					rep.Added, err = tx.Apply(ctx, rep.Steps, rep.Time, p)
 					return nil
 				})
-				if *skipIfLocked && errors.Is(uerr, keys.ErrLocked) {
+				if *skipIfLocked && errors.Is(uerr, keydir.ErrLocked) {
 					rep.Time, rep.Skipped = time.Now().UTC(), uerr.Error()
 					if *asJSON {
 						enc := json.NewEncoder(e.stdout)
@@ -578,12 +582,12 @@ func printPlan(w io.Writer, rep rotateReport) {
 	addIdx := 0
 	for _, s := range rep.Steps {
 		kid := s.KID
-		if s.Action == keys.ActionAdd && addIdx < len(rep.Added) {
+		if s.Action == keydir.ActionAdd && addIdx < len(rep.Added) {
 			kid = rep.Added[addIdx]
 			addIdx++
 		}
 		line := fmt.Sprintf("  %-8s %s", s.Action, kid)
-		if s.Action == keys.ActionWait && !s.At.IsZero() {
+		if s.Action == keydir.ActionWait && !s.At.IsZero() {
 			line += " until " + s.At.UTC().Format(time.RFC3339)
 		}
 		fmt.Fprintf(w, "%s: %s\n", strings.TrimRight(line, " "), s.Reason)

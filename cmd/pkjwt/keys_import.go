@@ -10,12 +10,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/pkjwt/pkjwt/internal/atomicfile"
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
+	"github.com/pkjwt/pkjwt/keys/keyfile"
 )
 
 // maxPasswordFile bounds a --password-file.
@@ -74,12 +76,12 @@ func readInput(flagName, path string) ([]byte, error) {
 		return nil, usagef("--%s: %v", flagName, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, keys.MaxPFXSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, keyfile.MaxPFXSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	if len(data) > keys.MaxPFXSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes: %w", path, keys.MaxPFXSize, keys.ErrMalformed)
+	if len(data) > keyfile.MaxPFXSize {
+		return nil, fmt.Errorf("%s is larger than %d bytes: %w", path, keyfile.MaxPFXSize, keys.ErrMalformed)
 	}
 	return data, nil
 }
@@ -91,7 +93,7 @@ func kidFromHelp() string {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		fmt.Fprintf(&b, "%s = %s", m, keys.KIDMethodSummary(m))
+		fmt.Fprintf(&b, "%s = %s", m, kidMethodSummary(m))
 	}
 	return b.String()
 }
@@ -141,7 +143,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 	pw := newPasswordFlags(fl, "PFX or PEM")
 	kid := fl.String("kid", "", "the key's kid (printable ASCII, at most 128 characters)")
 	kidFrom := fl.String("kid-from", "", kidFromHelp()+" (default thumbprint)")
-	alg := fl.String("alg", keys.DefaultAlgorithm, "JWS algorithm the key signs with: "+keys.AlgorithmsHelp())
+	alg := fl.String("alg", keys.DefaultAlgorithm, "JWS algorithm the key signs with: "+algorithmsHelp())
 	state := fl.String("state", string(keys.StateActive), "initial state: active, or pending (published, not signing yet)")
 	if err := parseFlags(e, c, fl, args); err != nil {
 		return err
@@ -159,7 +161,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 	if method == "" {
 		method = keys.KIDThumbprint
 	}
-	if keys.KIDMethodSummary(method) == "" {
+	if kidMethodSummary(method) == "" {
 		return usagef("--kid-from %q: use one of %s", method, strings.Join(keys.KIDMethods(), ", "))
 	}
 	if *pemPath != "" && method != keys.KIDThumbprint {
@@ -188,7 +190,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 		if err != nil {
 			return err
 		}
-		signer, cert, err := keys.ParsePFXContext(ctx, data, string(password))
+		signer, cert, err := keyfile.ParsePFXContext(ctx, data, string(password))
 		if err != nil {
 			return fmt.Errorf("%s: %w", *pfxPath, err)
 		}
@@ -201,7 +203,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 		if err != nil {
 			return err
 		}
-		signer, err := keys.ParsePEMPasswordContext(ctx, data, password)
+		signer, err := keyfile.ParsePEMPasswordContext(ctx, data, password)
 		if err != nil {
 			return fmt.Errorf("%s: %w", *pemPath, err)
 		}
@@ -219,7 +221,7 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 	// One transaction: a kid or a key already in the directory is refused
 	// (keys.ErrDuplicateKID, fs.ErrExist) before anything is written.
 	var prev *keys.Key
-	err = changeDir(e, fl, *dir).Update(ctx, func(tx *keys.Tx) error {
+	err = changeDir(e, fl, *dir).Update(ctx, func(tx *keydir.Tx) error {
 		if st == keys.StateActive {
 			prev, _ = tx.Ring().SigningKey()
 		}
@@ -346,9 +348,9 @@ func runKeysExport(ctx context.Context, e *env, c *command, args []string) error
 			return err
 		}
 	}
-	encode := keys.EncodePFX
+	encode := keyfile.EncodePFX
 	if *legacy {
-		encode = keys.EncodePFXLegacy
+		encode = keyfile.EncodePFXLegacy
 	}
 	data, err := encode(k.Signer, cert, string(password))
 	if err != nil {
@@ -372,47 +374,15 @@ func certSHA1Hex(k *keys.Key, cert *x509.Certificate) string {
 	return s
 }
 
-// writeNewFile writes data to name atomically with mode perm: a temporary
-// file in the same directory is written, synced and then linked to name
-// (which fails if name exists, so an existing file is never replaced unless
-// force) or, with force, renamed over it.
-func writeNewFile(name string, data []byte, perm os.FileMode, force bool) (err error) {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("create a temporary file next to %s: %w", name, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a link, the temporary name goes; after a rename, it is gone already
-	if err = f.Chmod(perm); err != nil {
-		f.Close()
-		return fmt.Errorf("chmod %s: %w", tmp, err)
-	}
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", name, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", name, err)
-	}
+// writeNewFile writes data to name atomically with mode perm (see
+// internal/atomicfile): an existing file is never replaced unless force.
+func writeNewFile(name string, data []byte, perm os.FileMode, force bool) error {
 	if force {
-		err = os.Rename(tmp, name)
-	} else {
-		err = os.Link(tmp, name)
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s exists; give --force to replace it: %w", name, fs.ErrExist)
-		}
+		return atomicfile.Write(name, data, perm)
 	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
+	err := atomicfile.WriteNew(name, data, perm)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s exists; give --force to replace it: %w", name, fs.ErrExist)
 	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return err
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/pkjwt/pkjwt/internal/testutil"
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // pfxFixture is a key and self-signed certificate made by openssl, and PFX
@@ -192,7 +193,7 @@ func TestKeysImportFormats(t *testing.T) {
 			if kids := keyListKIDs(t, kd); len(kids) != 1 || kids[0] != tt.wantKID {
 				t.Fatalf("keys list: %v", kids)
 			}
-			ring, err := keys.Dir{Path: kd}.LoadRing()
+			ring, err := keydir.Dir{Path: kd}.LoadRing()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -434,8 +435,8 @@ func TestKeysExport(t *testing.T) {
 			if r.Code != 0 {
 				t.Fatalf("re-import: %d %s", r.Code, r.Stderr)
 			}
-			a, _ := keys.Dir{Path: kd}.Load(tt.kid)
-			b, _ := keys.Dir{Path: kd2}.Load(tt.kid)
+			a, _ := keydir.Dir{Path: kd}.Load(tt.kid)
+			b, _ := keydir.Dir{Path: kd2}.Load(tt.kid)
 			if a == nil || b == nil || !a.Public().(*rsa.PublicKey).Equal(b.Public()) {
 				t.Fatal("the exported key is not the stored key")
 			}
@@ -494,7 +495,7 @@ func TestKeysExport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k, err := keys.Dir{Path: kd}.Load(f.fingerprint)
+		k, err := keydir.Dir{Path: kd}.Load(f.fingerprint)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // listKeys runs 'keys list --json' and returns the keys by kid.
@@ -126,7 +126,7 @@ func TestKeysRotateCLI(t *testing.T) {
 // publish' does after an upload.
 func markPublished(t *testing.T, dir string, kids ...string) {
 	t.Helper()
-	if _, err := (keys.Dir{Path: dir}).MarkPublished(context.Background(), kids, time.Now()); err != nil {
+	if _, err := (keydir.Dir{Path: dir}).MarkPublished(context.Background(), kids, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pkjwt/pkjwt/internal/testutil"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keyfile"
 )
 
 // A PFX asking for 2^31-1 key-derivation iterations in its MAC, its
@@ -105,8 +106,8 @@ func TestSignalStopsKeyWork(t *testing.T) {
 	// run MaxPFXIterations rounds of PBKDF2; left alone, the import would
 	// succeed (ES256) and write the key.
 	slow := filepath.Join(t.TempDir(), "slow.pfx")
-	data := testutil.BuildPFX(t, k, c, testutil.PFXLayout{MACIterations: keys.MaxPFXIterations,
-		SafeIterations: keys.MaxPFXIterations, KeyIterations: keys.MaxPFXIterations, KeyInEncryptedSafe: true})
+	data := testutil.BuildPFX(t, k, c, testutil.PFXLayout{MACIterations: keyfile.MaxPFXIterations,
+		SafeIterations: keyfile.MaxPFXIterations, KeyIterations: keyfile.MaxPFXIterations, KeyInEncryptedSafe: true})
 	if err := os.WriteFile(slow, data, 0o600); err != nil {
 		t.Fatal(err)
 	}

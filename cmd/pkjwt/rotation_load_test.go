@@ -17,7 +17,7 @@ import (
 
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/emulator"
-	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // TestRotationUnderLoadDrivenByRotate runs whole key rotations driven only
@@ -95,9 +95,9 @@ func TestRotationUnderLoadDrivenByRotate(t *testing.T) {
 		defer wmu.Unlock()
 		for _, s := range rep.Steps {
 			switch s.Action {
-			case keys.ActionActivate:
+			case keydir.ActionActivate:
 				windows[s.KID] = &window{from: rep.Time}
-			case keys.ActionRetire:
+			case keydir.ActionRetire:
 				if w := windows[s.KID]; w != nil {
 					w.to = rep.Time
 				}
@@ -122,7 +122,7 @@ func TestRotationUnderLoadDrivenByRotate(t *testing.T) {
 	p, web := startServer(t, "serve", "--key-reload", reload.String(), "--dir", dir,
 		"--profile", "local", "--token-url", tokenURL, "--client-id", "rotation-load")
 
-	src, err := keys.NewDirSource(keys.Dir{Path: dir})
+	src, err := keydir.NewDirSource(keydir.Dir{Path: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,9 +209,9 @@ func TestRotationUnderLoadDrivenByRotate(t *testing.T) {
 		rep := runRotate()
 		for _, s := range rep.Steps {
 			switch s.Action {
-			case keys.ActionActivate:
+			case keydir.ActionActivate:
 				rotations++
-			case keys.ActionRemove:
+			case keydir.ActionRemove:
 				removals++
 			}
 		}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/pkjwt/pkjwt/internal/testutil"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keyfile"
 )
 
 // sweepCapture sits in front of an emulator (a reverse proxy to a `pkjwt
@@ -324,7 +325,7 @@ func TestSecretSweep(t *testing.T) {
 	pwb := make([]byte, 18)
 	rand.Read(pwb)
 	password := "pw-" + base64.RawURLEncoding.EncodeToString(pwb)
-	pfx, err := keys.EncodePFX(pfxKey.Signer, cert, password)
+	pfx, err := keyfile.EncodePFX(pfxKey.Signer, cert, password)
 	if err != nil {
 		t.Fatal(err)
 	}

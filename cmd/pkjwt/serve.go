@@ -6,6 +6,7 @@ import (
 
 	"github.com/pkjwt/pkjwt/internal/listen"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 	"github.com/pkjwt/pkjwt/webapp"
 )
 
@@ -72,7 +73,7 @@ pkjwt serve --profile local --client-id my-app --addr 127.0.0.1:8080`,
 			if err != nil {
 				return err
 			}
-			if ds, ok := src.(*keys.DirSource); ok && *reload > 0 {
+			if ds, ok := src.(*keydir.DirSource); ok && *reload > 0 {
 				go ds.Watch(ctx, *reload, func(r *keys.Ring) {
 					k, _ := r.SigningKey()
 					kid := ""

@@ -10,6 +10,7 @@ import (
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/keys/awskms"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // TestCancelStopsAssertionSign: a client assertion signed in KMS with a
@@ -39,7 +40,7 @@ func TestCancelStopsAssertionSign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := keys.Dir{Path: t.TempDir() + "/keys", Backends: []keys.Backend{backend}}
+	dir := keydir.Dir{Path: t.TempDir() + "/keys", Backends: []keys.Backend{backend}}
 	remote := *opened
 	remote.Ref = d.ref()
 	if err := dir.Save(&remote); err != nil {

@@ -106,13 +106,11 @@ func (s *kmsSigner) Supports(alg string) error {
 	if err := keys.CheckAlgorithm(s.pub, alg); err != nil {
 		return fmt.Errorf("awskms: %s: %w", s.ref, err)
 	}
-	var opts crypto.SignerOpts
-	hash := map[string]crypto.Hash{"256": crypto.SHA256, "384": crypto.SHA384, "512": crypto.SHA512}[alg[2:]]
-	opts = hash
-	if alg[:2] == "PS" {
-		opts = &rsa.PSSOptions{Hash: hash, SaltLength: rsa.PSSSaltLengthEqualsHash}
+	opts, err := keys.SignerOpts(alg)
+	if err != nil {
+		return fmt.Errorf("awskms: %s: %w", s.ref, err)
 	}
-	_, err := s.algorithm(opts)
+	_, err = s.algorithm(opts)
 	return err
 }
 

@@ -218,7 +218,7 @@ func (b *Backend) Create(ctx context.Context, template, alg string) (string, cry
 	if !strings.HasPrefix(alg, "RS") && !strings.HasPrefix(alg, "PS") {
 		return "", nil, fmt.Errorf("azurekv: create key for %s: only RSA algorithms: %w", alg, keys.ErrUnsupportedAlgorithm)
 	}
-	if _, ok := rsaAlgs[alg]; !ok {
+	if curve, err := keys.AlgorithmCurve(alg); err != nil || curve != nil {
 		return "", nil, fmt.Errorf("azurekv: create key for %s: %w", alg, keys.ErrUnsupportedAlgorithm)
 	}
 	name := r.Name + "-" + b.now().UTC().Format("20060102T150405Z")

@@ -10,6 +10,7 @@ import (
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/keys/azurekv"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // TestCancelStopsAssertionSign: a client assertion signed in Key Vault
@@ -29,7 +30,7 @@ func TestCancelStopsAssertionSign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := keys.Dir{Path: filepath.Join(t.TempDir(), "keys"), Backends: []keys.Backend{backend}}
+	dir := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys"), Backends: []keys.Backend{backend}}
 	remote := *opened
 	remote.Ref = signer.(*azurekv.Signer).Ref()
 	if err := dir.Save(&remote); err != nil {

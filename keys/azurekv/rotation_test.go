@@ -17,6 +17,7 @@ import (
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/keys/azurekv"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // simClock is a clock the test moves forward by hand, shared by the
@@ -44,7 +45,7 @@ func (c *simClock) advance(d time.Duration) {
 // dirSigner is a key source that reads the key directory on every
 // assertion and picks the key that signs at the simulated time.
 type dirSigner struct {
-	dir   keys.Dir
+	dir   keydir.Dir
 	clock *simClock
 }
 
@@ -65,8 +66,8 @@ type rotationEnv struct {
 	clock    *simClock
 	t0       time.Time
 	vault    *fakeVault
-	dir      keys.Dir
-	policy   keys.Policy
+	dir      keydir.Dir
+	policy   keydir.Policy
 	emuURL   string
 	mu       sync.Mutex
 	doc      []byte // the published JWKS; nil until the first publish
@@ -78,12 +79,12 @@ const rotationTemplate = "azurekv://" + testVault + "/keys/pkjwt"
 func newRotationEnv(t *testing.T) *rotationEnv {
 	t.Helper()
 	e := &rotationEnv{t: t, clock: &simClock{now: time.Now().UTC().Truncate(time.Second)}, vault: newFakeVault(t)}
-	e.dir = keys.Dir{
+	e.dir = keydir.Dir{
 		Path:     filepath.Join(t.TempDir(), "keys"),
 		Backends: []keys.Backend{e.vault.backend(azurekv.WithClock(e.clock.Now))},
 	}
 	e.t0 = e.clock.Now()
-	e.policy = keys.Policy{NewKey: rotationTemplate} // NHS's lead and grace: the defaults
+	e.policy = keydir.Policy{NewKey: rotationTemplate} // NHS's lead and grace: the defaults
 	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		doc := e.doc
@@ -99,7 +100,7 @@ func newRotationEnv(t *testing.T) *rotationEnv {
 	t.Cleanup(cdn.Close)
 	emu, err := emulator.New(emulator.Config{
 		Now:          e.clock.Now,
-		JWKSCacheTTL: keys.JWKSCacheTime, // NHS: an hour, no refetch for an unknown kid
+		JWKSCacheTTL: keydir.JWKSCacheTime, // NHS: an hour, no refetch for an unknown kid
 		Apps: []emulator.App{{Name: "rotation", APIKey: "rotation-app",
 			JWKSURL: cdn.URL + jwks.Path, Scopes: []string{emulator.PDSScope}}},
 	})
@@ -119,9 +120,9 @@ func (e *rotationEnv) rotate(want string) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var added []string
-	err := e.dir.Update(ctx, func(tx *keys.Tx) error {
+	err := e.dir.Update(ctx, func(tx *keydir.Tx) error {
 		now := e.clock.Now()
-		steps := keys.Plan(tx.Ring(), now, e.policy)
+		steps := keydir.Plan(tx.Ring(), now, e.policy)
 		var got []string
 		for _, s := range steps {
 			got = append(got, string(s.Action))

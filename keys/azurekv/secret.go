@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keyfile"
 )
 
 // maxSecretSize is the largest secret value accepted: Key Vault's own limit
@@ -107,7 +108,7 @@ func decodeKeySecret(ctx context.Context, value, contentType string) (crypto.Sig
 	if err != nil {
 		return nil, nil, fmt.Errorf("value is not base64 of a PFX (content type %q): %w", clip(contentType, 64), keys.ErrMalformed)
 	}
-	return keys.ParsePFXContext(ctx, der, "")
+	return keyfile.ParsePFXContext(ctx, der, "")
 }
 
 // decodePEMBundle parses the PEM form of a Key Vault certificate's secret:

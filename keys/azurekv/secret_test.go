@@ -17,6 +17,7 @@ import (
 	"github.com/pkjwt/pkjwt/internal/testutil"
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/keys/azurekv"
+	"github.com/pkjwt/pkjwt/keys/keyfile"
 )
 
 const pfxRef = "azurekv://" + testVault + "/secrets/JWT--PubPrivateKeyBase64"
@@ -43,15 +44,15 @@ func wrap76(s string) string {
 func TestOpenSecret(t *testing.T) {
 	priv := testRSAKey(t, 0)
 	cert := testCert(t, priv)
-	legacy, err := keys.EncodePFXLegacy(priv, cert, "") // 3DES/SHA-1, as .NET's Export(Pkcs12)
+	legacy, err := keyfile.EncodePFXLegacy(priv, cert, "") // 3DES/SHA-1, as .NET's Export(Pkcs12)
 	if err != nil {
 		t.Fatal(err)
 	}
-	modern, err := keys.EncodePFX(priv, cert, "")
+	modern, err := keyfile.EncodePFX(priv, cert, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	withPassword, err := keys.EncodePFX(priv, cert, "secret")
+	withPassword, err := keyfile.EncodePFX(priv, cert, "secret")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestOpenSecret(t *testing.T) {
 		{name: "base64 without padding", value: strings.TrimRight(std(legacy), "=")},
 		{name: "Key Vault certificate, PKCS#12", value: std(modern), contentType: "application/x-pkcs12"},
 		{name: "Key Vault certificate, PEM", value: pemBundle, contentType: "application/x-pem-file"},
-		{name: "PFX with a password", value: std(withPassword), wantErr: keys.ErrWrongPassword},
+		{name: "PFX with a password", value: std(withPassword), wantErr: keyfile.ErrWrongPassword},
 		{name: "not base64", value: "not base64!", wantErr: keys.ErrMalformed},
 		{name: "base64 of garbage", value: std([]byte("garbage")), wantErr: keys.ErrMalformed},
 		{name: "PEM certificate of another key", value: mismatched, contentType: "application/x-pem-file", wantErr: keys.ErrMalformed},
@@ -155,7 +156,7 @@ func TestOpenSecretErrors(t *testing.T) {
 // A versioned secret reference reads that version.
 func TestOpenSecretVersion(t *testing.T) {
 	priv := testRSAKey(t, 0)
-	pfx, err := keys.EncodePFX(priv, testCert(t, priv), "")
+	pfx, err := keyfile.EncodePFX(priv, testCert(t, priv), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,14 +198,14 @@ func TestOpenSecretBoundsPFXWork(t *testing.T) {
 			if took := time.Since(start); took > 2*time.Second {
 				t.Errorf("took %v", took)
 			}
-			if !errors.Is(err, keys.ErrKDFCost) {
+			if !errors.Is(err, keyfile.ErrKDFCost) {
 				t.Fatalf("err = %v, want ErrKDFCost", err)
 			}
 		})
 	}
 	v := newFakeVault(t)
 	v.setSecret("JWT--PubPrivateKeyBase64", std(testutil.BuildPFX(t, priv, cert, testutil.PFXLayout{
-		SafeIterations: keys.MaxPFXIterations, KeyIterations: keys.MaxPFXIterations, KeyInEncryptedSafe: true})), "")
+		SafeIterations: keyfile.MaxPFXIterations, KeyIterations: keyfile.MaxPFXIterations, KeyInEncryptedSafe: true})), "")
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -45,12 +45,6 @@ type vaultSigner struct {
 
 var _ crypto.Signer = (*vaultSigner)(nil)
 
-// rsaAlgs maps the JWS RSA algorithms to their digest.
-var rsaAlgs = map[string]crypto.Hash{
-	"RS256": crypto.SHA256, "RS384": crypto.SHA384, "RS512": crypto.SHA512,
-	"PS256": crypto.SHA256, "PS384": crypto.SHA384, "PS512": crypto.SHA512,
-}
-
 // newSigner checks a key bundle (enabled, in its validity dates, allowed
 // to sign, a known key type) and builds the vaultSigner pinned to its version.
 func (b *Backend) newSigner(c *azkeys.Client, r vaultRef, kb azkeys.KeyBundle) (*vaultSigner, error) {

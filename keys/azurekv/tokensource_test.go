@@ -16,6 +16,7 @@ import (
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
 	"github.com/pkjwt/pkjwt/keys/azurekv"
+	"github.com/pkjwt/pkjwt/keys/keyfile"
 )
 
 // nhsEmulator starts the project's NHS emulator on loopback with one app
@@ -128,7 +129,7 @@ func TestTokenFromEmulatorSignedInVault(t *testing.T) {
 func TestTokenFromEmulatorWithSamplePFXSecret(t *testing.T) {
 	priv := testRSAKey(t, 2)
 	cert := testCert(t, priv)
-	pfx, err := keys.EncodePFXLegacy(priv, cert, "")
+	pfx, err := keyfile.EncodePFXLegacy(priv, cert, "")
 	if err != nil {
 		t.Fatal(err)
 	}

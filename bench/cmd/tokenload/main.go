@@ -52,6 +52,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/pkjwt/pkjwt"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 func main() {
@@ -147,7 +148,7 @@ func httpClient(cacert string, conns int) (*http.Client, error) {
 }
 
 func signingKey(dir string) (*keys.Key, error) {
-	ring, err := keys.Dir{Path: dir}.LoadRing()
+	ring, err := keydir.Dir{Path: dir}.LoadRing()
 	if err != nil {
 		return nil, err
 	}

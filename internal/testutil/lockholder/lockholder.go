@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // The environment of a lock-holder process (see Start).
@@ -33,7 +33,7 @@ func Main() {
 	}
 	hold, err := time.ParseDuration(os.Getenv(lockHolderForEnv))
 	if err == nil {
-		err = keys.Dir{Path: dir}.Update(context.Background(), func(*keys.Tx) error {
+		err = keydir.Dir{Path: dir}.Update(context.Background(), func(*keydir.Tx) error {
 			fmt.Println("locked")
 			time.Sleep(hold) // the point of this process: hold a real lock for a while
 			return nil

@@ -1,4 +1,4 @@
-package keys_test
+package keydir_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // blockingSigner is a remote key double whose service never answers: its
@@ -42,9 +43,9 @@ func TestSignContextReachesTheService(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := &memBackend{keys: map[string]crypto.Signer{}}
-	d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys"), Backends: []keys.Backend{b}}
+	d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys"), Backends: []keys.Backend{b}}
 	var created *keys.Key
-	err = d.Update(context.Background(), func(tx *keys.Tx) (err error) {
+	err = d.Update(context.Background(), func(tx *keydir.Tx) (err error) {
 		created, err = tx.CreateRemote(context.Background(), "mem://vault", "ES256", keys.StateActive, time.Now())
 		return err
 	})
@@ -120,16 +121,16 @@ func TestRemoteKeyErrorsNameTheRef(t *testing.T) {
 			if err := os.Rename(metaPath, filepath.Join(filepath.Dir(metaPath), thumb+".json")); err != nil {
 				t.Fatal(err)
 			}
-		}, keys.ErrKidMismatch},
+		}, keydir.ErrKidMismatch},
 		{"public key unreadable", func(t *testing.T, metaPath string) {
 			editMeta(t, metaPath, func(m map[string]any) { m["public_key"] = "AAAA" })
 		}, keys.ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := &memBackend{keys: map[string]crypto.Signer{}}
-			d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys"), Backends: []keys.Backend{b}}
+			d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys"), Backends: []keys.Backend{b}}
 			var k *keys.Key
-			err := d.Update(context.Background(), func(tx *keys.Tx) (err error) {
+			err := d.Update(context.Background(), func(tx *keydir.Tx) (err error) {
 				k, err = tx.CreateRemote(context.Background(), "mem://vault", "ES256", keys.StateActive, time.Now())
 				return err
 			})

@@ -1,4 +1,4 @@
-package keys_test
+package keydir_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // ecKey makes a fast key with the given state and dates (relative to now).
@@ -36,7 +37,7 @@ func ecKey(t *testing.T, now time.Time, st keys.State, created, published, chang
 }
 
 // planString renders a plan as "action kid-label ..." for comparison.
-func planString(steps []keys.Step, labels map[string]string) string {
+func planString(steps []keydir.Step, labels map[string]string) string {
 	var parts []string
 	for _, s := range steps {
 		p := string(s.Action)
@@ -59,42 +60,42 @@ func TestPlan(t *testing.T) {
 	cases := []struct {
 		name   string
 		ring   []k
-		policy keys.Policy
+		policy keydir.Policy
 		want   string
 	}{
-		{"empty ring: add a pending key", nil, keys.Policy{}, "add"},
+		{"empty ring: add a pending key", nil, keydir.Policy{}, "add"},
 		{"active only: add a pending key",
-			[]k{{"A", keys.StateActive, 100 * h, 100 * h, 100 * h}}, keys.Policy{}, "add"},
+			[]k{{"A", keys.StateActive, 100 * h, 100 * h, 100 * h}}, keydir.Policy{}, "add"},
 		{"pending never published: wait",
-			[]k{{"A", keys.StateActive, 100 * h, 100 * h, 100 * h}, {"P", keys.StatePending, h, 0, h}}, keys.Policy{}, "wait P"},
+			[]k{{"A", keys.StateActive, 100 * h, 100 * h, 100 * h}, {"P", keys.StatePending, h, 0, h}}, keydir.Policy{}, "wait P"},
 		{"pending inside the lead: wait",
-			[]k{{"A", keys.StateActive, 100 * h, 100 * h, 100 * h}, {"P", keys.StatePending, 2 * h, 64 * time.Minute, 2 * h}}, keys.Policy{}, "wait P"},
+			[]k{{"A", keys.StateActive, 100 * h, 100 * h, 100 * h}, {"P", keys.StatePending, 2 * h, 64 * time.Minute, 2 * h}}, keydir.Policy{}, "wait P"},
 		{"pending past the lead: activate, retire the old, add the next",
-			[]k{{"A", keys.StateActive, 100 * h, 100 * h, 100 * h}, {"P", keys.StatePending, 2 * h, 66 * time.Minute, 2 * h}}, keys.Policy{}, "activate P, retire A, add"},
+			[]k{{"A", keys.StateActive, 100 * h, 100 * h, 100 * h}, {"P", keys.StatePending, 2 * h, 66 * time.Minute, 2 * h}}, keydir.Policy{}, "activate P, retire A, add"},
 		{"retired inside the grace: wait",
 			[]k{{"A", keys.StateActive, 10 * h, 10 * h, 74 * time.Minute}, {"R", keys.StateRetired, 100 * h, 100 * h, 74 * time.Minute}, {"P", keys.StatePending, h, 10 * time.Minute, h}},
-			keys.Policy{}, "wait P, wait R"},
+			keydir.Policy{}, "wait P, wait R"},
 		{"retired past the grace: remove",
 			[]k{{"A", keys.StateActive, 10 * h, 10 * h, 76 * time.Minute}, {"R", keys.StateRetired, 100 * h, 100 * h, 76 * time.Minute}, {"P", keys.StatePending, h, 10 * time.Minute, h}},
-			keys.Policy{}, "remove R, wait P"},
+			keydir.Policy{}, "remove R, wait P"},
 		{"custom lead and grace",
 			[]k{{"A", keys.StateActive, 10 * h, 10 * h, 3 * time.Second}, {"R", keys.StateRetired, 100 * h, 100 * h, 3 * time.Second}, {"P", keys.StatePending, h, 3 * time.Second, h}},
-			keys.Policy{Lead: 2 * time.Second, Grace: 2 * time.Second}, "activate P, retire A, add, remove R"},
+			keydir.Policy{Lead: 2 * time.Second, Grace: 2 * time.Second}, "activate P, retire A, add, remove R"},
 		{"every: the signing key's turn is not over",
 			[]k{{"A", keys.StateActive, 10 * h, 10 * h, 10 * h}, {"P", keys.StatePending, 2 * h, 2 * h, 2 * h}},
-			keys.Policy{Every: 24 * h}, "wait P"},
+			keydir.Policy{Every: 24 * h}, "wait P"},
 		{"every: the turn is over",
 			[]k{{"A", keys.StateActive, 25 * h, 25 * h, 25 * h}, {"P", keys.StatePending, 2 * h, 2 * h, 2 * h}},
-			keys.Policy{Every: 24 * h}, "activate P, retire A, wait"},
+			keydir.Policy{Every: 24 * h}, "activate P, retire A, wait"},
 		{"every: too early to add the next key",
-			[]k{{"A", keys.StateActive, 10 * h, 10 * h, 10 * h}}, keys.Policy{Every: 24 * h}, "wait"},
+			[]k{{"A", keys.StateActive, 10 * h, 10 * h, 10 * h}}, keydir.Policy{Every: 24 * h}, "wait"},
 		{"every: add the next key a lead before the turn ends",
-			[]k{{"A", keys.StateActive, 23 * h, 23 * h, 23 * h}}, keys.Policy{Every: 24 * h}, "add"},
+			[]k{{"A", keys.StateActive, 23 * h, 23 * h, 23 * h}}, keydir.Policy{Every: 24 * h}, "add"},
 		{"no signer, pending ready: activate",
-			[]k{{"P", keys.StatePending, 2 * h, 2 * h, 2 * h}}, keys.Policy{}, "activate P, add"},
+			[]k{{"P", keys.StatePending, 2 * h, 2 * h, 2 * h}}, keydir.Policy{}, "activate P, add"},
 		{"two pending: the newest is activated, no new key",
 			[]k{{"A", keys.StateActive, 10 * h, 10 * h, 10 * h}, {"P1", keys.StatePending, 3 * h, 3 * h, 3 * h}, {"P2", keys.StatePending, 2 * h, 2 * h, 2 * h}},
-			keys.Policy{}, "activate P2, retire A"},
+			keydir.Policy{}, "activate P2, retire A"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,7 +107,7 @@ func TestPlan(t *testing.T) {
 				ks = append(ks, key)
 			}
 			ring := keys.NewRing(ks...)
-			steps := keys.Plan(ring, now, tc.policy)
+			steps := keydir.Plan(ring, now, tc.policy)
 			if got := planString(steps, labels); got != tc.want {
 				t.Fatalf("plan %q, want %q\n%+v", got, tc.want, steps)
 			}
@@ -117,19 +118,19 @@ func TestPlan(t *testing.T) {
 // TestPlanNeverLeavesNoSigner runs many rotation steps over a simulated
 // day and checks after each applied step that a key can sign.
 func TestPlanNeverLeavesNoSigner(t *testing.T) {
-	d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+	d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys")}
 	start := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
 	first := ecKey(t, start, keys.StateActive, 0, 0, 0)
 	first.Published, first.StateChanged = start, start
 	if err := d.Save(first); err != nil {
 		t.Fatal(err)
 	}
-	p := keys.Policy{Algorithm: "ES256"}
+	p := keydir.Policy{Algorithm: "ES256"}
 	seen := map[string]bool{}
 	for now := start; now.Before(start.Add(24 * time.Hour)); now = now.Add(20 * time.Minute) {
 		var added []string
-		err := d.Update(context.Background(), func(tx *keys.Tx) (err error) {
-			added, err = tx.Apply(context.Background(), keys.Plan(tx.Ring(), now, p), now, p)
+		err := d.Update(context.Background(), func(tx *keydir.Tx) (err error) {
+			added, err = tx.Apply(context.Background(), keydir.Plan(tx.Ring(), now, p), now, p)
 			return err
 		})
 		if err != nil {
@@ -154,7 +155,7 @@ func TestPlanNeverLeavesNoSigner(t *testing.T) {
 			if k.State == keys.StateActive && k.ID != s.ID {
 				t.Fatalf("%s: a second active key %s", now, k.ID)
 			}
-			if k.State == keys.StateActive && k.ID != first.ID && now.Sub(k.Published) < keys.DefaultLead {
+			if k.State == keys.StateActive && k.ID != first.ID && now.Sub(k.Published) < keydir.DefaultLead {
 				t.Fatalf("%s: %s signs %s after publication", now, k.ID, now.Sub(k.Published))
 			}
 		}
@@ -182,8 +183,8 @@ func TestActivateGuard(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := keys.CheckActivate(tc.key, now, keys.DefaultLead)
-			if tc.wantErr != (err != nil) || err != nil && !errors.Is(err, keys.ErrTooEarly) {
+			err := keydir.CheckActivate(tc.key, now, keydir.DefaultLead)
+			if tc.wantErr != (err != nil) || err != nil && !errors.Is(err, keydir.ErrTooEarly) {
 				t.Fatalf("err %v, want error %v", err, tc.wantErr)
 			}
 			if err != nil && tc.key.Published.IsZero() == strings.Contains(err.Error(), "safe to activate from") {
@@ -203,8 +204,8 @@ func TestCheckRemove(t *testing.T) {
 	for _, tc := range []struct {
 		k    *keys.Key
 		want error
-	}{{signer, keys.ErrIsSigningKey}, {recent, keys.ErrInGrace}, {old, nil}, {pending, nil}} {
-		if err := keys.CheckRemove(ring, tc.k, now, keys.DefaultGrace); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+	}{{signer, keydir.ErrIsSigningKey}, {recent, keydir.ErrInGrace}, {old, nil}, {pending, nil}} {
+		if err := keydir.CheckRemove(ring, tc.k, now, keydir.DefaultGrace); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 			t.Errorf("%s %s: %v, want %v", tc.k.State, tc.k.ID, err, tc.want)
 		}
 	}
@@ -213,7 +214,7 @@ func TestCheckRemove(t *testing.T) {
 // TestAnyKID: a key keeps the kid it is registered under; its files are
 // named by its thumbprint, so a kid never becomes a path.
 func TestAnyKID(t *testing.T) {
-	d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+	d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys")}
 	for _, tc := range []struct {
 		kid string
 		ok  bool
@@ -225,7 +226,7 @@ func TestAnyKID(t *testing.T) {
 		{"has space", false},
 		{"quote\"", false},
 		{"é", false},
-		{strings.Repeat("k", keys.MaxKIDLength+1), false},
+		{strings.Repeat("k", 129), false},
 	} {
 		k, _ := keys.Generate("ES256", 0)
 		k.ID = tc.kid
@@ -251,7 +252,7 @@ func TestAnyKID(t *testing.T) {
 	// The same kid twice is refused.
 	k, _ := keys.Generate("ES256", 0)
 	k.ID = "test-1"
-	if err := d.Save(k); !errors.Is(err, keys.ErrDuplicateKID) {
+	if err := d.Save(k); !errors.Is(err, keydir.ErrDuplicateKID) {
 		t.Fatalf("duplicate kid: %v", err)
 	}
 }
@@ -260,21 +261,21 @@ func TestAnyKID(t *testing.T) {
 // change the directory at once; one that does not wait is refused with
 // ErrLocked and the holder's pid.
 func TestDirLock(t *testing.T) {
-	d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys"), LockTimeout: -1}
+	d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys"), LockTimeout: -1}
 	ctx := context.Background()
 	inside := make(chan struct{})
 	release := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- d.Update(ctx, func(*keys.Tx) error {
+		done <- d.Update(ctx, func(*keydir.Tx) error {
 			close(inside)
 			<-release
 			return nil
 		})
 	}()
 	<-inside
-	err := d.Update(ctx, func(*keys.Tx) error { t.Error("ran while locked"); return nil })
-	if !errors.Is(err, keys.ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d since ", os.Getpid())) {
+	err := d.Update(ctx, func(*keydir.Tx) error { t.Error("ran while locked"); return nil })
+	if !errors.Is(err, keydir.ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d since ", os.Getpid())) {
 		t.Fatalf("second holder: %v", err)
 	}
 	close(release)
@@ -292,7 +293,7 @@ func TestDirLock(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			entered := false
-			err := d.Update(ctx, func(*keys.Tx) error {
+			err := d.Update(ctx, func(*keydir.Tx) error {
 				entered = true
 				got.Add(1)
 				tried.Done()
@@ -301,7 +302,7 @@ func TestDirLock(t *testing.T) {
 			})
 			if !entered {
 				tried.Done()
-				if !errors.Is(err, keys.ErrLocked) {
+				if !errors.Is(err, keydir.ErrLocked) {
 					t.Errorf("update: %v", err)
 				}
 			}
@@ -322,7 +323,7 @@ func TestKubernetesSecretSwap(t *testing.T) {
 	k2, _ := keys.Generate("ES256", 0)
 	k2.State = keys.StatePending
 	version := func(name string, ks ...*keys.Key) {
-		staging := keys.Dir{Path: filepath.Join(t.TempDir(), "staging")}
+		staging := keydir.Dir{Path: filepath.Join(t.TempDir(), "staging")}
 		for _, k := range ks {
 			if err := staging.Save(k); err != nil {
 				t.Fatal(err)
@@ -350,7 +351,7 @@ func TestKubernetesSecretSwap(t *testing.T) {
 	}
 	version("..2026_11_29_01_00_00.1", k1)
 	swap("..2026_11_29_01_00_00.1")
-	src, err := keys.NewDirSource(keys.Dir{Path: root})
+	src, err := keydir.NewDirSource(keydir.Dir{Path: root})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,9 +421,9 @@ func (b *memBackend) Create(ctx context.Context, template, alg string) (string, 
 // key for the ref is caught.
 func TestRemoteKeyInDir(t *testing.T) {
 	b := &memBackend{keys: map[string]crypto.Signer{}}
-	d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys"), Backends: []keys.Backend{b}}
+	d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys"), Backends: []keys.Backend{b}}
 	var k *keys.Key
-	err := d.Update(context.Background(), func(tx *keys.Tx) (err error) {
+	err := d.Update(context.Background(), func(tx *keydir.Tx) (err error) {
 		k, err = tx.CreateRemote(context.Background(), "mem://vault", "ES256", keys.StatePending, time.Now())
 		return err
 	})
@@ -456,7 +457,7 @@ func TestRemoteKeyInDir(t *testing.T) {
 		t.Fatalf("%d opens for 3 signatures", b.opens)
 	}
 	// Without the backend the key does not load, and says why.
-	if _, err := (keys.Dir{Path: d.Path}).LoadRing(); err == nil || !strings.Contains(err.Error(), "no mem backend") {
+	if _, err := (keydir.Dir{Path: d.Path}).LoadRing(); err == nil || !strings.Contains(err.Error(), "no mem backend") {
 		t.Fatalf("load without the backend: %v", err)
 	}
 	// The service now holds another key under the ref.
@@ -464,7 +465,7 @@ func TestRemoteKeyInDir(t *testing.T) {
 	b.keys[k.Ref] = other.Signer
 	ring, _ = d.LoadRing()
 	again, _ := ring.Lookup(k.ID)
-	if _, err := again.Signer.Sign(rand.Reader, digest[:], crypto.SHA256); !errors.Is(err, keys.ErrKidMismatch) {
+	if _, err := again.Signer.Sign(rand.Reader, digest[:], crypto.SHA256); !errors.Is(err, keydir.ErrKidMismatch) {
 		t.Fatalf("a swapped remote key signed: %v", err)
 	}
 }
@@ -487,7 +488,7 @@ func TestInsecurePermissions(t *testing.T) {
 		{"world-writable directory", 0o777, 0o600, "chmod go-w"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+			d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys")}
 			k, _ := keys.Generate("ES256", 0)
 			if err := d.Save(k); err != nil {
 				t.Fatal(err)
@@ -506,7 +507,7 @@ func TestInsecurePermissions(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, keys.ErrInsecurePermissions) || !strings.Contains(err.Error(), tc.wantFix) {
+			if !errors.Is(err, keydir.ErrInsecurePermissions) || !strings.Contains(err.Error(), tc.wantFix) {
 				t.Fatalf("err %v, want ErrInsecurePermissions with %q", err, tc.wantFix)
 			}
 			d.InsecurePermissions = true

@@ -1,4 +1,4 @@
-package keys
+package keyfile
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkjwt/pkjwt/keys"
 	"software.sslmate.com/src/go-pkcs12"
 )
 
@@ -22,7 +23,7 @@ func TestCheckPFXIterations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := SelfSignedCertificate(k, "iterations", time.Now(), time.Now().Add(time.Hour))
+	c, err := keys.SelfSignedCertificate(k, "iterations", time.Now(), time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestCheckPFXIterations(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tt.first) {
+			if !errors.Is(err, keys.ErrMalformed) || !strings.Contains(err.Error(), tt.first) {
 				t.Fatalf("over the bound: %v, want the %s named", err, tt.first)
 			}
 			if _, _, err := ParsePFX(der, pw); err != nil {
@@ -113,7 +114,7 @@ func TestCheckPFXIterations(t *testing.T) {
 		if err := pfxWork(context.Background(), b, "pw", n); err != nil {
 			t.Fatalf("at the bound: %v", err)
 		}
-		if err := pfxWork(context.Background(), b, "pw", n-1); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tt.want) {
+		if err := pfxWork(context.Background(), b, "pw", n-1); !errors.Is(err, keys.ErrMalformed) || !strings.Contains(err.Error(), tt.want) {
 			t.Fatalf("over the bound: %v, want the %s named", err, tt.want)
 		}
 	}
@@ -170,7 +171,7 @@ func TestCheckPKCS8Work(t *testing.T) {
 	}
 	for _, tt := range tests {
 		err := checkPKCS8Work(tt.der)
-		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, ErrMalformed)) {
+		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, keys.ErrMalformed)) {
 			t.Errorf("%s: %v", tt.name, err)
 		}
 	}

@@ -1,4 +1,15 @@
-package keys
+// Package keydir is the on-disk key store of pkjwt and its life cycle: a
+// [Dir] of PKCS#8 PEM key files and metadata written atomically with mode
+// 0600, changed only through [Dir.Update] transactions under the
+// directory's lock; a [DirSource] whose ring follows the directory; and
+// rotation: [Plan] works out the next steps under a [Policy], [Tx.Apply]
+// carries them out, and [CheckActivate], [CheckRetire] and [CheckRemove]
+// are the guards every change goes through.
+//
+// Keys are [github.com/pkjwt/pkjwt/keys.Key] values; a key held by a key
+// service is kept as metadata and opened through its
+// [github.com/pkjwt/pkjwt/keys.Backend].
+package keydir
 
 import (
 	"context"
@@ -15,6 +26,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/pkjwt/pkjwt/internal/atomicfile"
+	"github.com/pkjwt/pkjwt/keys"
 )
 
 // DefaultDir is the key directory used when none is given. It is hidden
@@ -50,7 +64,7 @@ type Dir struct {
 	// Backends open the keys whose private half lives in a key service,
 	// by the scheme of their Ref. A remote key of a scheme with no backend
 	// fails to load.
-	Backends []Backend
+	Backends []keys.Backend
 	// InsecurePermissions loads keys even from a private key file that
 	// group or others may read, or a directory they may write to. Without
 	// it such a key is refused with ErrInsecurePermissions and the command
@@ -66,9 +80,17 @@ type Dir struct {
 	OnLockWait func(msg string)
 }
 
-// ErrInsecurePermissions is returned for a private key file readable by
-// group or others, or a key directory writable by them.
-var ErrInsecurePermissions = errors.New("insecure key file permissions")
+// Errors of the key directory. They are wrapped with context; test for
+// them with errors.Is.
+var (
+	// ErrInsecurePermissions is returned for a private key file readable by
+	// group or others, or a key directory writable by them.
+	ErrInsecurePermissions = errors.New("insecure key file permissions")
+	// ErrKidMismatch is returned when a stored key's file name is not the
+	// RFC 7638 thumbprint of the key inside, or when a remote key's service
+	// now holds another public key than the one recorded.
+	ErrKidMismatch = errors.New("kid does not match the key's RFC 7638 thumbprint")
+)
 
 // checkPerms refuses private key files that group or others may read or
 // write, and a directory they may write to (they could swap a key in). The
@@ -126,15 +148,15 @@ func shellQuote(s string) string {
 // meta is the on-disk metadata format. Version 1 (kid = file name, no
 // dates but created) still loads.
 type meta struct {
-	Version      int       `json:"version"`
-	KID          string    `json:"kid"`
-	Algorithm    string    `json:"alg"`
-	State        State     `json:"state"`
-	Created      time.Time `json:"created"`
-	NotBefore    time.Time `json:"not_before,omitzero"`
-	Published    time.Time `json:"published,omitzero"`
-	StateChanged time.Time `json:"state_changed,omitzero"`
-	Signed       time.Time `json:"signed,omitzero"`
+	Version      int        `json:"version"`
+	KID          string     `json:"kid"`
+	Algorithm    string     `json:"alg"`
+	State        keys.State `json:"state"`
+	Created      time.Time  `json:"created"`
+	NotBefore    time.Time  `json:"not_before,omitzero"`
+	Published    time.Time  `json:"published,omitzero"`
+	StateChanged time.Time  `json:"state_changed,omitzero"`
+	Signed       time.Time  `json:"signed,omitzero"`
 	// Ref and PublicKey (PKIX DER) are set for a remote key.
 	Ref       string `json:"ref,omitempty"`
 	PublicKey []byte `json:"public_key,omitempty"`
@@ -169,11 +191,11 @@ func (d Dir) readPath() string {
 }
 
 // fileName returns the base name of k's files: its RFC 7638 thumbprint.
-func fileName(pub crypto.PublicKey) (string, error) { return Thumbprint(pub) }
+func fileName(pub crypto.PublicKey) (string, error) { return keys.Thumbprint(pub) }
 
 // writeMeta writes (or replaces) k's metadata file.
-func (d Dir) writeMeta(k *Key) error {
-	if err := ValidateKID(k.ID); err != nil {
+func (d Dir) writeMeta(k *keys.Key) error {
+	if err := keys.ValidateKID(k.ID); err != nil {
 		return err
 	}
 	name, err := fileName(k.Public())
@@ -203,49 +225,13 @@ func (d Dir) writeMeta(k *Key) error {
 	return writeAtomic(filepath.Join(d.path(), name+".json"), append(b, '\n'))
 }
 
-// writeAtomic writes data to a temporary file next to name with mode 0600,
-// syncs it, renames it over name and syncs the directory.
-func writeAtomic(name string, data []byte) (err error) {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("keys: create temporary file: %w", err)
+// writeAtomic writes data to name with mode 0600, atomically (see
+// internal/atomicfile).
+func writeAtomic(name string, data []byte) error {
+	if err := atomicfile.Write(name, data, 0o600); err != nil {
+		return fmt.Errorf("keys: %w", err)
 	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("keys: chmod temporary file: %w", err)
-	}
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("keys: write %s: %w", name, err)
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("keys: sync %s: %w", name, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("keys: close %s: %w", name, err)
-	}
-	if err = os.Rename(tmp, name); err != nil {
-		return fmt.Errorf("keys: rename into place: %w", err)
-	}
-	syncDir(dir)
 	return nil
-}
-
-// syncDir syncs a directory after a rename or removal, best effort: some
-// file systems do not sync directories.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 func readBounded(name string) ([]byte, error) {
@@ -259,15 +245,15 @@ func readBounded(name string) ([]byte, error) {
 		return nil, err
 	}
 	if len(data) > maxKeyFile {
-		return nil, fmt.Errorf("keys: %s is larger than %d bytes: %w", name, maxKeyFile, ErrMalformed)
+		return nil, fmt.Errorf("keys: %s is larger than %d bytes: %w", name, maxKeyFile, keys.ErrMalformed)
 	}
 	return data, nil
 }
 
 // Load returns the key kid from the directory.
-func (d Dir) Load(kid string) (*Key, error) {
-	if err := ValidateKID(kid); err != nil {
-		return nil, fmt.Errorf("keys: kid %q: %w", kid, ErrNotFound)
+func (d Dir) Load(kid string) (*keys.Key, error) {
+	if err := keys.ValidateKID(kid); err != nil {
+		return nil, fmt.Errorf("keys: kid %q: %w", kid, keys.ErrNotFound)
 	}
 	ring, err := d.LoadRing()
 	if err != nil {
@@ -315,7 +301,7 @@ func (d Dir) KIDs() ([]string, error) {
 		return nil, err
 	}
 	kids := make([]string, 0, ring.Len())
-	for _, k := range ring.keys {
+	for _, k := range ring.Keys() {
 		kids = append(kids, k.ID)
 	}
 	sort.Strings(kids)
@@ -326,7 +312,7 @@ func (d Dir) KIDs() ([]string, error) {
 // to load fails the whole call: a ring with a silently missing key would
 // publish or sign with the wrong set. Two keys with the same kid fail it
 // too.
-func (d Dir) LoadRing() (*Ring, error) {
+func (d Dir) LoadRing() (*keys.Ring, error) {
 	p := d.readPath()
 	ns, err := names(p)
 	if err != nil {
@@ -335,7 +321,7 @@ func (d Dir) LoadRing() (*Ring, error) {
 	if err := d.checkPerms(p, ns); err != nil {
 		return nil, err
 	}
-	ks := make([]*Key, 0, len(ns))
+	ks := make([]*keys.Key, 0, len(ns))
 	byKID := map[string]string{}
 	for _, n := range ns {
 		k, err := d.loadName(p, n)
@@ -346,36 +332,36 @@ func (d Dir) LoadRing() (*Ring, error) {
 			continue
 		}
 		if other, dup := byKID[k.ID]; dup {
-			return nil, fmt.Errorf("keys: %s and %s both have kid %q: %w", other, n, k.ID, ErrMalformed)
+			return nil, fmt.Errorf("keys: %s and %s both have kid %q: %w", other, n, k.ID, keys.ErrMalformed)
 		}
 		byKID[k.ID] = n
 		ks = append(ks, k)
 	}
-	return NewRing(ks...), nil
+	return keys.NewRing(ks...), nil
 }
 
 // loadName loads the key whose files are named n in directory p. It
 // returns nil, nil for metadata left behind by an interrupted removal (a
 // local key's metadata without its key file).
-func (d Dir) loadName(p, n string) (*Key, error) {
+func (d Dir) loadName(p, n string) (*keys.Key, error) {
 	keyPath := filepath.Join(p, n+".pem")
 	metaPath := filepath.Join(p, n+".json")
-	m := meta{KID: n, Algorithm: DefaultAlgorithm, State: StateActive}
+	m := meta{KID: n, Algorithm: keys.DefaultAlgorithm, State: keys.StateActive}
 	mb, err := readBounded(metaPath)
 	haveMeta := err == nil
 	switch {
 	case haveMeta:
 		if err := json.Unmarshal(mb, &m); err != nil {
-			return nil, fmt.Errorf("keys: %s: %w: %w", metaPath, ErrMalformed, err)
+			return nil, fmt.Errorf("keys: %s: %w: %w", metaPath, keys.ErrMalformed, err)
 		}
-		if err := ValidateKID(m.KID); err != nil {
+		if err := keys.ValidateKID(m.KID); err != nil {
 			return nil, fmt.Errorf("keys: %s: %w", metaPath, err)
 		}
 		if m.Version < 2 && m.KID != n {
 			return nil, fmt.Errorf("keys: %s names kid %q: %w", metaPath, m.KID, ErrKidMismatch)
 		}
 		if !m.State.Valid() {
-			return nil, fmt.Errorf("keys: %s: unknown state %q: %w", metaPath, m.State, ErrMalformed)
+			return nil, fmt.Errorf("keys: %s: unknown state %q: %w", metaPath, m.State, keys.ErrMalformed)
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("keys: read %s: %w", metaPath, err)
@@ -393,12 +379,12 @@ func (d Dir) loadName(p, n string) (*Key, error) {
 			if haveMeta {
 				return nil, nil // a removal was interrupted after the key file went
 			}
-			return nil, fmt.Errorf("keys: %s: %w", keyPath, ErrNotFound)
+			return nil, fmt.Errorf("keys: %s: %w", keyPath, keys.ErrNotFound)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("keys: read %s: %w", keyPath, err)
 		}
-		if signer, err = ParsePEM(data); err != nil {
+		if signer, err = keys.ParsePEM(data); err != nil {
 			return nil, fmt.Errorf("%s: %w", keyPath, err)
 		}
 		if !haveMeta {
@@ -411,27 +397,27 @@ func (d Dir) loadName(p, n string) (*Key, error) {
 	if m.Ref != "" {
 		where = fmt.Sprintf("remote key %s (%s)", m.Ref, metaPath)
 	}
-	thumb, err := Thumbprint(signer.Public())
+	thumb, err := keys.Thumbprint(signer.Public())
 	if err != nil {
 		return nil, fmt.Errorf("keys: %s: %w", where, err)
 	}
 	if thumb != n {
 		return nil, fmt.Errorf("keys: %s holds the key %s, not %s: %w", where, thumb, n, ErrKidMismatch)
 	}
-	if err := CheckAlgorithm(signer.Public(), m.Algorithm); err != nil {
+	if err := keys.CheckAlgorithm(signer.Public(), m.Algorithm); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	k := &Key{
+	k := &keys.Key{
 		ID: m.KID, Algorithm: m.Algorithm, Signer: signer, State: m.State, Created: m.Created,
 		NotBefore: m.NotBefore, Published: m.Published, StateChanged: m.StateChanged, Signed: m.Signed, Ref: m.Ref,
 	}
 	if len(m.Certificate) > 0 {
 		cert, err := x509.ParseCertificate(m.Certificate)
 		if err != nil {
-			return nil, fmt.Errorf("keys: %s: certificate: %w: %w", metaPath, ErrMalformed, err)
+			return nil, fmt.Errorf("keys: %s: certificate: %w: %w", metaPath, keys.ErrMalformed, err)
 		}
 		if eq, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(signer.Public()) {
-			return nil, fmt.Errorf("keys: %s: the certificate is not the key's: %w", metaPath, ErrKidMismatch)
+			return nil, fmt.Errorf("keys: %s: the certificate is not the key's: %w: %w", metaPath, keys.ErrCertificateMismatch, keys.ErrMalformed)
 		}
 		k.Certificate = cert
 	}
@@ -443,7 +429,7 @@ func (d Dir) loadName(p, n string) (*Key, error) {
 func (d Dir) remoteSigner(m meta) (crypto.Signer, error) {
 	pub, err := x509.ParsePKIXPublicKey(m.PublicKey)
 	if err != nil {
-		return nil, fmt.Errorf("public key: %w: %w", ErrMalformed, err)
+		return nil, fmt.Errorf("public key: %w: %w", keys.ErrMalformed, err)
 	}
 	b, err := d.backend(m.Ref)
 	if err != nil {
@@ -453,23 +439,23 @@ func (d Dir) remoteSigner(m meta) (crypto.Signer, error) {
 }
 
 // backend returns the backend for ref's scheme.
-func (d Dir) backend(ref string) (Backend, error) {
+func (d Dir) backend(ref string) (keys.Backend, error) {
 	scheme, _, ok := strings.Cut(ref, ":")
 	if !ok {
-		return nil, fmt.Errorf("key reference %q has no scheme: %w", ref, ErrMalformed)
+		return nil, fmt.Errorf("key reference %q has no scheme: %w", ref, keys.ErrMalformed)
 	}
 	for _, b := range d.Backends {
 		if b.Scheme() == scheme {
 			return b, nil
 		}
 	}
-	return nil, fmt.Errorf("key %s lives in %s, and this program was given no %s backend: %w", ref, scheme, scheme, ErrNotFound)
+	return nil, fmt.Errorf("key %s lives in %s, and this program was given no %s backend: %w", ref, scheme, scheme, keys.ErrNotFound)
 }
 
 // CreateRemote makes a new key in the backend the template reference names
 // and adds it to the directory as a remote key (metadata only), with the
 // given state. Rotation uses it to create a key in a vault or KMS.
-func (tx *Tx) CreateRemote(ctx context.Context, template, alg string, state State, now time.Time) (*Key, error) {
+func (tx *Tx) CreateRemote(ctx context.Context, template, alg string, state keys.State, now time.Time) (*keys.Key, error) {
 	b, err := tx.d.backend(template)
 	if err != nil {
 		return nil, err
@@ -478,7 +464,7 @@ func (tx *Tx) CreateRemote(ctx context.Context, template, alg string, state Stat
 	if err != nil {
 		return nil, fmt.Errorf("keys: create a key in %s: %w", b.Scheme(), err)
 	}
-	k, err := New(signer, alg, now)
+	k, err := keys.New(signer, alg, now)
 	if err == nil {
 		k.Ref, k.State, k.StateChanged = ref, state, now.UTC()
 		err = tx.Add(k)

@@ -1,4 +1,4 @@
-package keys_test
+package keydir_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // listDir returns the names in dir, to compare a directory before and
@@ -49,7 +50,7 @@ func esKey(t *testing.T, kid string, st keys.State) *keys.Key {
 // ErrDuplicateKID, a key already there under another kid fs.ErrExist.
 func TestUpdateRefuses(t *testing.T) {
 	ctx := context.Background()
-	d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+	d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys")}
 	first := esKey(t, "dup", keys.StateActive)
 	if err := d.Save(first); err != nil {
 		t.Fatal(err)
@@ -63,7 +64,7 @@ func TestUpdateRefuses(t *testing.T) {
 		want   error
 		naming string
 	}{
-		{"duplicate kid", "", esKey(t, "dup", keys.StatePending), keys.ErrDuplicateKID, `kid "dup"`},
+		{"duplicate kid", "", esKey(t, "dup", keys.StatePending), keydir.ErrDuplicateKID, `kid "dup"`},
 		{"same key, another kid", "", &other, fs.ErrExist, `with kid "dup"`},
 		{"damaged file, duplicate kid", "broken.pem", esKey(t, "dup", keys.StatePending), keys.ErrMalformed, "broken.pem"},
 		{"damaged file, new kid", "broken.pem", esKey(t, "new", keys.StatePending), keys.ErrMalformed, "broken.pem"},
@@ -79,7 +80,7 @@ func TestUpdateRefuses(t *testing.T) {
 			}
 			before := listDir(t, d.Path)
 			ran := false
-			err := d.Update(ctx, func(tx *keys.Tx) error { ran = true; return tx.Add(tc.k) })
+			err := d.Update(ctx, func(tx *keydir.Tx) error { ran = true; return tx.Add(tc.k) })
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.naming) {
 				t.Fatalf("got %v, want %v naming %q", err, tc.want, tc.naming)
 			}
@@ -103,11 +104,11 @@ func TestUpdateRefuses(t *testing.T) {
 // wait.
 func TestUpdateWaitsForTheLock(t *testing.T) {
 	ctx := context.Background()
-	d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+	d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys")}
 	hold := func(release <-chan struct{}) <-chan error {
 		inside, done := make(chan struct{}), make(chan error, 1)
 		go func() {
-			done <- d.Update(ctx, func(*keys.Tx) error { close(inside); <-release; return nil })
+			done <- d.Update(ctx, func(*keydir.Tx) error { close(inside); <-release; return nil })
 		}()
 		<-inside
 		return done
@@ -134,14 +135,14 @@ func TestUpdateWaitsForTheLock(t *testing.T) {
 			w := d
 			w.LockTimeout = tc.timeout
 			w.OnLockWait = func(msg string) { told = append(told, msg) }
-			err := w.Update(ctx, func(*keys.Tx) error { return nil })
+			err := w.Update(ctx, func(*keydir.Tx) error { return nil })
 			if tc.releaseIn == 0 {
 				close(release)
 			}
 			if e := <-done; e != nil {
 				t.Fatal(e)
 			}
-			if tc.wantErr != (err != nil) || err != nil && (!errors.Is(err, keys.ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("locked by pid %d since ", os.Getpid())) || !strings.Contains(err.Error(), "ago")) {
+			if tc.wantErr != (err != nil) || err != nil && (!errors.Is(err, keydir.ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("locked by pid %d since ", os.Getpid())) || !strings.Contains(err.Error(), "ago")) {
 				t.Fatalf("err %v, want an error %v (ErrLocked with the holder's pid and age)", err, tc.wantErr)
 			}
 			if tc.wantWait != (len(told) == 1) || len(told) > 1 || len(told) == 1 && (!strings.Contains(told[0], "waiting up to") || !strings.Contains(told[0], holder)) {
@@ -155,7 +156,7 @@ func TestUpdateWaitsForTheLock(t *testing.T) {
 	done := hold(release)
 	cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	if err := d.Update(cctx, func(*keys.Tx) error { return nil }); !errors.Is(err, context.DeadlineExceeded) {
+	if err := d.Update(cctx, func(*keydir.Tx) error { return nil }); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("cancelled wait: %v", err)
 	}
 	close(release)
@@ -202,12 +203,12 @@ func TestRingIsImmutable(t *testing.T) {
 // modification time is put back (as within one tick of a coarse file
 // system clock) is still seen.
 func TestDirSourceSeesEveryRewrite(t *testing.T) {
-	d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+	d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys")}
 	k := esKey(t, "", keys.StatePending)
 	if err := d.Save(k); err != nil {
 		t.Fatal(err)
 	}
-	src, err := keys.NewDirSource(d)
+	src, err := keydir.NewDirSource(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestPermissionErrorListsEveryFile(t *testing.T) {
 		{"directory and three files", 0o770, [3]os.FileMode{0o604, 0o640, 0o644}, 3, "chmod go-rwx "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := keys.Dir{Path: filepath.Join(t.TempDir(), "my keys")} // a space: the command quotes it
+			d := keydir.Dir{Path: filepath.Join(t.TempDir(), "my keys")} // a space: the command quotes it
 			var all, files []string
 			for range tc.fileMode {
 				k := esKey(t, "", keys.StateActive)
@@ -278,8 +279,8 @@ func TestPermissionErrorListsEveryFile(t *testing.T) {
 			if err := os.Chmod(d.Path, tc.dirMode); err != nil {
 				t.Fatal(err)
 			}
-			_, err := keys.NewDirSource(d)
-			if !errors.Is(err, keys.ErrInsecurePermissions) || strings.Contains(err.Error(), "keeping") {
+			_, err := keydir.NewDirSource(d)
+			if !errors.Is(err, keydir.ErrInsecurePermissions) || strings.Contains(err.Error(), "keeping") {
 				t.Fatalf("first load: %v", err)
 			}
 			msg := err.Error()

@@ -1,4 +1,4 @@
-package keys_test
+package keyfile_test
 
 import (
 	"bytes"
@@ -22,11 +22,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/youmark/pkcs8"
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/pkjwt/pkjwt/internal/testutil"
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keyfile"
 )
 
 // opensslKeyCert makes a key and a self-signed certificate with openssl in
@@ -91,7 +91,7 @@ func TestParsePFXFromOpenSSL(t *testing.T) {
 				t.Fatalf("openssl pkcs12 -info does not show %s:\n%s", tt.info, info)
 			}
 
-			signer, cert, err := keys.ParsePFX(read(t, filepath.Join(dir, out)), tt.password)
+			signer, cert, err := keyfile.ParsePFX(read(t, filepath.Join(dir, out)), tt.password)
 			if err != nil {
 				t.Fatalf("ParsePFX: %v", err)
 			}
@@ -114,10 +114,10 @@ func TestParsePFXFromOpenSSL(t *testing.T) {
 				t.Fatalf("imported key cannot sign: %v", err)
 			}
 			if tt.password != "" {
-				if _, _, err := keys.ParsePFX(read(t, filepath.Join(dir, out)), "wrong"); !errors.Is(err, keys.ErrWrongPassword) {
+				if _, _, err := keyfile.ParsePFX(read(t, filepath.Join(dir, out)), "wrong"); !errors.Is(err, keyfile.ErrWrongPassword) {
 					t.Fatalf("wrong password: got %v, want ErrWrongPassword", err)
 				}
-				if _, _, err := keys.ParsePFX(read(t, filepath.Join(dir, out)), ""); !errors.Is(err, keys.ErrWrongPassword) {
+				if _, _, err := keyfile.ParsePFX(read(t, filepath.Join(dir, out)), ""); !errors.Is(err, keyfile.ErrWrongPassword) {
 					t.Fatalf("empty password for a protected PFX: got %v, want ErrWrongPassword", err)
 				}
 			}
@@ -158,13 +158,13 @@ func TestParsePFXBadInputs(t *testing.T) {
 		want     []error
 		msg      string
 	}{
-		{"wrong password", good, "nope", []error{keys.ErrWrongPassword}, "password"},
+		{"wrong password", good, "nope", []error{keyfile.ErrWrongPassword}, "password"},
 		{"truncated", good[:len(good)/2], "pw", []error{keys.ErrMalformed}, "truncated"},
 		{"one byte short", good[:len(good)-1], "pw", []error{keys.ErrMalformed}, ""},
 		{"garbage", []byte("this is not a PFX file at all"), "pw", []error{keys.ErrMalformed}, ""},
 		{"empty", nil, "", []error{keys.ErrMalformed}, "empty"},
 		{"PEM", read(t, filepath.Join(dir, "key.pem")), "", []error{keys.ErrMalformed}, "PEM"},
-		{"too large", make([]byte, keys.MaxPFXSize+1), "", []error{keys.ErrMalformed}, "larger"},
+		{"too large", make([]byte, keyfile.MaxPFXSize+1), "", []error{keys.ErrMalformed}, "larger"},
 		{"no private key", read(t, filepath.Join(dir, "nokey.pfx")), "pw", []error{keys.ErrMalformed}, "no private key"},
 		{"no certificate", read(t, filepath.Join(dir, "nocert.pfx")), "pw", []error{keys.ErrMalformed}, "no certificate"},
 		{"certificate of another key", mismatch, "pw", []error{keys.ErrCertificateMismatch, keys.ErrMalformed}, "public key"},
@@ -172,7 +172,7 @@ func TestParsePFXBadInputs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			signer, cert, err := keys.ParsePFX(tt.data, tt.password)
+			signer, cert, err := keyfile.ParsePFX(tt.data, tt.password)
 			if err == nil {
 				t.Fatal("ParsePFX succeeded")
 			}
@@ -187,7 +187,7 @@ func TestParsePFXBadInputs(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("error %q does not say %q", err, tt.msg)
 			}
-			if errors.Is(err, keys.ErrWrongPassword) && tt.want[0] != keys.ErrWrongPassword {
+			if errors.Is(err, keyfile.ErrWrongPassword) && tt.want[0] != keyfile.ErrWrongPassword {
 				t.Errorf("error %q blames the password", err)
 			}
 		})
@@ -226,7 +226,7 @@ func TestParsePFXWithChain(t *testing.T) {
 	}
 	for name, data := range map[string][]byte{"openssl -certfile": read(t, filepath.Join(dir, "chain.pfx")), "CA certificate first": caFirst} {
 		t.Run(name, func(t *testing.T) {
-			signer, cert, err := keys.ParsePFX(data, "pw")
+			signer, cert, err := keyfile.ParsePFX(data, "pw")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -243,7 +243,7 @@ func TestParsePFXECKeyUnderRS512(t *testing.T) {
 	dir := t.TempDir()
 	opensslKeyCert(t, dir, "ec:"+ecParams(t, dir))
 	testutil.OpenSSL(t, dir, "pkcs12", "-export", "-inkey", "key.pem", "-in", "cert.pem", "-out", "ec.pfx", "-passout", "pass:pw")
-	signer, cert, err := keys.ParsePFX(read(t, filepath.Join(dir, "ec.pfx")), "pw")
+	signer, cert, err := keyfile.ParsePFX(read(t, filepath.Join(dir, "ec.pfx")), "pw")
 	if err != nil {
 		t.Fatalf("an EC PFX must parse (ES256 can use it): %v", err)
 	}
@@ -280,9 +280,9 @@ func TestEncodePFXReadByOpenSSL(t *testing.T) {
 		password string
 		legacy   bool
 	}{
-		{"modern", keys.EncodePFX, "s3cret pass", false},
-		{"modern, empty password", keys.EncodePFX, "", false},
-		{"legacy", keys.EncodePFXLegacy, "s3cret pass", true},
+		{"modern", keyfile.EncodePFX, "s3cret pass", false},
+		{"modern, empty password", keyfile.EncodePFX, "", false},
+		{"legacy", keyfile.EncodePFXLegacy, "s3cret pass", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -327,7 +327,7 @@ func TestEncodePFXReadByOpenSSL(t *testing.T) {
 			if gotCert == nil || !gotCert.Equal(cert) {
 				t.Fatal("openssl did not print the exported certificate")
 			}
-			signer, c, err := keys.ParsePFX(data, tt.password)
+			signer, c, err := keyfile.ParsePFX(data, tt.password)
 			if err != nil {
 				t.Fatalf("ParsePFX of EncodePFX's output: %v", err)
 			}
@@ -375,7 +375,7 @@ func TestEncodePFXRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := keys.EncodePFX(tt.signer, tt.cert, "pw"); !errors.Is(err, tt.want) {
+			if _, err := keyfile.EncodePFX(tt.signer, tt.cert, "pw"); !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
 		})
@@ -489,11 +489,8 @@ func TestKIDFrom(t *testing.T) {
 			t.Errorf("KIDFrom(%q, cert %v) = %q, %v; want %q", tt.method, tt.cert != nil, got, err, tt.want)
 		}
 	}
-	// Every listed method has a summary and derives a valid kid.
+	// Every listed method derives a valid kid.
 	for _, m := range keys.KIDMethods() {
-		if keys.KIDMethodSummary(m) == "" {
-			t.Errorf("method %q has no summary", m)
-		}
 		kid, err := keys.KIDFrom(m, k.Public(), cert)
 		if err != nil || keys.ValidateKID(kid) != nil {
 			t.Errorf("KIDFrom(%q) = %q, %v", m, kid, err)
@@ -545,14 +542,14 @@ func TestParsePEMPassword(t *testing.T) {
 		{"PBES2 3DES", "enc-des3.pem", nil, pw, nil, ""},
 		{"unencrypted PKCS#8", "plain.pem", nil, nil, nil, ""},
 		{"unencrypted PKCS#1", "pkcs1.pem", nil, nil, nil, ""},
-		{"wrong password", "enc-aes.pem", nil, []byte("nope"), keys.ErrWrongPassword, "password"},
+		{"wrong password", "enc-aes.pem", nil, []byte("nope"), keyfile.ErrWrongPassword, "password"},
 		{"no password", "enc-aes.pem", nil, nil, keys.ErrEncryptedPEM, "password"},
 		{"PBES1", "enc-pbes1.pem", nil, pw, keys.ErrEncryptedPEM, "openssl pkcs8 -topk8"},
 		{"legacy OpenSSL encryption", "enc-legacy.pem", nil, pw, keys.ErrEncryptedPEM, "openssl pkcs8 -topk8"},
 		{"damaged ciphertext", "", damaged, pw, keys.ErrMalformed, ""},
 		{"truncated", "", enc[:len(enc)/2], pw, keys.ErrMalformed, ""},
 		{"garbage", "", []byte("hello"), pw, keys.ErrMalformed, ""},
-		{"too large", "", make([]byte, keys.MaxPFXSize+1), pw, keys.ErrMalformed, "larger"},
+		{"too large", "", make([]byte, keyfile.MaxPFXSize+1), pw, keys.ErrMalformed, "larger"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -560,7 +557,7 @@ func TestParsePEMPassword(t *testing.T) {
 			if tt.file != "" {
 				data = read(t, filepath.Join(dir, tt.file))
 			}
-			got, err := keys.ParsePEMPassword(data, tt.password)
+			got, err := keyfile.ParsePEMPassword(data, tt.password)
 			if tt.err == nil {
 				if err != nil {
 					t.Fatal(err)
@@ -594,7 +591,7 @@ func FuzzParsePFX(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, pw := range []string{"", "pw"} {
-		data, err := keys.EncodePFX(k, c, pw)
+		data, err := keyfile.EncodePFX(k, c, pw)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -612,7 +609,7 @@ func FuzzParsePFX(f *testing.F) {
 		f.Add(testutil.BuildPFX(f, k, c, l), l.Password)
 	}
 	f.Fuzz(func(t *testing.T, data []byte, pw string) {
-		s, c, err := keys.ParsePFX(data, pw)
+		s, c, err := keyfile.ParsePFX(data, pw)
 		if err == nil && (s == nil || c == nil) {
 			t.Fatal("nil key or certificate without an error")
 		}
@@ -623,7 +620,7 @@ func FuzzParsePEMPassword(f *testing.F) {
 	f.Add([]byte("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n"), []byte("pw"))
 	f.Add([]byte("-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n"), []byte(""))
 	f.Fuzz(func(t *testing.T, data, pw []byte) {
-		s, err := keys.ParsePEMPassword(data, pw)
+		s, err := keyfile.ParsePEMPassword(data, pw)
 		if err == nil && s == nil {
 			t.Fatal("nil key without an error")
 		}
@@ -675,7 +672,7 @@ func TestParsePFXIterationBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	over := keys.MaxPFXIterations + 1
+	over := keyfile.MaxPFXIterations + 1
 	tests := []struct {
 		name string
 		data []byte
@@ -687,14 +684,14 @@ func TestParsePFXIterationBound(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			_, _, err := keys.ParsePFX(tt.data, "pw")
+			_, _, err := keyfile.ParsePFX(tt.data, "pw")
 			if !errors.Is(err, keys.ErrMalformed) || !strings.Contains(err.Error(), tt.msg) || !strings.Contains(err.Error(), "iterations") {
 				t.Fatalf("got %v (after %v), want ErrMalformed naming the %s's iterations", err, time.Since(start), tt.msg)
 			}
 		})
 	}
 	// An ordinary PFX still opens.
-	if _, _, err := keys.ParsePFX(withMACIterations(modern, 2048), "pw"); err != nil {
+	if _, _, err := keyfile.ParsePFX(withMACIterations(modern, 2048), "pw"); err != nil {
 		t.Fatalf("an ordinary PFX: %v", err)
 	}
 }
@@ -739,11 +736,11 @@ func TestParsePFXBoundsEveryDerivation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			data := testutil.BuildPFX(t, k, c, tt.l)
 			start := time.Now()
-			_, _, err := keys.ParsePFX(data, tt.l.Password)
+			_, _, err := keyfile.ParsePFX(data, tt.l.Password)
 			if took := time.Since(start); took > 2*time.Second {
 				t.Errorf("refused after %v", took)
 			}
-			if !errors.Is(err, keys.ErrKDFCost) || !errors.Is(err, keys.ErrMalformed) || !strings.Contains(err.Error(), "the PFX's "+tt.where+" asks for 2147483647") {
+			if !errors.Is(err, keyfile.ErrKDFCost) || !errors.Is(err, keys.ErrMalformed) || !strings.Contains(err.Error(), "the PFX's "+tt.where+" asks for 2147483647") {
 				t.Fatalf("err = %v, want ErrKDFCost naming %q", err, tt.where)
 			}
 
@@ -754,10 +751,10 @@ func TestParsePFXBoundsEveryDerivation(t *testing.T) {
 					*n = ok
 				}
 			}
-			s, cert, err := keys.ParsePFX(testutil.BuildPFX(t, k, c, l), l.Password)
+			s, cert, err := keyfile.ParsePFX(testutil.BuildPFX(t, k, c, l), l.Password)
 			switch {
 			case tt.nested:
-				if !errors.Is(err, keys.ErrMalformed) || errors.Is(err, keys.ErrKDFCost) || !strings.Contains(err.Error(), "no private key") {
+				if !errors.Is(err, keys.ErrMalformed) || errors.Is(err, keyfile.ErrKDFCost) || !strings.Contains(err.Error(), "no private key") {
 					t.Fatalf("nested key within the bound: %v, want go-pkcs12's \"no private key\"", err)
 				}
 			case err != nil:
@@ -781,7 +778,7 @@ func TestParsePFXNestingBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := testutil.BuildPFX(t, k, c, testutil.PFXLayout{SafeIterations: 1, KeyIterations: 1, Nesting: 50})
-	if _, _, err := keys.ParsePFX(data, ""); !errors.Is(err, keys.ErrMalformed) || !strings.Contains(err.Error(), "nests SafeContents more than") {
+	if _, _, err := keyfile.ParsePFX(data, ""); !errors.Is(err, keys.ErrMalformed) || !strings.Contains(err.Error(), "nests SafeContents more than") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -800,16 +797,16 @@ func TestParsePFXContextCancel(t *testing.T) {
 	}
 	// A valid file at the bound: the safe is derived twice (once to read
 	// the key bag's count, once by go-pkcs12), then the key bag.
-	data := testutil.BuildPFX(t, k, c, testutil.PFXLayout{SafeIterations: keys.MaxPFXIterations, KeyIterations: keys.MaxPFXIterations, KeyInEncryptedSafe: true})
+	data := testutil.BuildPFX(t, k, c, testutil.PFXLayout{SafeIterations: keyfile.MaxPFXIterations, KeyIterations: keyfile.MaxPFXIterations, KeyInEncryptedSafe: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := keys.ParsePFXContext(ctx, data, ""); !errors.Is(err, context.Canceled) {
+	if _, _, err := keyfile.ParsePFXContext(ctx, data, ""); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled before: %v", err)
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, _, err = keys.ParsePFXContext(ctx, data, "")
+	_, _, err = keyfile.ParsePFXContext(ctx, data, "")
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the deadline", err)
 	}
@@ -825,23 +822,18 @@ func TestParsePEMPasswordContextCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := pkcs8.MarshalPrivateKey(k, []byte("pw"), &pkcs8.Opts{Cipher: pkcs8.AES256CBC,
-		KDFOpts: pkcs8.PBKDF2Opts{SaltSize: 16, IterationCount: keys.MaxPFXIterations, HMACHash: crypto.SHA256}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: der})
+	data := testutil.EncryptPEM(t, k, "pw", keyfile.MaxPFXIterations)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if _, err := keys.ParsePEMPasswordContext(ctx, data, []byte("pw")); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := keyfile.ParsePEMPasswordContext(ctx, data, []byte("pw")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the deadline", err)
 	}
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("returned %v after a deadline of 20ms", took)
 	}
 	// Left alone, it opens.
-	if s, err := keys.ParsePEMPasswordContext(context.Background(), data, []byte("pw")); err != nil || !k.PublicKey.Equal(s.Public()) {
+	if s, err := keyfile.ParsePEMPasswordContext(context.Background(), data, []byte("pw")); err != nil || !k.PublicKey.Equal(s.Public()) {
 		t.Fatalf("without a deadline: %v", err)
 	}
 }

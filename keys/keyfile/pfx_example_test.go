@@ -1,4 +1,4 @@
-package keys_test
+package keyfile_test
 
 import (
 	"crypto/rand"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
+	"github.com/pkjwt/pkjwt/keys/keyfile"
 )
 
 // The four kid methods for one certificate (a public certificate in
@@ -46,7 +48,7 @@ func ExampleKIDFrom() {
 // SHA-1 thumbprint in upper-case hex.
 func ExampleParsePFX() {
 	pfx := samplePFX() // in real use: os.ReadFile("sample.pfx")
-	signer, cert, err := keys.ParsePFX(pfx, "")
+	signer, cert, err := keyfile.ParsePFX(pfx, "")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -64,7 +66,7 @@ func ExampleParsePFX() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
-	dir := keys.Dir{Path: tmp}
+	dir := keydir.Dir{Path: tmp}
 	if err := dir.Save(k); err != nil {
 		log.Fatal(err)
 	}
@@ -87,7 +89,7 @@ func samplePFX() []byte {
 	if err != nil {
 		log.Fatal(err)
 	}
-	pfx, err := keys.EncodePFX(key, cert, "")
+	pfx, err := keyfile.EncodePFX(key, cert, "")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,9 +1,11 @@
-package keys
+package keydir
 
 import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pkjwt/pkjwt/internal/atomicfile"
+	"github.com/pkjwt/pkjwt/keys"
 )
 
 // ErrDuplicateKID is returned when a key is added under a kid that another
@@ -33,7 +38,7 @@ const lockPoll = 50 * time.Millisecond
 // during the function Update gave it to.
 type Tx struct {
 	d    Dir
-	ring *Ring
+	ring *keys.Ring
 }
 
 // Update runs fn as one transaction on the directory: it takes the
@@ -145,21 +150,21 @@ func (h lockHolder) describe(now time.Time) string {
 
 // Ring returns the directory's keys as read inside the lock, with the
 // changes made through tx so far.
-func (tx *Tx) Ring() *Ring { return tx.ring }
+func (tx *Tx) Ring() *keys.Ring { return tx.ring }
 
 // Add writes k's metadata and, for a local key, its private key. It
 // refuses, before writing anything, a kid another key has
 // (ErrDuplicateKID) and a public key the directory already holds
 // (fs.ErrExist). A remote key (k.Ref set) is saved as metadata only.
-func (tx *Tx) Add(k *Key) error {
-	if err := ValidateKID(k.ID); err != nil {
+func (tx *Tx) Add(k *keys.Key) error {
+	if err := keys.ValidateKID(k.ID); err != nil {
 		return err
 	}
 	if k.Signer == nil {
-		return fmt.Errorf("keys: %s has no signer: %w", k.ID, ErrMalformed)
+		return fmt.Errorf("keys: %s has no signer: %w", k.ID, keys.ErrMalformed)
 	}
 	p := tx.d.path()
-	for _, o := range tx.ring.keys {
+	for _, o := range tx.ring.Keys() {
 		if o.ID == k.ID {
 			return fmt.Errorf("keys: another key with kid %q is already in %s: %w", k.ID, p, ErrDuplicateKID)
 		}
@@ -173,7 +178,7 @@ func (tx *Tx) Add(k *Key) error {
 	}
 	var pemBytes []byte
 	if k.Ref == "" {
-		if pemBytes, err = MarshalPEM(k); err != nil {
+		if pemBytes, err = marshalPEM(k); err != nil {
 			return err
 		}
 	}
@@ -196,13 +201,13 @@ func (tx *Tx) Add(k *Key) error {
 			return err
 		}
 	}
-	tx.ring = NewRing(append(tx.ring.Keys(), k)...)
+	tx.ring = keys.NewRing(append(tx.ring.Keys(), k)...)
 	return nil
 }
 
 // put rewrites the metadata of a key already in the ring (same kid) and
 // puts k in the ring in its place.
-func (tx *Tx) put(k *Key) error {
+func (tx *Tx) put(k *keys.Key) error {
 	if err := tx.d.writeMeta(k); err != nil {
 		return err
 	}
@@ -212,18 +217,18 @@ func (tx *Tx) put(k *Key) error {
 			ks[i] = k
 		}
 	}
-	tx.ring = NewRing(ks...)
+	tx.ring = keys.NewRing(ks...)
 	return nil
 }
 
 // SetState changes the state of key kid to st and records when.
 // Activating goes through Activate with DefaultLead, never forced;
 // retiring through CheckRetire; a key never becomes pending again.
-func (tx *Tx) SetState(kid string, st State, now time.Time) error {
+func (tx *Tx) SetState(kid string, st keys.State, now time.Time) error {
 	if !st.Valid() {
 		return fmt.Errorf("keys: unknown state %q: %w", st, ErrBadTransition)
 	}
-	if st == StateActive {
+	if st == keys.StateActive {
 		return tx.Activate(kid, now, DefaultLead, false)
 	}
 	k, err := tx.lookup(kid)
@@ -233,7 +238,7 @@ func (tx *Tx) SetState(kid string, st State, now time.Time) error {
 	if k.State == st {
 		return nil
 	}
-	if st == StatePending {
+	if st == keys.StatePending {
 		return fmt.Errorf("keys: %s is %s; a key never becomes pending again: %w", kid, k.State, ErrBadTransition)
 	}
 	if err := CheckRetire(k); err != nil {
@@ -284,20 +289,20 @@ func (tx *Tx) Remove(kid string) error {
 	if err := os.Remove(filepath.Join(p, name+".json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("keys: remove the metadata of %s: %w", kid, err)
 	}
-	syncDir(p)
-	var ks []*Key
-	for _, o := range tx.ring.keys {
+	atomicfile.SyncDir(p)
+	var ks []*keys.Key
+	for _, o := range tx.ring.Keys() {
 		if o.ID != kid {
 			ks = append(ks, o)
 		}
 	}
-	tx.ring = NewRing(ks...)
+	tx.ring = keys.NewRing(ks...)
 	return nil
 }
 
 // lookup returns a copy of the key kid of the transaction's ring, naming
 // the directory when it is not there.
-func (tx *Tx) lookup(kid string) (*Key, error) {
+func (tx *Tx) lookup(kid string) (*keys.Key, error) {
 	k, err := tx.ring.Lookup(kid)
 	if err != nil {
 		return nil, fmt.Errorf("keys: %s: %w", tx.d.path(), err)
@@ -308,7 +313,7 @@ func (tx *Tx) lookup(kid string) (*Key, error) {
 // Save adds k to the directory in a transaction of its own (see Update
 // and Tx.Add): it refuses a directory that does not load, a kid already
 // there (ErrDuplicateKID) and a key already there (fs.ErrExist).
-func (d Dir) Save(k *Key) error {
+func (d Dir) Save(k *keys.Key) error {
 	return d.Update(context.Background(), func(tx *Tx) error { return tx.Add(k) })
 }
 
@@ -321,4 +326,14 @@ func (d Dir) MarkPublished(ctx context.Context, kids []string, t time.Time) (mar
 		return err
 	})
 	return marked, err
+}
+
+// marshalPEM encodes a local private key as PKCS#8 PEM. It fails for a
+// remote key whose private half cannot be exported.
+func marshalPEM(k *keys.Key) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(k.Signer)
+	if err != nil {
+		return nil, fmt.Errorf("keys: key %s cannot be exported as PKCS#8: %w", k.ID, err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }

@@ -1,4 +1,4 @@
-package keys
+package keydir
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/pkjwt/pkjwt/keys"
 )
 
 // Rotation timing. NHS England caches an app's JWKS for an hour and does not
@@ -19,16 +21,13 @@ const (
 	// DefaultLead is how long a key must have been published before it may
 	// be activated: the JWKS cache time plus a margin.
 	DefaultLead = JWKSCacheTime + 5*time.Minute
-	// MaxAssertionLifetime is the longest client assertion lifetime NHS
-	// England accepts.
-	MaxAssertionLifetime = 5 * time.Minute
 	// MaxTokenLifetime is the longest access token lifetime pkjwt expects
 	// from NHS England (its tokens last 10 minutes).
 	MaxTokenLifetime = 10 * time.Minute
 	// DefaultGrace is how long a retired key stays published before it may
 	// be removed: the JWKS cache time plus the longest assertion and token
 	// lifetimes.
-	DefaultGrace = JWKSCacheTime + MaxAssertionLifetime + MaxTokenLifetime
+	DefaultGrace = JWKSCacheTime + keys.MaxAssertionLifetime + MaxTokenLifetime
 )
 
 // Errors of the key life cycle. Test for them with errors.Is.
@@ -54,9 +53,9 @@ var (
 // date (it signed only after a forced early activation, or was recorded
 // before pkjwt kept that date) may be activated lead after its first
 // publication. A key never published returns ok false.
-func SafeToActivate(k *Key, lead time.Duration) (at time.Time, ok bool) {
+func SafeToActivate(k *keys.Key, lead time.Duration) (at time.Time, ok bool) {
 	switch {
-	case !k.Signed.IsZero() && k.State != StatePending:
+	case !k.Signed.IsZero() && k.State != keys.StatePending:
 		return time.Time{}, true
 	case k.Published.IsZero():
 		return time.Time{}, false
@@ -66,10 +65,10 @@ func SafeToActivate(k *Key, lead time.Duration) (at time.Time, ok bool) {
 
 // CheckActivate reports whether k may be activated at now with the given
 // lead, with ErrTooEarly and the time it will be safe when it may not.
-func CheckActivate(k *Key, now time.Time, lead time.Duration) error {
+func CheckActivate(k *keys.Key, now time.Time, lead time.Duration) error {
 	at, ok := SafeToActivate(k, lead)
 	what := k.ID
-	if k.State == StateRetired {
+	if k.State == keys.StateRetired {
 		what += " is retired but not a rollback (it never signed with relying parties knowing it), and"
 	}
 	if !ok {
@@ -87,8 +86,8 @@ func CheckActivate(k *Key, now time.Time, lead time.Duration) error {
 // signed, so nothing it signed needs its public key: it is removed, not
 // retired (ErrBadTransition), and cannot come back later as a key to roll
 // back to.
-func CheckRetire(k *Key) error {
-	if k.State == StatePending {
+func CheckRetire(k *keys.Key) error {
+	if k.State == keys.StatePending {
 		return fmt.Errorf("keys: %s is pending and never signed, so it has nothing to keep verifying: remove it with 'pkjwt keys remove --kid %s': %w", k.ID, k.ID, ErrBadTransition)
 	}
 	return nil
@@ -97,14 +96,14 @@ func CheckRetire(k *Key) error {
 // CheckRemove reports whether k may be removed from ring at now: never the
 // signing key or another active key, and a retired key only once grace has
 // passed since it was retired. A pending key (it never signed) may go.
-func CheckRemove(ring *Ring, k *Key, now time.Time, grace time.Duration) error {
+func CheckRemove(ring *keys.Ring, k *keys.Key, now time.Time, grace time.Duration) error {
 	if s, err := ring.SignerAt(now); err == nil && s.ID == k.ID {
 		return fmt.Errorf("keys: %s signs now; activate another key first: %w", k.ID, ErrIsSigningKey)
 	}
 	switch k.State {
-	case StateActive:
+	case keys.StateActive:
 		return fmt.Errorf("keys: %s is active; retire it first: %w", k.ID, ErrBadTransition)
-	case StateRetired:
+	case keys.StateRetired:
 		since := retiredAt(k)
 		if until := since.Add(grace); now.Before(until) {
 			return fmt.Errorf("keys: %s was retired at %s; tokens and assertions it signed may still be checked until %s (in %s): %w",
@@ -116,7 +115,7 @@ func CheckRemove(ring *Ring, k *Key, now time.Time, grace time.Duration) error {
 
 // retiredAt is when k was retired: its last state change, or its creation
 // for a key retired before state changes were recorded.
-func retiredAt(k *Key) time.Time {
+func retiredAt(k *keys.Key) time.Time {
 	if !k.StateChanged.IsZero() {
 		return k.StateChanged
 	}
@@ -124,7 +123,7 @@ func retiredAt(k *Key) time.Time {
 }
 
 // activatedAt is when k last became active (or was made).
-func activatedAt(k *Key) time.Time { return retiredAt(k) }
+func activatedAt(k *keys.Key) time.Time { return retiredAt(k) }
 
 // Policy is how Plan rotates a key ring.
 type Policy struct {
@@ -187,12 +186,12 @@ type Step struct {
 // their grace. The plan never leaves the ring without a signing key if it
 // had one: a key is retired only in the step that activates its successor.
 // Plan is a pure function: Apply carries a plan out.
-func Plan(ring *Ring, now time.Time, p Policy) []Step {
+func Plan(ring *keys.Ring, now time.Time, p Policy) []Step {
 	var steps []Step
 	signer, _ := ring.SignerAt(now)
-	var pending []*Key
-	for _, k := range ring.keys { // newest first
-		if k.State == StatePending {
+	var pending []*keys.Key
+	for _, k := range ring.Keys() { // newest first
+		if k.State == keys.StatePending {
 			pending = append(pending, k)
 		}
 	}
@@ -214,8 +213,8 @@ func Plan(ring *Ring, now time.Time, p Policy) []Step {
 		default:
 			steps = append(steps, Step{Action: ActionActivate, KID: next.ID, Reason: fmt.Sprintf("published %s ago, past the %s lead", now.Sub(next.Published).Round(time.Second), p.lead())})
 			activated = true
-			for _, k := range ring.keys {
-				if k.State == StateActive {
+			for _, k := range ring.Keys() {
+				if k.State == keys.StateActive {
 					steps = append(steps, Step{Action: ActionRetire, KID: k.ID, Reason: "replaced by " + next.ID})
 				}
 			}
@@ -242,8 +241,8 @@ func Plan(ring *Ring, now time.Time, p Policy) []Step {
 			retiring[s.KID] = true
 		}
 	}
-	for _, k := range ring.keys {
-		if k.State != StateRetired || retiring[k.ID] {
+	for _, k := range ring.Keys() {
+		if k.State != keys.StateRetired || retiring[k.ID] {
 			continue
 		}
 		if until := retiredAt(k).Add(p.grace()); now.Before(until) {
@@ -275,7 +274,7 @@ func (tx *Tx) Apply(ctx context.Context, steps []Step, now time.Time, p Policy) 
 				return added, err
 			}
 		case ActionRetire:
-			if err := tx.SetState(s.KID, StateRetired, now); err != nil {
+			if err := tx.SetState(s.KID, keys.StateRetired, now); err != nil {
 				return added, err
 			}
 		case ActionRemove:
@@ -285,14 +284,14 @@ func (tx *Tx) Apply(ctx context.Context, steps []Step, now time.Time, p Policy) 
 		case ActionAdd:
 			alg := p.Algorithm
 			if alg == "" {
-				alg = DefaultAlgorithm
+				alg = keys.DefaultAlgorithm
 			}
-			var k *Key
+			var k *keys.Key
 			if p.NewKey != "" {
-				k, err = tx.CreateRemote(ctx, p.NewKey, alg, StatePending, now)
+				k, err = tx.CreateRemote(ctx, p.NewKey, alg, keys.StatePending, now)
 			} else {
-				if k, err = GenerateContext(ctx, alg, p.Bits); err == nil {
-					k.Created, k.State, k.StateChanged = now.UTC(), StatePending, now.UTC()
+				if k, err = keys.GenerateContext(ctx, alg, p.Bits); err == nil {
+					k.Created, k.State, k.StateChanged = now.UTC(), keys.StatePending, now.UTC()
 					err = tx.Add(k)
 				}
 			}
@@ -318,14 +317,14 @@ func (tx *Tx) Activate(kid string, now time.Time, lead time.Duration, force bool
 	}
 	guard := CheckActivate(k, now, lead)
 	switch {
-	case guard != nil && k.State == StateActive:
+	case guard != nil && k.State == keys.StateActive:
 		return nil // active already, and nothing to record
 	case guard != nil && !force:
 		return guard
 	}
 	changed := false
-	if k.State != StateActive {
-		k.State, k.StateChanged, changed = StateActive, now.UTC(), true
+	if k.State != keys.StateActive {
+		k.State, k.StateChanged, changed = keys.StateActive, now.UTC(), true
 	}
 	if guard == nil && k.Signed.IsZero() {
 		k.Signed, changed = now.UTC(), true

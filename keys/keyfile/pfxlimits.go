@@ -1,4 +1,4 @@
-package keys
+package keyfile
 
 import (
 	"context"
@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/pkjwt/pkjwt/keys/internal/pkcs12pbe"
+	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keyfile/internal/pkcs12pbe"
 )
 
 // MaxPFXIterations bounds every key-derivation iteration count a PFX or an
@@ -153,7 +154,7 @@ func pfxWork(ctx context.Context, data []byte, password string, max int) error {
 	}
 	if len(items) > 2 {
 		// go-pkcs12's DecodeChain reads one or two.
-		return fmt.Errorf("keys: the PFX's authenticated safe has %d parts, more than the 2 a key and its certificates need: %w", len(items), ErrMalformed)
+		return fmt.Errorf("keys: the PFX's authenticated safe has %d parts, more than the 2 a key and its certificates need: %w", len(items), keys.ErrMalformed)
 	}
 	// First everything in the clear: the count of each encrypted safe and
 	// the bags of the plain ones. Then the encrypted safes' bags.
@@ -239,7 +240,7 @@ func pfxPasswords(password string) ([][]byte, error) {
 // recursively, of the SafeContents bags inside it.
 func checkSafeContents(what string, der []byte, max, depth int) error {
 	if depth > maxPFXNesting {
-		return fmt.Errorf("keys: the PFX's %s nests SafeContents more than %d deep: %w", what, maxPFXNesting, ErrMalformed)
+		return fmt.Errorf("keys: the PFX's %s nests SafeContents more than %d deep: %w", what, maxPFXNesting, keys.ErrMalformed)
 	}
 	var bags []p12SafeBag
 	if err := unmarshalAll(der, &bags); err != nil {
@@ -295,11 +296,11 @@ func checkAlgorithmIterations(what string, alg pkix.AlgorithmIdentifier, max int
 
 func checkIterations(what string, n, max int) error {
 	if n > max {
-		return fmt.Errorf("keys: the PFX's %s asks for %d key-derivation iterations, more than the %d allowed: %w: %w", what, n, max, ErrKDFCost, ErrMalformed)
+		return fmt.Errorf("keys: the PFX's %s asks for %d key-derivation iterations, more than the %d allowed: %w: %w", what, n, max, ErrKDFCost, keys.ErrMalformed)
 	}
 	return nil
 }
 
 func unreadable(what string, err error) error {
-	return fmt.Errorf("keys: the PFX's %s cannot be read: %w: %w", what, ErrMalformed, err)
+	return fmt.Errorf("keys: the PFX's %s cannot be read: %w: %w", what, keys.ErrMalformed, err)
 }

@@ -1,4 +1,4 @@
-package keys
+package keydir
 
 import (
 	"context"
@@ -11,17 +11,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pkjwt/pkjwt/keys"
 )
-
-// RingSource gives the current key ring. *Ring gives itself; *DirSource
-// gives the ring last loaded from its directory, so that the keys a program
-// signs with and publishes follow the directory without a restart.
-type RingSource interface {
-	Ring() *Ring
-}
-
-// Ring returns r itself, so that a fixed *Ring is a RingSource.
-func (r *Ring) Ring() *Ring { return r }
 
 // DirSource is a key source backed by a Dir that picks up changes — a key
 // added, activated or removed — when Reload or Watch sees the directory
@@ -32,7 +24,7 @@ func (r *Ring) Ring() *Ring { return r }
 // with the keys it had rather than with none.
 type DirSource struct {
 	dir   Dir
-	ring  atomic.Pointer[Ring]
+	ring  atomic.Pointer[keys.Ring]
 	mu    sync.Mutex // serialises reloads
 	stamp string     // directory fingerprint of the loaded ring, under mu
 }
@@ -47,11 +39,11 @@ func NewDirSource(d Dir) (*DirSource, error) {
 }
 
 // Ring returns the current ring.
-func (s *DirSource) Ring() *Ring { return s.ring.Load() }
+func (s *DirSource) Ring() *keys.Ring { return s.ring.Load() }
 
 // SigningKey returns the key that signs now; it makes *DirSource a key
 // source for pkjwt.Config.
-func (s *DirSource) SigningKey() (*Key, error) { return s.Ring().SigningKey() }
+func (s *DirSource) SigningKey() (*keys.Key, error) { return s.Ring().SigningKey() }
 
 // Reload re-reads the directory if any key or metadata file changed (a
 // file added, removed or rewritten, whatever its size and dates) and
@@ -82,7 +74,7 @@ func (s *DirSource) Reload() (bool, error) {
 // Watch calls Reload every interval until ctx is done. onChange, if not
 // nil, is called with the new ring after each change, and onError with
 // each failed reload.
-func (s *DirSource) Watch(ctx context.Context, interval time.Duration, onChange func(*Ring), onError func(error)) {
+func (s *DirSource) Watch(ctx context.Context, interval time.Duration, onChange func(*keys.Ring), onError func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

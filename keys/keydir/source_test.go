@@ -1,4 +1,4 @@
-package keys_test
+package keydir_test
 
 import (
 	"context"
@@ -8,16 +8,17 @@ import (
 	"time"
 
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 func TestDirSourceFollowsTheDirectory(t *testing.T) {
-	d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+	d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys")}
 	a, _ := keys.Generate("ES256", 0)
 	a.Created = time.Now().Add(-time.Hour)
 	if err := d.Save(a); err != nil {
 		t.Fatal(err)
 	}
-	src, err := keys.NewDirSource(d)
+	src, err := keydir.NewDirSource(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestDirSourceFollowsTheDirectory(t *testing.T) {
 		t.Fatalf("pending key: %d keys, signer %s", src.Ring().Len(), signer())
 	}
 
-	if err := d.Update(context.Background(), func(tx *keys.Tx) error { return tx.Activate(b.ID, time.Now(), keys.DefaultLead, true) }); err != nil {
+	if err := d.Update(context.Background(), func(tx *keydir.Tx) error { return tx.Activate(b.ID, time.Now(), keydir.DefaultLead, true) }); err != nil {
 		t.Fatal(err)
 	}
 	if changed, _ := src.Reload(); !changed || signer() != b.ID {

@@ -1,4 +1,4 @@
-package keys_test
+package keydir_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pkjwt/pkjwt/keys"
+	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 // signedAt sets k's Signed date and returns k.
@@ -33,17 +34,17 @@ func TestCheckActivateRollback(t *testing.T) {
 		wantErr   bool
 		wantText  string // a fragment of the refusal
 	}{
-		{"retired, signed after the lead: rollback", keys.StateRetired, 200 * m, 100 * m, keys.DefaultLead, false, ""},
-		{"retired, signed as the first key, never recorded as published", keys.StateRetired, 0, 100 * m, keys.DefaultLead, false, ""},
+		{"retired, signed after the lead: rollback", keys.StateRetired, 200 * m, 100 * m, keydir.DefaultLead, false, ""},
+		{"retired, signed as the first key, never recorded as published", keys.StateRetired, 0, 100 * m, keydir.DefaultLead, false, ""},
 		{"retired, signed, even with a longer lead", keys.StateRetired, 70 * m, 2 * m, 10 * time.Hour, false, ""},
-		{"retired, never signed, never published (retired while pending)", keys.StateRetired, 0, 0, keys.DefaultLead, true, "never been published"},
-		{"retired, never signed, published 10 min ago (forced early, rolled back)", keys.StateRetired, 10 * m, 0, keys.DefaultLead, true, "not a rollback"},
-		{"retired, never signed, published 66 min ago", keys.StateRetired, 66 * m, 0, keys.DefaultLead, false, ""},
-		{"pending, published 64 min ago", keys.StatePending, 64 * m, 0, keys.DefaultLead, true, "safe to activate from"},
-		{"pending, published 66 min ago", keys.StatePending, 66 * m, 0, keys.DefaultLead, false, ""},
-		{"pending with a Signed date is still pending", keys.StatePending, 10 * m, 5 * m, keys.DefaultLead, true, "safe to activate from"},
-		{"active, forced early: not safe yet", keys.StateActive, 10 * m, 0, keys.DefaultLead, true, "safe to activate from"},
-		{"active, signed", keys.StateActive, 100 * m, 30 * m, keys.DefaultLead, false, ""},
+		{"retired, never signed, never published (retired while pending)", keys.StateRetired, 0, 0, keydir.DefaultLead, true, "never been published"},
+		{"retired, never signed, published 10 min ago (forced early, rolled back)", keys.StateRetired, 10 * m, 0, keydir.DefaultLead, true, "not a rollback"},
+		{"retired, never signed, published 66 min ago", keys.StateRetired, 66 * m, 0, keydir.DefaultLead, false, ""},
+		{"pending, published 64 min ago", keys.StatePending, 64 * m, 0, keydir.DefaultLead, true, "safe to activate from"},
+		{"pending, published 66 min ago", keys.StatePending, 66 * m, 0, keydir.DefaultLead, false, ""},
+		{"pending with a Signed date is still pending", keys.StatePending, 10 * m, 5 * m, keydir.DefaultLead, true, "safe to activate from"},
+		{"active, forced early: not safe yet", keys.StateActive, 10 * m, 0, keydir.DefaultLead, true, "safe to activate from"},
+		{"active, signed", keys.StateActive, 100 * m, 30 * m, keydir.DefaultLead, false, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,8 +52,8 @@ func TestCheckActivateRollback(t *testing.T) {
 			if tc.signed > 0 {
 				k.Signed = now.Add(-tc.signed)
 			}
-			err := keys.CheckActivate(k, now, tc.lead)
-			if tc.wantErr != (err != nil) || err != nil && !errors.Is(err, keys.ErrTooEarly) {
+			err := keydir.CheckActivate(k, now, tc.lead)
+			if tc.wantErr != (err != nil) || err != nil && !errors.Is(err, keydir.ErrTooEarly) {
 				t.Fatalf("err %v, want an error: %v", err, tc.wantErr)
 			}
 			if err != nil && !strings.Contains(err.Error(), tc.wantText) {
@@ -69,8 +70,8 @@ func TestCheckRetire(t *testing.T) {
 		wantErr bool
 	}{{keys.StatePending, true}, {keys.StateActive, false}, {keys.StateRetired, false}} {
 		k := ecKey(t, now, tc.st, time.Hour, 0, 0)
-		err := keys.CheckRetire(k)
-		if tc.wantErr != (err != nil) || err != nil && (!errors.Is(err, keys.ErrBadTransition) || !strings.Contains(err.Error(), "keys remove --kid "+k.ID)) {
+		err := keydir.CheckRetire(k)
+		if tc.wantErr != (err != nil) || err != nil && (!errors.Is(err, keydir.ErrBadTransition) || !strings.Contains(err.Error(), "keys remove --kid "+k.ID)) {
 			t.Errorf("%s: %v", tc.st, err)
 		}
 	}
@@ -97,19 +98,19 @@ func TestGuardSequences(t *testing.T) {
 		wantSigned map[string]bool // whether each key ends with a Signed date
 	}{
 		{"the issue's first bypass: retire a never-published pending key, then activate it", false, []op{
-			{0, "retire", "P", keys.ErrBadTransition},
-			{m, "activate", "P", keys.ErrTooEarly},
-			{m, "apply-activate", "P", keys.ErrTooEarly},
+			{0, "retire", "P", keydir.ErrBadTransition},
+			{m, "activate", "P", keydir.ErrTooEarly},
+			{m, "apply-activate", "P", keydir.ErrTooEarly},
 		}, map[string]bool{"A": true, "P": false}},
 		{"the issue's second bypass: forced early activation, rollback, activate again", false, []op{
 			{0, "publish", "", nil},
-			{10 * m, "activate", "P", keys.ErrTooEarly},
+			{10 * m, "activate", "P", keydir.ErrTooEarly},
 			{10 * m, "force", "P", nil},
 			{11 * m, "activate", "A", nil}, // the rollback: at once
 			{11 * m, "retire", "P", nil},
-			{12 * m, "activate", "P", keys.ErrTooEarly},
-			{12 * m, "activate", "P", keys.ErrTooEarly}, // typing it again changes nothing
-			{66 * m, "activate", "P", nil},              // a lead after publication: allowed, and now it counts
+			{12 * m, "activate", "P", keydir.ErrTooEarly},
+			{12 * m, "activate", "P", keydir.ErrTooEarly}, // typing it again changes nothing
+			{66 * m, "activate", "P", nil},                // a lead after publication: allowed, and now it counts
 		}, map[string]bool{"A": true, "P": true}},
 		{"a guarded activation and rollbacks both ways", false, []op{
 			{0, "publish", "", nil},
@@ -127,18 +128,18 @@ func TestGuardSequences(t *testing.T) {
 			{68 * m, "activate", "P", nil},
 		}, map[string]bool{"A": true, "P": true}},
 		{"a legacy key retired before publication is recorded waits", true, []op{
-			{0, "activate", "P", keys.ErrTooEarly},
+			{0, "activate", "P", keydir.ErrTooEarly},
 			{0, "force", "P", nil},
 			{0, "retire", "A", nil},
-			{m, "activate", "A", keys.ErrTooEarly},
+			{m, "activate", "A", keydir.ErrTooEarly},
 			{m, "publish", "", nil},
-			{30 * m, "activate", "A", keys.ErrTooEarly},
+			{30 * m, "activate", "A", keydir.ErrTooEarly},
 			{67 * m, "activate", "A", nil},
 		}, map[string]bool{"A": true, "P": false}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+			d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys")}
 			a := ecKey(t, start, keys.StateActive, 0, 0, 0)
 			if !tc.legacyA {
 				a.Signed = start
@@ -158,14 +159,14 @@ func TestGuardSequences(t *testing.T) {
 				case "publish":
 					_, err = d.MarkPublished(ctx, []string{a.ID, p.ID}, now)
 				case "activate", "force":
-					err = d.Update(ctx, func(tx *keys.Tx) error {
-						return tx.Activate(kid[o.key], now, keys.DefaultLead, o.verb == "force")
+					err = d.Update(ctx, func(tx *keydir.Tx) error {
+						return tx.Activate(kid[o.key], now, keydir.DefaultLead, o.verb == "force")
 					})
 				case "retire":
-					err = d.Update(ctx, func(tx *keys.Tx) error { return tx.SetState(kid[o.key], keys.StateRetired, now) })
+					err = d.Update(ctx, func(tx *keydir.Tx) error { return tx.SetState(kid[o.key], keys.StateRetired, now) })
 				case "apply-activate": // a hand-made plan step: Apply re-checks it
-					err = d.Update(ctx, func(tx *keys.Tx) error {
-						_, err := tx.Apply(ctx, []keys.Step{{Action: keys.ActionActivate, KID: kid[o.key]}}, now, keys.Policy{})
+					err = d.Update(ctx, func(tx *keydir.Tx) error {
+						_, err := tx.Apply(ctx, []keydir.Step{{Action: keydir.ActionActivate, KID: kid[o.key]}}, now, keydir.Policy{})
 						return err
 					})
 				}
@@ -196,19 +197,19 @@ func TestGuardSequences(t *testing.T) {
 // TestSetStateCannotActivateEarly: SetState is no back door round the
 // lead-time guard.
 func TestSetStateCannotActivateEarly(t *testing.T) {
-	d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+	d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys")}
 	now := time.Now()
 	p := ecKey(t, now, keys.StatePending, time.Hour, 10*time.Minute, 0)
 	if err := d.Save(p); err != nil {
 		t.Fatal(err)
 	}
 	setActive := func(at time.Time) error {
-		return d.Update(context.Background(), func(tx *keys.Tx) error { return tx.SetState(p.ID, keys.StateActive, at) })
+		return d.Update(context.Background(), func(tx *keydir.Tx) error { return tx.SetState(p.ID, keys.StateActive, at) })
 	}
-	if err := setActive(now); !errors.Is(err, keys.ErrTooEarly) {
+	if err := setActive(now); !errors.Is(err, keydir.ErrTooEarly) {
 		t.Fatalf("SetState(active) 10 min after publication: %v", err)
 	}
-	if err := setActive(now.Add(keys.DefaultLead)); err != nil {
+	if err := setActive(now.Add(keydir.DefaultLead)); err != nil {
 		t.Fatal(err)
 	}
 	k, err := d.Load(p.ID)
@@ -223,7 +224,7 @@ func TestSetStateCannotActivateEarly(t *testing.T) {
 func TestSignedDateStored(t *testing.T) {
 	now := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
 	for _, signed := range []time.Time{{}, now} {
-		d := keys.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+		d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys")}
 		k := signedAt(ecKey(t, now, keys.StateRetired, time.Hour, 0, time.Minute), signed)
 		if err := d.Save(k); err != nil {
 			t.Fatal(err)

@@ -21,14 +21,14 @@ TEST_ENV = PKJWT_REQUIRE_OPENSSL=1 PKJWT_REQUIRE_AZURITE=1 PKJWT_AZURITE=$(AZURI
 	PKJWT_REQUIRE_LOCALKMS=1 PKJWT_LOCALKMS=$(LOCALKMS) PKJWT_REQUIRE_HYDRA=1 PKJWT_HYDRA=$(HYDRA) \
 	PKJWT_REQUIRE_PROMTOOL=1 PKJWT_REQUIRE_MODPROXY=1
 
-.PHONY: test test-short deps deps-short vet staticcheck localkms hydra
+.PHONY: test test-short deps deps-short vet staticcheck surface localkms hydra
 
-test: deps vet staticcheck
+test: deps vet staticcheck surface
 	PKJWT_REQUIRE_BROWSER=1 PKJWT_CHROME="$$(bash scripts/deps.sh --find-chrome)" $(TEST_ENV) \
 		$(GO) test -race -count=1 -timeout 20m ./...
 
 # Everything but the browser test, for a machine without chromium.
-test-short: deps-short vet staticcheck
+test-short: deps-short vet staticcheck surface
 	$(TEST_ENV) $(GO) test -race -count=1 -timeout 20m -skip 'TestBrowser' ./...
 
 deps:
@@ -44,6 +44,11 @@ vet:
 # the first time (about a minute), reused after.
 staticcheck:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+# The exported names of each public package against its limit (the table,
+# then a failure above a limit): tools/surface.
+surface:
+	$(GO) run ./tools/surface
 
 # local-kms and Hydra alone (make deps builds both).
 localkms:

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pkjwt/pkjwt/internal/atomicfile"
 	"github.com/pkjwt/pkjwt/jwks/publish/internal/desturl"
 )
 
@@ -61,57 +62,21 @@ func openFile(dest string) (Destination, error) {
 	return Destination{Store: fileStore{}, Key: abs, URL: (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()}, nil
 }
 
-// Put writes body to a temporary file in the target's directory with mode
-// 0644 (a JWKS is public), syncs it, and renames it over the target, so a
-// web server never serves a half-written set. Missing parent directories are
-// created with mode 0755.
-//
-// keys/dir.go and cmd/pkjwt/keys_import.go repeat this atomic write for
-// private keys (mode 0600); one shared helper should serve all three.
-func (fileStore) Put(ctx context.Context, name string, body []byte, _ Meta) (err error) {
+// Put writes body atomically (internal/atomicfile: a temporary file in the
+// target's directory, synced and renamed over the target) with mode 0644
+// (a JWKS is public), so a web server never serves a half-written set.
+// Missing parent directories are created with mode 0755.
+func (fileStore) Put(ctx context.Context, name string, body []byte, _ Meta) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return fmt.Errorf("create directory: %w", err)
 	}
 	if st, err := os.Stat(name); err == nil && st.IsDir() {
 		return fmt.Errorf("%s is a directory", name)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("create temporary file: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("chmod temporary file: %w", err)
-	}
-	if _, err = f.Write(body); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", tmp, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp, err)
-	}
-	if err = os.Rename(tmp, name); err != nil {
-		return fmt.Errorf("rename into place: %w", err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync() // best effort: not every file system syncs a directory
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(name, body, 0o644)
 }
 
 // Get opens the file for reading back.

@@ -22,17 +22,17 @@ var (
 	// ErrEmptySet is returned for a set with no keys: publishing it would
 	// make every relying party reject every assertion.
 	ErrEmptySet = errors.New("jwks: the set has no keys")
-	// ErrTooLarge is returned for a document larger than MaxSize.
+	// ErrTooLarge is returned for a document larger than [MaxSize].
 	ErrTooLarge = errors.New("jwks: document too large")
 )
 
 // MaxSize bounds the size of a JWKS document Check accepts (1 MiB); a set
-// of a few public keys is a few kilobytes.
+// of a few public keys is a few kilobytes. See [Check].
 const MaxSize = 1 << 20
 
 // Check reports whether body is a JWKS fit to publish and returns its kids
-// in document order. It refuses, with ErrNotJWKS, ErrEmptySet, ErrNotPublic
-// or ErrTooLarge (wrapped with the reason):
+// in document order. It refuses, with [ErrNotJWKS], [ErrEmptySet],
+// [ErrNotPublic] or [ErrTooLarge] (wrapped with the reason):
 //   - bytes that are not one JSON object {"keys":[...]} (trailing data,
 //     duplicate member names or members other than "keys" included);
 //   - an empty set;
@@ -42,10 +42,10 @@ const MaxSize = 1 << 20
 //     be published;
 //   - a key go-jose cannot parse as a public key, a missing, invalid or
 //     repeated kid, a "use" other than "sig", or an "alg" the key cannot
-//     sign with (see keys.CheckAlgorithm, which also refuses small RSA
+//     sign with (see [keys.CheckAlgorithm], which also refuses small RSA
 //     keys).
 //
-// The bytes Marshal produces always pass.
+// The bytes [Marshal] produces always pass.
 func Check(body []byte) (kids []string, err error) {
 	if len(body) > MaxSize {
 		return nil, fmt.Errorf("jwks: %d bytes, at most %d: %w", len(body), MaxSize, ErrTooLarge)

@@ -34,14 +34,15 @@ type document struct {
 // strong ETag (SHA-256 of the body), Cache-Control "public, max-age=N" and
 // 304 Not Modified for a matching If-None-Match; any other method gets 405
 // with "Allow: GET, HEAD". A set with no key is never served: it gets 503
-// with "Cache-Control: no-store", so that no cache keeps an empty set. The document can be replaced at any time with
-// Update, which is safe for concurrent use with serving.
+// with "Cache-Control: no-store", so that no cache keeps an empty set. The
+// document can be replaced at any time with [Handler.Update] or
+// [Handler.SetDocument], which are safe for concurrent use with serving.
 type Handler struct {
 	doc          atomic.Pointer[document]
 	cacheControl string
 }
 
-// Option configures a Handler.
+// Option configures a [Handler].
 type Option func(*Handler)
 
 // WithMaxAge sets the Cache-Control max-age (0 sends "no-cache").
@@ -55,7 +56,8 @@ func WithMaxAge(d time.Duration) Option {
 	}
 }
 
-// NewHandler returns a Handler serving the JWKS of ks.
+// NewHandler returns a [Handler] serving the JWKS of ks ([Marshal]), with
+// Cache-Control max-age [DefaultMaxAge] unless [WithMaxAge] says otherwise.
 func NewHandler(ks []*keys.Key, opts ...Option) (*Handler, error) {
 	h := &Handler{}
 	WithMaxAge(DefaultMaxAge)(h)

@@ -5,6 +5,11 @@
 // kid and the public parameters (n and e for RSA; crv, x and y for EC) and
 // nothing else: no private member can ever be emitted, even when a private
 // key is passed in, and no certificate or optional member leaks through.
+//
+// [Marshal] and [MarshalRing] produce the bytes from [keys.Key] values or a
+// [keys.Ring]; [Check] refuses any document that is not such a set before
+// it is published (package jwks/publish runs it); [Handler] serves the set
+// at [Path] and takes a new one with [Handler.Update] during a rotation.
 package jwks
 
 import (
@@ -78,8 +83,8 @@ func MarshalKey(k *keys.Key) ([]byte, error) {
 	return b, nil
 }
 
-// Marshal returns the JWKS document {"keys":[...]} of ks, in the given order.
-// An empty ks gives {"keys":[]}.
+// Marshal returns the JWKS document {"keys":[...]} of ks, in the given order,
+// each key as [MarshalKey] gives it. An empty ks gives {"keys":[]}.
 func Marshal(ks []*keys.Key) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString(`{"keys":[`)
@@ -102,7 +107,7 @@ func Marshal(ks []*keys.Key) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// MarshalRing returns the JWKS of every key in r: pending keys so relying
+// MarshalRing returns the JWKS of every key in r ([keys.Ring.Keys]): pending keys so relying
 // parties cache them before they sign, retired keys so what they signed
 // still verifies.
 func MarshalRing(r *keys.Ring) ([]byte, error) { return Marshal(r.Keys()) }

@@ -48,7 +48,7 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(ts.TokenURL())
+	fmt.Println(ts.Config().TokenURL)
 }
 `
 

@@ -13,7 +13,7 @@ import (
 )
 
 // outcome builds the expected OperationOutcome of docs/nhs-reference.md, "PDS errors" as
-// generic JSON, independently of pds.go's types.
+// generic JSON, independently of the types of pds_errors.go.
 func outcome(severity, issueCode, code, display, diagnostics string) any {
 	issue := map[string]any{
 		"severity": severity, "code": issueCode,

@@ -30,13 +30,10 @@
 package webapp
 
 import (
-	"context"
-	"crypto"
 	"embed"
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -272,148 +269,6 @@ func (a *App) Handler() http.Handler { return a.handler }
 // CallURL returns the URL the System to System Call requests.
 func (a *App) CallURL() string { return a.callURL }
 
-// route dispatches by path, then by method, so that a wrong method gets 405
-// and an unknown path 404.
-func (a *App) route(w http.ResponseWriter, r *http.Request) {
-	type route struct {
-		methods []string
-		h       http.HandlerFunc
-	}
-	getHead := []string{http.MethodGet, http.MethodHead}
-	var rt route
-	switch p := r.URL.Path; {
-	case p == "/":
-		rt = route{getHead, a.serveIndex}
-	case p == "/system-to-system":
-		rt = route{[]string{http.MethodGet}, a.serveCall}
-	case p == jwks.Path:
-		rt = route{getHead, a.serveJWKS}
-	case p == "/healthz":
-		rt = route{getHead, a.serveHealth}
-	case p == "/readyz":
-		rt = route{getHead, a.serveReady}
-	case p == MetricsPath:
-		rt = route{getHead, a.metrics.handler.ServeHTTP}
-	case p == "/static/style.css", p == "/static/favicon.svg":
-		rt = route{getHead, a.static.ServeHTTP}
-	case p == "/favicon.ico":
-		// Browsers ask for it on every page whatever the page links to:
-		// answer without a 404 page (and without a log line's worth of
-		// noise), and let them cache the answer.
-		rt = route{getHead, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "public, max-age=86400")
-			w.WriteHeader(http.StatusNoContent)
-		}}
-	default:
-		a.serveError(w, r, http.StatusNotFound, "There is no page at this address.")
-		return
-	}
-	for _, m := range rt.methods {
-		if r.Method == m {
-			rt.h(w, r)
-			return
-		}
-	}
-	w.Header().Set("Allow", strings.Join(rt.methods, ", "))
-	a.serveError(w, r, http.StatusMethodNotAllowed, "This page answers "+strings.Join(rt.methods, " and ")+" only.")
-}
-
-// render executes a page into memory first, so that a template error
-// becomes a clean 500 rather than half a page.
-func (a *App) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
-	var b strings.Builder
-	if err := a.pages[page].Execute(&b, data); err != nil {
-		a.log.Error("render page", "page", page, "error", err.Error())
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		io.WriteString(w, b.String())
-	}
-}
-
-type errorView struct {
-	Title   string
-	Status  int
-	Message string
-}
-
-func (a *App) serveError(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	a.render(w, r, status, "error", errorView{Title: http.StatusText(status), Status: status, Message: msg})
-}
-
-// indexView is what the index page shows: configuration, never a secret.
-type indexView struct {
-	Title         string
-	Profile       string
-	TokenURL      string
-	Audience      string
-	ClientID      string
-	SigningKID    string
-	SigningErr    string
-	PublishedKIDs []string
-	JWKSURL       string
-	CallURL       string
-}
-
-func (a *App) serveIndex(w http.ResponseWriter, r *http.Request) {
-	tc := a.ts.Config()
-	v := indexView{
-		Title:    "pkjwt sample web app",
-		Profile:  tc.Profile.Name,
-		TokenURL: tc.TokenURL,
-		Audience: tc.Audience,
-		ClientID: tc.ClientID,
-		JWKSURL:  a.baseURL(r) + jwks.Path,
-		CallURL:  a.callURL,
-	}
-	ring := a.keys.Ring()
-	// The token source's key, not the ring's: a --kid pins another key.
-	if k, err := tc.Keys.SigningKey(); err == nil {
-		v.SigningKID = k.ID
-	} else {
-		v.SigningErr = err.Error()
-	}
-	for _, k := range ring.Keys() {
-		v.PublishedKIDs = append(v.PublishedKIDs, k.ID)
-	}
-	a.render(w, r, http.StatusOK, "index", v)
-}
-
-// serveJWKS serves the JWKS of the current ring, re-marshalling it only
-// when the key source has moved to a new ring.
-func (a *App) serveJWKS(w http.ResponseWriter, r *http.Request) {
-	if ring := a.keys.Ring(); a.jwksRing.Load() != ring {
-		if err := a.jwks.Update(ring.Keys()); err != nil {
-			a.log.Error("JWKS update failed; serving the previous keys", "error", err.Error())
-		} else {
-			a.jwksRing.Store(ring)
-		}
-	}
-	a.jwks.ServeHTTP(w, r)
-	a.notePublished(a.jwksRing.Load())
-}
-
-// Publisher is a key source that records when its keys were first
-// published; [*keys.DirSource] is one. The App calls MarkPublished from a
-// goroutine of its own, never from a request.
-type Publisher interface {
-	MarkPublished(ctx context.Context, kids []string, t time.Time) error
-}
-
-// notePublished hands the keys of ring that have no publication time yet,
-// once per ring, to the recorder, which writes their first publication
-// time in the background (see recorder): serving the JWKS never waits for
-// the key directory's lock or a disk. Key rotation relies on that time: a
-// key may sign only once it has been published for the lead.
-func (a *App) notePublished(ring *keys.Ring) {
-	if a.firstPublish != nil {
-		a.firstPublish.note(ring, a.now())
-	}
-}
-
 // Close stops the app's background work (recording the keys' first
 // publication) and waits for it to end. Call it once the server has shut
 // down; the handler still answers afterwards but records nothing.
@@ -432,48 +287,4 @@ func (a *App) baseURL(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
-}
-
-func (a *App) serveHealth(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	io.WriteString(w, "ok\n")
-}
-
-// Ready reports whether the app can serve the System to System Call: a key
-// is loaded and one of them can sign now. The error says why not.
-func (a *App) Ready(ctx context.Context) error {
-	ring := a.keys.Ring()
-	if ring.Len() == 0 {
-		return errors.New("no keys loaded: the JWKS is empty and nothing can sign")
-	}
-	tc := a.ts.Config()
-	k, err := tc.Keys.SigningKey()
-	if err != nil {
-		return fmt.Errorf("no key can sign now: %w", err)
-	}
-	if pk, err := ring.Lookup(k.ID); err != nil || !samePublic(pk, k) {
-		return fmt.Errorf("no key can sign now: the signing key %s is not in the published JWKS", k.ID)
-	}
-	if a.callURL == "" || tc.TokenURL == "" || tc.ClientID == "" {
-		return errors.New("configuration incomplete: token URL, client id and API URL are required")
-	}
-	return ctx.Err()
-}
-
-// samePublic reports whether two keys have the same public half.
-func samePublic(a, b *keys.Key) bool {
-	eq, ok := a.Public().(interface{ Equal(crypto.PublicKey) bool })
-	return ok && eq.Equal(b.Public())
-}
-
-func (a *App) serveReady(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	if err := a.Ready(r.Context()); err != nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "not ready: "+err.Error()+"\n")
-		return
-	}
-	io.WriteString(w, "ready\n")
 }

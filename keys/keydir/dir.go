@@ -12,22 +12,18 @@
 package keydir
 
 import (
-	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/pkjwt/pkjwt/internal/atomicfile"
 	"github.com/pkjwt/pkjwt/keys"
 )
 
@@ -35,9 +31,6 @@ import (
 // and two levels deep so that it cannot collide with a source folder (a Go
 // package named keys, say).
 const DefaultDir = ".pkjwt/keys"
-
-// maxKeyFile bounds how much of a key or metadata file is read.
-const maxKeyFile = 1 << 20
 
 // Dir is a directory of keys. Each key has a metadata file "<name>.json"
 // (its kid, algorithm, state and dates) and, when its private half is local,
@@ -92,80 +85,6 @@ var (
 	ErrKidMismatch = errors.New("kid does not match the key's RFC 7638 thumbprint")
 )
 
-// checkPerms refuses private key files that group or others may read or
-// write, and a directory they may write to (they could swap a key in). The
-// error lists every such file and the one chmod that fixes them all. It is
-// a no-op on Windows, whose permission bits mean nothing here.
-func (d Dir) checkPerms(dir string, ns []string) error {
-	if d.InsecurePermissions || runtime.GOOS == "windows" || len(ns) == 0 {
-		return nil
-	}
-	var bad, paths []string
-	dirBad := false
-	if st, err := os.Stat(dir); err == nil && st.Mode().Perm()&0o022 != 0 {
-		bad = append(bad, fmt.Sprintf("the key directory %s (mode %04o) is writable by group or others", dir, st.Mode().Perm()))
-		paths, dirBad = append(paths, shellQuote(dir)), true
-	}
-	var files []string
-	for _, n := range ns {
-		f := filepath.Join(dir, n+".pem")
-		if st, err := os.Stat(f); err == nil && st.Mode().Perm()&0o077 != 0 {
-			files = append(files, fmt.Sprintf("%s (mode %04o)", f, st.Mode().Perm()))
-			paths = append(paths, shellQuote(f))
-		}
-	}
-	switch len(files) {
-	case 0:
-	case 1:
-		bad = append(bad, "the private key file "+files[0]+" may be read by group or others")
-	default:
-		bad = append(bad, fmt.Sprintf("%d private key files may be read by group or others: %s", len(files), strings.Join(files, ", ")))
-	}
-	// One command fixes them all.
-	var fix string
-	switch {
-	case len(bad) == 0:
-		return nil
-	case !dirBad:
-		fix = "chmod 600 "
-	case len(files) == 0:
-		fix = "chmod go-w "
-	default:
-		fix = "chmod go-rwx "
-	}
-	// The command comes last, whole, ready to copy.
-	return fmt.Errorf("keys: %w: %s; fix with: %s%s", ErrInsecurePermissions, strings.Join(bad, "; "), fix, strings.Join(paths, " "))
-}
-
-// shellQuote quotes a path for a command a user copies into a shell.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./,:=@+-") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// meta is the on-disk metadata format. Version 1 (kid = file name, no
-// dates but created) still loads.
-type meta struct {
-	Version      int        `json:"version"`
-	KID          string     `json:"kid"`
-	Algorithm    string     `json:"alg"`
-	State        keys.State `json:"state"`
-	Created      time.Time  `json:"created"`
-	NotBefore    time.Time  `json:"not_before,omitzero"`
-	Published    time.Time  `json:"published,omitzero"`
-	StateChanged time.Time  `json:"state_changed,omitzero"`
-	Signed       time.Time  `json:"signed,omitzero"`
-	// Ref and PublicKey (PKIX DER) are set for a remote key.
-	Ref       string `json:"ref,omitempty"`
-	PublicKey []byte `json:"public_key,omitempty"`
-	// Certificate (DER) is the certificate that came with the key.
-	Certificate []byte `json:"certificate,omitempty"`
-}
-
-const metaVersion = 2
-
 func (d Dir) path() string {
 	if d.Path == "" {
 		return DefaultDir
@@ -188,66 +107,6 @@ func (d Dir) readPath() string {
 		return target
 	}
 	return p
-}
-
-// fileName returns the base name of k's files: its RFC 7638 thumbprint.
-func fileName(pub crypto.PublicKey) (string, error) { return keys.Thumbprint(pub) }
-
-// writeMeta writes (or replaces) k's metadata file.
-func (d Dir) writeMeta(k *keys.Key) error {
-	if err := keys.ValidateKID(k.ID); err != nil {
-		return err
-	}
-	name, err := fileName(k.Public())
-	if err != nil {
-		return err
-	}
-	m := meta{
-		Version: metaVersion, KID: k.ID, Algorithm: k.Algorithm, State: k.State,
-		Created: k.Created.UTC(), NotBefore: k.NotBefore.UTC(), Published: k.Published.UTC(),
-		StateChanged: k.StateChanged.UTC(), Signed: k.Signed.UTC(), Ref: k.Ref,
-	}
-	if k.Ref != "" {
-		if m.PublicKey, err = x509.MarshalPKIXPublicKey(k.Public()); err != nil {
-			return fmt.Errorf("keys: encode the public key of %s: %w", k.ID, err)
-		}
-	}
-	if k.Certificate != nil {
-		m.Certificate = k.Certificate.Raw
-	}
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return fmt.Errorf("keys: encode metadata: %w", err)
-	}
-	if err := os.MkdirAll(d.path(), 0o700); err != nil {
-		return fmt.Errorf("keys: create key directory: %w", err)
-	}
-	return writeAtomic(filepath.Join(d.path(), name+".json"), append(b, '\n'))
-}
-
-// writeAtomic writes data to name with mode 0600, atomically (see
-// internal/atomicfile).
-func writeAtomic(name string, data []byte) error {
-	if err := atomicfile.Write(name, data, 0o600); err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	return nil
-}
-
-func readBounded(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxKeyFile {
-		return nil, fmt.Errorf("keys: %s is larger than %d bytes: %w", name, maxKeyFile, keys.ErrMalformed)
-	}
-	return data, nil
 }
 
 // Load returns the key kid from the directory.
@@ -420,57 +279,6 @@ func (d Dir) loadName(p, n string) (*keys.Key, error) {
 			return nil, fmt.Errorf("keys: %s: the certificate is not the key's: %w: %w", metaPath, keys.ErrCertificateMismatch, keys.ErrMalformed)
 		}
 		k.Certificate = cert
-	}
-	return k, nil
-}
-
-// remoteSigner returns a signer for a remote key's metadata: the public key
-// comes from the metadata, and the backend is opened on first use.
-func (d Dir) remoteSigner(m meta) (crypto.Signer, error) {
-	pub, err := x509.ParsePKIXPublicKey(m.PublicKey)
-	if err != nil {
-		return nil, fmt.Errorf("public key: %w: %w", keys.ErrMalformed, err)
-	}
-	b, err := d.backend(m.Ref)
-	if err != nil {
-		return nil, err
-	}
-	return &lazySigner{backend: b, ref: m.Ref, pub: pub}, nil
-}
-
-// backend returns the backend for ref's scheme.
-func (d Dir) backend(ref string) (keys.Backend, error) {
-	scheme, _, ok := strings.Cut(ref, ":")
-	if !ok {
-		return nil, fmt.Errorf("key reference %q has no scheme: %w", ref, keys.ErrMalformed)
-	}
-	for _, b := range d.Backends {
-		if b.Scheme() == scheme {
-			return b, nil
-		}
-	}
-	return nil, fmt.Errorf("key %s lives in %s, and this program was given no %s backend: %w", ref, scheme, scheme, keys.ErrNotFound)
-}
-
-// CreateRemote makes a new key in the backend the template reference names
-// and adds it to the directory as a remote key (metadata only), with the
-// given state. Rotation uses it to create a key in a vault or KMS.
-func (tx *Tx) CreateRemote(ctx context.Context, template, alg string, state keys.State, now time.Time) (*keys.Key, error) {
-	b, err := tx.d.backend(template)
-	if err != nil {
-		return nil, err
-	}
-	ref, signer, err := b.Create(ctx, template, alg)
-	if err != nil {
-		return nil, fmt.Errorf("keys: create a key in %s: %w", b.Scheme(), err)
-	}
-	k, err := keys.New(signer, alg, now)
-	if err == nil {
-		k.Ref, k.State, k.StateChanged = ref, state, now.UTC()
-		err = tx.Add(k)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("keys: the key service made %s, but it could not be kept in %s (delete or disable it there): %w", ref, tx.d.path(), err)
 	}
 	return k, nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto"
 	cryptorand "crypto/rand"
+	"crypto/x509"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,4 +69,55 @@ func (s *lazySigner) open(ctx context.Context) (crypto.Signer, error) {
 	}
 	s.signer = signer
 	return signer, nil
+}
+
+// remoteSigner returns a signer for a remote key's metadata: the public key
+// comes from the metadata, and the backend is opened on first use.
+func (d Dir) remoteSigner(m meta) (crypto.Signer, error) {
+	pub, err := x509.ParsePKIXPublicKey(m.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("public key: %w: %w", keys.ErrMalformed, err)
+	}
+	b, err := d.backend(m.Ref)
+	if err != nil {
+		return nil, err
+	}
+	return &lazySigner{backend: b, ref: m.Ref, pub: pub}, nil
+}
+
+// backend returns the backend for ref's scheme.
+func (d Dir) backend(ref string) (keys.Backend, error) {
+	scheme, _, ok := strings.Cut(ref, ":")
+	if !ok {
+		return nil, fmt.Errorf("key reference %q has no scheme: %w", ref, keys.ErrMalformed)
+	}
+	for _, b := range d.Backends {
+		if b.Scheme() == scheme {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("key %s lives in %s, and this program was given no %s backend: %w", ref, scheme, scheme, keys.ErrNotFound)
+}
+
+// CreateRemote makes a new key in the backend the template reference names
+// and adds it to the directory as a remote key (metadata only), with the
+// given state. Rotation uses it to create a key in a vault or KMS.
+func (tx *Tx) CreateRemote(ctx context.Context, template, alg string, state keys.State, now time.Time) (*keys.Key, error) {
+	b, err := tx.d.backend(template)
+	if err != nil {
+		return nil, err
+	}
+	ref, signer, err := b.Create(ctx, template, alg)
+	if err != nil {
+		return nil, fmt.Errorf("keys: create a key in %s: %w", b.Scheme(), err)
+	}
+	k, err := keys.New(signer, alg, now)
+	if err == nil {
+		k.Ref, k.State, k.StateChanged = ref, state, now.UTC()
+		err = tx.Add(k)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keys: the key service made %s, but it could not be kept in %s (delete or disable it there): %w", ref, tx.d.path(), err)
+	}
+	return k, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"strings"
@@ -78,4 +79,30 @@ func age(d time.Duration) string {
 		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
 	}
 	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+}
+
+// addKey adds k to the key directory dir in one transaction (see
+// keydir.Dir.Update: a kid or a key already there is refused before
+// anything is written), records it as the first signer of an empty
+// directory (markFirstSigner), and warns when an active k takes over from
+// another active key. what names the key in the warning ("new", "imported").
+func addKey(ctx context.Context, e *env, fs *flag.FlagSet, dir string, k *keys.Key, what string) error {
+	var prev *keys.Key
+	err := changeDir(e, fs, dir).Update(ctx, func(tx *keydir.Tx) error {
+		if k.State == keys.StateActive {
+			prev, _ = tx.Ring().SigningKey()
+		}
+		markFirstSigner(k, tx.Ring())
+		return tx.Add(k)
+	})
+	if err != nil {
+		return err
+	}
+	if prev != nil {
+		fmt.Fprintf(e.stderr, "warning: %s already had the active key %s; the %s key signs from now on.\n"+
+			"NHS England caches a JWKS for up to an hour and rejects an unknown kid meanwhile: for a\n"+
+			"rotation, add the key with --state pending, publish the JWKS, and an hour later run\n"+
+			"'pkjwt keys activate --kid KID' (or run 'pkjwt keys rotate' every hour).\n", dir, prev.ID, what)
+	}
+	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/pkjwt/pkjwt/keys"
-	"github.com/pkjwt/pkjwt/keys/keydir"
 )
 
 func cmdKeysGenerate() *command {
@@ -68,22 +67,8 @@ pkjwt keys generate --dir es-keys --alg ES256`,
 			if *kid != "" {
 				k.ID = *kid
 			}
-			var prev *keys.Key
-			err = changeDir(e, fs, *dir).Update(ctx, func(tx *keydir.Tx) error {
-				if st == keys.StateActive {
-					prev, _ = tx.Ring().SigningKey()
-				}
-				markFirstSigner(k, tx.Ring())
-				return tx.Add(k)
-			})
-			if err != nil {
+			if err := addKey(ctx, e, fs, *dir, k, "new"); err != nil {
 				return err
-			}
-			if prev != nil {
-				fmt.Fprintf(e.stderr, "warning: %s already had the active key %s; the new key signs from now on.\n"+
-					"NHS England caches a JWKS for up to an hour and rejects an unknown kid meanwhile: for a\n"+
-					"rotation, generate with --state pending, publish the JWKS, and an hour later run\n"+
-					"'pkjwt keys activate --kid KID' (or run 'pkjwt keys rotate' every hour).\n", *dir, prev.ID)
 			}
 			fmt.Fprintln(e.stdout, k.ID)
 			return nil

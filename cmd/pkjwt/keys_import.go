@@ -16,7 +16,6 @@ import (
 	"github.com/pkjwt/pkjwt/internal/atomicfile"
 	"github.com/pkjwt/pkjwt/jwks"
 	"github.com/pkjwt/pkjwt/keys"
-	"github.com/pkjwt/pkjwt/keys/keydir"
 	"github.com/pkjwt/pkjwt/keys/keyfile"
 )
 
@@ -220,19 +219,8 @@ func runKeysImport(ctx context.Context, e *env, c *command, args []string) error
 
 	// One transaction: a kid or a key already in the directory is refused
 	// (keys.ErrDuplicateKID, fs.ErrExist) before anything is written.
-	var prev *keys.Key
-	err = changeDir(e, fl, *dir).Update(ctx, func(tx *keydir.Tx) error {
-		if st == keys.StateActive {
-			prev, _ = tx.Ring().SigningKey()
-		}
-		markFirstSigner(k, tx.Ring())
-		return tx.Add(k)
-	})
-	if err != nil {
+	if err := addKey(ctx, e, fl, *dir, k, "imported"); err != nil {
 		return err
-	}
-	if prev != nil {
-		fmt.Fprintf(e.stderr, "warning: %s already had the active key %s; the imported key signs from now on.\n", *dir, prev.ID)
 	}
 	if *kid == "" && *kidFrom == "" && k.Certificate != nil {
 		if dotnet, err := keys.KIDFrom(keys.KIDX509SHA1Hex, k.Public(), k.Certificate); err == nil {

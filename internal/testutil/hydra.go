@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -77,16 +78,10 @@ type Hydra struct {
 func (h *Hydra) Log() string { return h.log.String() }
 
 // StartHydra migrates a fresh SQLite file database and runs "hydra serve
-// all" in production mode (no --dev): the issuer is https, and both APIs
-// are reached over TLS with a self-signed certificate for 127.0.0.1 made
-// here. Hydra must know its issuer URL, port included, before it starts,
-// and cannot report a port it picked; so that no other process can take a
-// port between its choice and Hydra's use (a free-port race), the test
-// binds two ports of 127.0.0.1 itself and keeps them, and terminates TLS
-// there in front of Hydra's two unix sockets (Hydra serves plain HTTP on a
-// unix socket, as behind any TLS-terminating proxy). Hydra runs with a
-// minimal environment (none of the test's), telemetry off, and is stopped
-// when the test ends.
+// all" on two free ports of 127.0.0.1, in production mode (no --dev): the
+// issuer is https, so both APIs serve TLS with a self-signed certificate
+// for 127.0.0.1 made here. Hydra runs with a minimal environment (none of
+// the test's), telemetry off, and is stopped when the test ends.
 func StartHydra(t testing.TB, opts HydraOptions) *Hydra {
 	t.Helper()
 	bin := HydraBin(t)
@@ -95,8 +90,11 @@ func StartHydra(t testing.TB, opts HydraOptions) *Hydra {
 	}
 	dir := t.TempDir()
 	certPEM, keyPEM, roots := hydraCert(t)
-	certPath := filepath.Join(dir, "tls.crt")
+	certPath, keyPath := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	secret := make([]byte, 32)
@@ -111,90 +109,60 @@ func StartHydra(t testing.TB, opts HydraOptions) *Hydra {
 	// concurrency. _fk=true is what Hydra's docs give for SQLite.
 	dsn := "sqlite://" + filepath.Join(dir, "hydra.sqlite") + "?_fk=true"
 
-	// A short directory for the sockets: a unix socket path has at most
-	// 107 bytes, and t.TempDir() holds the test's name.
-	sockDir, err := os.MkdirTemp("", "hydra-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sockDir) })
-	publicSock, adminSock := filepath.Join(sockDir, "public.sock"), filepath.Join(sockDir, "admin.sock")
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	publicAddr := terminateTLS(t, cert, publicSock)
-	adminAddr := terminateTLS(t, cert, adminSock)
-	h := &Hydra{
-		Issuer:    "https://" + publicAddr + "/",
-		PublicURL: "https://" + publicAddr,
-		AdminURL:  "https://" + adminAddr,
-		Roots:     roots,
-		CertFile:  certPath,
-		Client: &http.Client{
-			Timeout:   30 * time.Second,
-			Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}},
-		},
-		log: &SyncBuffer{},
-	}
-	h.TokenURL = h.PublicURL + "/oauth2/token"
-	cfg := hydraConfig(dsn, publicSock, adminSock, h.Issuer, hex.EncodeToString(secret), level, opts)
-	cfgPath := filepath.Join(dir, "hydra.json")
-	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	hydraMigrate(t, bin, dir, cfgPath)
-	if ok, msg := h.run(t, bin, dir, cfgPath); !ok {
-		t.Fatalf("hydra did not start: %s", msg)
-	}
-	return h
-}
-
-// terminateTLS listens on a free port of 127.0.0.1, kept until the test
-// ends, serves TLS there with cert (HTTP/1.1 only), and copies the
-// plaintext of each connection to and from the unix socket sock; it
-// returns the address. A connection that finds no socket yet is closed
-// (the caller polls until the server is ready).
-func terminateTLS(t testing.TB, cert tls.Certificate, sock string) string {
-	t.Helper()
-	tcp, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tcp.Close() })
-	ln := tls.NewListener(tcp, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				u, err := net.Dial("unix", sock)
-				if err != nil {
-					return
-				}
-				defer u.Close()
-				done := make(chan struct{}, 2)
-				go func() { _, _ = io.Copy(u, c); done <- struct{}{} }()
-				go func() { _, _ = io.Copy(c, u); done <- struct{}{} }()
-				<-done // either side closed: close both
-			}()
+	var lastErr string
+	for attempt := 0; attempt < 3; attempt++ {
+		publicAddr, adminAddr := freeLoopbackAddr(t), freeLoopbackAddr(t)
+		h := &Hydra{
+			Issuer:    "https://" + publicAddr + "/",
+			PublicURL: "https://" + publicAddr,
+			AdminURL:  "https://" + adminAddr,
+			Roots:     roots,
+			CertFile:  certPath,
+			Client: &http.Client{
+				Timeout:   30 * time.Second,
+				Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}},
+			},
+			log: &SyncBuffer{},
 		}
-	}()
-	return tcp.Addr().String()
+		h.TokenURL = h.PublicURL + "/oauth2/token"
+		cfg := hydraConfig(dsn, publicAddr, adminAddr, h.Issuer, certPath, keyPath, hex.EncodeToString(secret), level, opts)
+		cfgPath := filepath.Join(dir, "hydra.json")
+		if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if attempt == 0 {
+			hydraMigrate(t, bin, dir, cfgPath)
+		}
+		ok, msg := h.run(t, bin, dir, cfgPath)
+		if ok {
+			return h
+		}
+		lastErr = msg
+		if !strings.Contains(msg, "address already in use") {
+			break
+		}
+	}
+	t.Fatalf("hydra did not start: %s", lastErr)
+	return nil
 }
 
-// hydraConfig is Hydra's configuration file (JSON is YAML): the public and
-// admin APIs on the unix sockets publicSock and adminSock (mode 0600).
-func hydraConfig(dsn, publicSock, adminSock, issuer, secret, level string, opts HydraOptions) []byte {
-	sockMode := map[string]any{"mode": 0o600}
+// hydraConfig is Hydra's configuration file (JSON is YAML).
+func hydraConfig(dsn, publicAddr, adminAddr, issuer, certPath, keyPath, secret, level string, opts HydraOptions) []byte {
+	host := func(addr string) (string, int) {
+		h, p, _ := net.SplitHostPort(addr)
+		var port int
+		fmt.Sscan(p, &port)
+		return h, port
+	}
+	ph, pp := host(publicAddr)
+	ah, ap := host(adminAddr)
+	tlsCfg := map[string]any{"enabled": true, "cert": map[string]any{"path": certPath}, "key": map[string]any{"path": keyPath}}
 	cfg := map[string]any{
 		"dsn": dsn,
 		"serve": map[string]any{
-			"public": map[string]any{"host": "unix:" + publicSock, "socket": sockMode},
-			"admin":  map[string]any{"host": "unix:" + adminSock, "socket": sockMode},
+			"public": map[string]any{"host": ph, "port": pp},
+			"admin":  map[string]any{"host": ah, "port": ap},
+			"tls":    tlsCfg,
 		},
 		"urls":    map[string]any{"self": map[string]any{"issuer": issuer, "public": issuer}},
 		"secrets": map[string]any{"system": []string{secret}},
@@ -366,4 +334,16 @@ func hydraCert(t testing.TB) (certPEM, keyPEM []byte, roots *x509.CertPool) {
 	roots.AddCert(cert)
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), roots
+}
+
+// freeLoopbackAddr returns a 127.0.0.1 address whose port was free a moment
+// ago.
+func freeLoopbackAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -236,7 +236,6 @@ func demoKeys(ctx context.Context, dir string, stderr io.Writer) (*keydir.DirSou
 			return nil // another demo made the first key meanwhile
 		}
 		added = true
-		markFirstSigner(k, tx.Ring())
 		return tx.Add(k)
 	})
 	if err != nil {

@@ -50,17 +50,6 @@ func checkNewKeyFlags(alg string, bits int) error {
 	return nil
 }
 
-// markFirstSigner records a new active key as having signed (keys.Key
-// Signed) when it is the directory's first key: the key the app is
-// registered with, which a later rollback may return to at once. A key
-// added active to a directory that holds keys already (or does not load)
-// signs without the lead, like a forced activation, and gets no date.
-func markFirstSigner(k *keys.Key, ring *keys.Ring) {
-	if k.State == keys.StateActive && ring.Len() == 0 {
-		k.Signed = k.Created
-	}
-}
-
 func timePtr(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -83,8 +72,8 @@ func age(d time.Duration) string {
 
 // addKey adds k to the key directory dir in one transaction (see
 // keydir.Dir.Update: a kid or a key already there is refused before
-// anything is written), records it as the first signer of an empty
-// directory (markFirstSigner), and warns when an active k takes over from
+// anything is written; the first key of an empty directory is saved as
+// having signed, see keydir.Tx.Add), and warns when an active k takes over from
 // another active key. what names the key in the warning ("new", "imported").
 func addKey(ctx context.Context, e *env, fs *flag.FlagSet, dir string, k *keys.Key, what string) error {
 	var prev *keys.Key
@@ -92,7 +81,6 @@ func addKey(ctx context.Context, e *env, fs *flag.FlagSet, dir string, k *keys.K
 		if k.State == keys.StateActive {
 			prev, _ = tx.Ring().SigningKey()
 		}
-		markFirstSigner(k, tx.Ring())
 		return tx.Add(k)
 	})
 	if err != nil {

@@ -141,14 +141,18 @@ func TestGuardSequences(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys")}
 			a := ecKey(t, start, keys.StateActive, 0, 0, 0)
-			if !tc.legacyA {
-				a.Signed = start
-			}
 			p := ecKey(t, start, keys.StatePending, 0, 0, 0)
 			for _, k := range []*keys.Key{a, p} {
 				if err := d.Save(k); err != nil {
 					t.Fatal(err)
 				}
+			}
+			if tc.legacyA { // a directory's first key saved by a pkjwt that wrote no signed date
+				thumb, err := keys.Thumbprint(a.Public())
+				if err != nil {
+					t.Fatal(err)
+				}
+				editMeta(t, filepath.Join(d.Path, thumb+".json"), func(m map[string]any) { delete(m, "signed") })
 			}
 			kid := map[string]string{"A": a.ID, "P": p.ID}
 			for i, o := range tc.ops {
@@ -243,6 +247,34 @@ func TestSignedDateStored(t *testing.T) {
 		got, err := d.Load(k.ID)
 		if err != nil || !got.Signed.Equal(signed) {
 			t.Fatalf("loaded Signed %v, %v; want %v", got.Signed, err, signed)
+		}
+	}
+}
+
+// TestAddFirstKeyHasSigned: only the first key of a directory, added
+// active, is saved as having signed (the key the app is registered with);
+// a second active key or a pending one is not.
+func TestAddFirstKeyHasSigned(t *testing.T) {
+	d := keydir.Dir{Path: filepath.Join(t.TempDir(), "keys")}
+	now := time.Now()
+	for i, tc := range []struct {
+		state      keys.State
+		wantSigned bool
+	}{
+		{keys.StateActive, true},   // the first key
+		{keys.StateActive, false},  // added active next to it: like a forced activation
+		{keys.StatePending, false}, // waits for a guarded activation
+	} {
+		k := ecKey(t, now, tc.state, 0, 0, 0)
+		if err := d.Save(k); err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.Load(k.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Signed.IsZero() != tc.wantSigned {
+			t.Errorf("key %d (%s): Signed = %v, want set: %v", i, tc.state, got.Signed, tc.wantSigned)
 		}
 	}
 }

@@ -156,6 +156,11 @@ func (tx *Tx) Ring() *keys.Ring { return tx.ring }
 // refuses, before writing anything, a kid another key has
 // (ErrDuplicateKID) and a public key the directory already holds
 // (fs.ErrExist). A remote key (k.Ref set) is saved as metadata only.
+//
+// The first key of a directory, added active and with no Signed date, is
+// the key the app is registered with: it is saved as having signed from its
+// creation, so that a later rollback may return to it at once. Any other
+// key gets a Signed date only from a guarded activation (Tx.Activate).
 func (tx *Tx) Add(k *keys.Key) error {
 	if err := keys.ValidateKID(k.ID); err != nil {
 		return err
@@ -188,6 +193,11 @@ func (tx *Tx) Add(k *keys.Key) error {
 		if _, err := os.Lstat(f); err == nil {
 			return fmt.Errorf("keys: the key %s is already in %s (%s): %w", k.ID, p, f, fs.ErrExist)
 		}
+	}
+	if k.State == keys.StateActive && tx.ring.Len() == 0 && k.Signed.IsZero() {
+		first := *k
+		first.Signed = first.Created
+		k = &first
 	}
 	// The metadata goes first, so that a key never appears without its
 	// state (a pending key must not load as active); if the key file

@@ -39,6 +39,6 @@ type Publisher interface {
 // key may sign only once it has been published for the lead.
 func (a *App) notePublished(ring *keys.Ring) {
 	if a.firstPublish != nil {
-		a.firstPublish.note(ring, a.now())
+		a.firstPublish.note(ring, a.now) // the clock is read only for a new ring
 	}
 }

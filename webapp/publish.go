@@ -45,7 +45,7 @@ func newRecorder(pub Publisher, log *slog.Logger) *recorder {
 }
 
 // note queues the keys of ring that have no publication time, served at
-// at, once per ring, and starts the writer if it is not running. It takes
+// now(), once per ring, and starts the writer if it is not running. It takes
 // only the recorder's own mutex, held for a map update.
 func (r *recorder) note(ring *keys.Ring, now func() time.Time) {
 	if ring == nil || r.noted.Load() == ring {
